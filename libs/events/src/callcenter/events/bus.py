@@ -1,0 +1,115 @@
+"""Kafka connection settings, topic names and client factories (aiokafka)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from pydantic import BaseModel, Field
+
+log = logging.getLogger(__name__)
+
+DLQ_TOPIC = "callcenter.dlq"
+
+
+def service_topic(service: str) -> str:
+    """The one topic a service writes (one writer per topic)."""
+    return f"callcenter.{service}"
+
+
+ALL_TOPICS = [service_topic(name) for name in ("ivr", "routing", "crm", "workorders")]
+
+
+class KafkaSettings(BaseModel):
+    """Connection to any Kafka-protocol broker (the embedded one or a real cluster)."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    client_id: str = "callcenter"
+    # The embedded broker auto-creates missing topics with 4 partitions; using the
+    # same count everywhere keeps a stream on the same partition after it restarts.
+    partitions: int = Field(default=4, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    # A group join takes about half the session timeout on the embedded broker.
+    session_timeout_ms: int = Field(default=6000, ge=500)
+    heartbeat_interval_ms: int = Field(default=1000, ge=100)
+    # The embedded broker sleeps half of this on an idle fetch: keep it low.
+    fetch_max_wait_ms: int = Field(default=10, ge=0)
+    request_timeout_ms: int = Field(default=15000, ge=1000)
+    # Real Kafka only: the embedded broker rejects idempotent producers.
+    enable_idempotence: bool = False
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    max_message_bytes: int = Field(default=1_000_000, ge=1024)
+
+    def _common(self) -> dict[str, object]:
+        options: dict[str, object] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "client_id": self.client_id,
+            "request_timeout_ms": self.request_timeout_ms,
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            options.update(
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=self.sasl_password,
+            )
+        return options
+
+    def producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            acks="all",
+            enable_idempotence=self.enable_idempotence,
+            max_request_size=self.max_message_bytes,
+            linger_ms=1,
+            **self._common(),
+        )
+
+    def consumer(self, group_id: str | None, **options: object) -> AIOKafkaConsumer:
+        settings: dict[str, object] = {
+            "group_id": group_id,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "fetch_max_wait_ms": self.fetch_max_wait_ms,
+            "session_timeout_ms": self.session_timeout_ms,
+            "heartbeat_interval_ms": self.heartbeat_interval_ms,
+            "max_partition_fetch_bytes": self.max_message_bytes * 2,
+            **self._common(),
+        }
+        settings.update(options)
+        return AIOKafkaConsumer(**settings)
+
+    def admin(self) -> AIOKafkaAdminClient:
+        return AIOKafkaAdminClient(**self._common())
+
+
+async def ensure_topics(settings: KafkaSettings, topics: list[str]) -> None:
+    """Create topics explicitly with our partition count; existing ones are kept."""
+    admin = settings.admin()
+    await admin.start()
+    try:
+        wanted = [
+            NewTopic(topic, settings.partitions, settings.replication_factor) for topic in topics
+        ]
+        try:
+            response = await admin.create_topics(wanted)
+        except TopicAlreadyExistsError:
+            return
+        for topic, code, message in _topic_errors(response):
+            if code not in (0, TopicAlreadyExistsError.errno):
+                raise RuntimeError(f"cannot create topic {topic}: {message} (error {code})")
+    finally:
+        await admin.close()
+
+
+def _topic_errors(response: object) -> list[tuple[str, int, str | None]]:
+    found = []
+    for entry in getattr(response, "topic_errors", []):
+        topic, code = entry[0], entry[1]
+        message = entry[2] if len(entry) > 2 else None
+        found.append((topic, code, message))
+    return found

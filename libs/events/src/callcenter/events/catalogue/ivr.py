@@ -1,0 +1,97 @@
+"""Events of ``callcenter.ivr`` (writer: ivr; one stream per call)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from callcenter.events.catalogue.base import Event, event_type
+
+Channel = Literal["voice", "callback", "outbound"]
+
+
+@event_type()
+class CallArrived(Event):
+    call_id: str
+    ani: str
+    dnis: str
+    channel: Channel = "voice"
+    flow_id: str | None = None
+    flow_version: int | None = None
+
+
+@event_type()
+class IvrNodeEntered(Event):
+    call_id: str
+    node_id: str
+    node_type: str
+
+
+@event_type()
+class IvrInputReceived(Event):
+    call_id: str
+    node_id: str
+    node_type: str
+    digits: str = ""
+    timeout: bool = False
+    attempt: int = Field(default=1, ge=1)
+
+
+@event_type()
+class IvrInputInvalid(Event):
+    call_id: str
+    node_id: str
+    node_type: str
+    digits: str = ""
+    timeout: bool = False
+    attempt: int = Field(default=1, ge=1)
+
+
+@event_type()
+class CallEnqueueRequested(Event):
+    call_id: str
+    queue_id: str
+    skills: dict[str, int] = Field(default_factory=dict)
+    priority: int = 0
+    customer_id: str | None = None
+    language: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+@event_type()
+class CallbackOfferAccepted(Event):
+    call_id: str
+    number: str
+    queue_id: str
+
+
+@event_type()
+class VoicemailRecorded(Event):
+    call_id: str
+    recording_uri: str
+    duration: float = Field(ge=0)
+    customer_id: str | None = None
+
+
+@event_type()
+class IvrCompleted(Event):
+    call_id: str
+    outcome: Literal["queued", "self_served", "voicemail", "callback", "transferred", "hung_up"]
+    duration: float = Field(ge=0)
+
+
+@event_type()
+class CallHungUp(Event):
+    call_id: str
+    by: Literal["caller", "system"]
+    at: AwareDatetime
+
+
+@event_type()
+class SurveyAnswered(Event):
+    call_id: str
+    agent_id: str | None = None
+    queue_id: str | None = None
+    question: str
+    score: int = Field(ge=1, le=5)

@@ -1,0 +1,332 @@
+"""The idempotent consumer: applies each event exactly once in effect.
+
+Auto-commit is off. For every batch the handler's effects, the version each
+stream has reached and the partition positions commit in one transaction of
+the consumer's own database, so a crash at any point replays at most what was
+not committed, and a replayed event is recognised and skipped:
+
+- an event whose stream version is at or below the recorded one is a duplicate;
+- an event further ahead than the next version is out of order (the broker's
+  log was rebuilt): it is skipped now and arrives again, in order, when the
+  relay republishes;
+- a message that can never be decoded goes to the dead-letter topic with its
+  reason, and the consumer goes on; an event type this build does not know is
+  skipped but still counted, so its stream goes on.
+
+On partition assignment the consumer seeks to the last message it processed
+(its anchor) and checks that the same event is still there. If it is not, the
+broker's log was lost or rebuilt, and the consumer rereads the partition from
+the beginning, deduplicating as it goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.events import store
+from callcenter.events.aio import sleep_or_stop
+from callcenter.events.bus import DLQ_TOPIC, KafkaSettings, ensure_topics
+from callcenter.events.catalogue import UnknownEventType
+from callcenter.events.codec import PoisonMessage, from_kafka, header_attributes
+from callcenter.events.db import Database
+from callcenter.events.envelope import Envelope
+from callcenter.events.metrics import CONSUMED
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+
+
+@dataclass
+class _Batch:
+    """What one batch changes, applied to memory only after its commit."""
+
+    positions: dict[TopicPartition, tuple[int, str]] = field(default_factory=dict)
+    rewind: set[TopicPartition] = field(default_factory=set)
+    anchors_checked: set[TopicPartition] = field(default_factory=set)
+    dead_letters: list[tuple[Any, str]] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+class Consumer:
+    def __init__(
+        self,
+        name: str,
+        db: Database,
+        kafka: KafkaSettings,
+        topics: list[str],
+        handler: Handler,
+        *,
+        max_batch: int = 500,
+        group_id: str | None = None,
+    ) -> None:
+        self.name = name
+        self.db = db
+        self.kafka = kafka
+        self.topics = topics
+        self.handler = handler
+        self.max_batch = max_batch
+        self.group_id = group_id or f"callcenter.{name}"
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq: AIOKafkaProducer | None = None
+        self._expected_anchor: dict[TopicPartition, tuple[int, str]] = {}
+        self.assigned = asyncio.Event()
+
+    # lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        await ensure_topics(self.kafka, [*self.topics, DLQ_TOPIC])
+        self._dlq = self.kafka.producer()
+        await self._dlq.start()
+        self._consumer = self.kafka.consumer(self.group_id)
+        self._consumer.subscribe(self.topics, listener=_Positioner(self))
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        dlq, self._dlq = self._dlq, None
+        if consumer is not None:
+            await consumer.stop()
+        if dlq is not None:
+            await dlq.stop()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set (the batch in hand is finished first)."""
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                handled = await self.poll_once()
+                backoff = 0.1
+                if not handled:
+                    await asyncio.sleep(0)
+            except (KafkaError, OSError, asyncio.TimeoutError, *TRANSIENT_DB_ERRORS) as error:
+                log.warning("consumer %s will retry after: %s", self.name, error)
+                await sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    # one batch ---------------------------------------------------------------------
+
+    async def poll_once(self, timeout_ms: int = 200) -> int:
+        """Fetch and apply one batch; returns the number of messages looked at."""
+        assert self._consumer is not None, "start() first"
+        fetched = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_batch)
+        fetched = {tp: records for tp, records in fetched.items() if records}
+        if not fetched:
+            return 0
+        batch = _Batch()
+        try:
+            async with self.db.transaction() as conn:
+                for partition, records in fetched.items():
+                    await self._apply_partition(conn, partition, records, batch)
+                await self._save_positions(conn, batch.positions)
+                await self._send_dead_letters(batch.dead_letters)
+        except BaseException:
+            for partition, records in fetched.items():
+                self._consumer.seek(partition, records[0].offset)
+            raise
+        for partition in batch.anchors_checked:
+            self._expected_anchor.pop(partition, None)
+        for partition in batch.rewind:
+            log.warning("consumer %s: %s no longer holds its anchor; rereading it", self.name, partition)
+            await self._consumer.seek_to_beginning(partition)
+        for outcome, count in batch.outcomes.items():
+            CONSUMED.labels(self.name, outcome).inc(count)
+        await self._commit_to_kafka(batch.positions)
+        return sum(len(records) for records in fetched.values())
+
+    async def _apply_partition(
+        self, conn: AsyncConnection, partition: TopicPartition, records: list[Any], batch: _Batch
+    ) -> None:
+        for record in records:
+            anchor = self._expected_anchor.get(partition)
+            if anchor is not None and partition not in batch.anchors_checked:
+                batch.anchors_checked.add(partition)
+                offset, event_id = anchor
+                if record.offset == offset and _event_id(record) == event_id:
+                    continue  # the anchor is where we left it: carry on after it
+                batch.rewind.add(partition)
+                return
+            await self._apply_record(conn, record, batch)
+            batch.positions[partition] = (record.offset + 1, _event_id(record))
+
+    async def _apply_record(self, conn: AsyncConnection, record: Any, batch: _Batch) -> None:
+        if record.value is not None and len(record.value) > self.kafka.max_message_bytes:
+            batch.dead_letters.append((record, f"message of {len(record.value)} bytes is too large"))
+            batch.count("dead_lettered")
+            return
+        try:
+            attributes = header_attributes(record.headers)
+            stream_id = attributes["streamid"]
+            version = int(attributes["streamversion"])
+            if version < 1:
+                raise ValueError(version)
+        except (PoisonMessage, KeyError, ValueError):
+            batch.dead_letters.append((record, "missing or invalid ce_streamid/ce_streamversion"))
+            batch.count("dead_lettered")
+            return
+        claim = await self._claim(conn, stream_id, version)
+        if claim != "apply":
+            batch.count(claim)
+            return
+        try:
+            envelope = from_kafka(record.value, record.headers)
+        except UnknownEventType:
+            batch.count("unknown_type")
+            return
+        except PoisonMessage as error:
+            batch.dead_letters.append((record, str(error)))
+            batch.count("dead_lettered")
+            return
+        savepoint = await conn.begin_nested()
+        try:
+            await self.handler(conn, envelope)
+        except TRANSIENT_DB_ERRORS:
+            raise
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                raise
+            await savepoint.rollback()
+            batch.dead_letters.append((record, f"handler failed: {_describe(error)}"))
+            batch.count("dead_lettered")
+            return
+        except Exception as error:  # noqa: BLE001 - a failing event must not block its partition
+            await savepoint.rollback()
+            log.exception("consumer %s failed on %s %s", self.name, envelope.type, envelope.id)
+            batch.dead_letters.append((record, f"handler failed: {_describe(error)}"))
+            batch.count("dead_lettered")
+            return
+        await savepoint.commit()
+        batch.count("applied")
+
+    async def _claim(self, conn: AsyncConnection, stream_id: str, version: int) -> str:
+        """Record that this stream reached ``version``; 'apply' if it is ours to apply."""
+        table = store.consumer_streams
+        key = (table.c.consumer == self.name) & (table.c.stream_id == stream_id)
+        current = await conn.scalar(select(table.c.version).where(key))
+        reached = current or 0
+        if version <= reached:
+            return "duplicate"
+        if version > reached + 1:
+            log.info("consumer %s: %s v%d arrived before v%d; skipped", self.name, stream_id, version, reached + 1)
+            return "out_of_order"
+        if current is None:
+            inserted = await store.insert_ignoring_duplicates(
+                conn, table, {"consumer": self.name, "stream_id": stream_id, "version": version}
+            )
+            return "apply" if inserted else "duplicate"
+        changed = await conn.execute(
+            update(table).where(key, table.c.version == version - 1).values(version=version)
+        )
+        return "apply" if changed.rowcount == 1 else "duplicate"
+
+    async def _save_positions(
+        self, conn: AsyncConnection, positions: dict[TopicPartition, tuple[int, str]]
+    ) -> None:
+        table = store.consumer_offsets
+        for partition, (next_offset, event_id) in positions.items():
+            key = (
+                (table.c.consumer == self.name)
+                & (table.c.topic == partition.topic)
+                & (table.c.partition == partition.partition)
+            )
+            changed = await conn.execute(
+                update(table).where(key).values(next_offset=next_offset, anchor_event_id=event_id)
+            )
+            if changed.rowcount == 0:
+                await conn.execute(
+                    table.insert().values(
+                        consumer=self.name,
+                        topic=partition.topic,
+                        partition=partition.partition,
+                        next_offset=next_offset,
+                        anchor_event_id=event_id,
+                    )
+                )
+
+    async def _send_dead_letters(self, dead_letters: list[tuple[Any, str]]) -> None:
+        if not dead_letters:
+            return
+        assert self._dlq is not None
+        sent = []
+        for record, reason in dead_letters:
+            log.warning(
+                "consumer %s: %s[%d]@%d to %s: %s",
+                self.name, record.topic, record.partition, record.offset, DLQ_TOPIC, reason,
+            )  # fmt: skip
+            headers = list(record.headers or ()) + [
+                ("dlq_reason", reason.encode()[:1000]),
+                ("dlq_consumer", self.name.encode()),
+                ("dlq_topic", record.topic.encode()),
+                ("dlq_partition", str(record.partition).encode()),
+                ("dlq_offset", str(record.offset).encode()),
+            ]
+            value = record.value if record.value is None or len(record.value) <= self.kafka.max_message_bytes // 2 else record.value[:1024]
+            sent.append(await self._dlq.send(DLQ_TOPIC, value, key=record.key, headers=headers))
+        await asyncio.gather(*sent)
+
+    async def _commit_to_kafka(self, positions: dict[TopicPartition, tuple[int, str]]) -> None:
+        """Mirror our positions to the group (for lag tools only; ours are the truth)."""
+        if not positions or self._consumer is None:
+            return
+        try:
+            await self._consumer.commit({tp: offset for tp, (offset, _) in positions.items()})
+        except KafkaError as error:
+            log.debug("consumer %s: offset mirror not committed: %s", self.name, error)
+
+    async def position_on_assignment(self, assigned: set[TopicPartition]) -> None:
+        assert self._consumer is not None
+        table = store.consumer_offsets
+        async with self.db.read() as conn:
+            rows = await conn.execute(select(table).where(table.c.consumer == self.name))
+            saved = {
+                TopicPartition(row.topic, row.partition): (row.next_offset, row.anchor_event_id)
+                for row in rows
+            }
+        for partition in assigned:
+            if partition in saved:
+                next_offset, event_id = saved[partition]
+                self._consumer.seek(partition, next_offset - 1)
+                self._expected_anchor[partition] = (next_offset - 1, event_id)
+            else:
+                self._expected_anchor.pop(partition, None)
+                await self._consumer.seek_to_beginning(partition)
+        self.assigned.set()
+
+
+class _Positioner(ConsumerRebalanceListener):
+    def __init__(self, owner: Consumer) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        for partition in revoked:
+            self.owner._expected_anchor.pop(partition, None)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.owner.position_on_assignment(assigned)
+
+
+def _event_id(record: Any) -> str:
+    for name, value in record.headers or ():
+        if name == "ce_id" and value is not None:
+            return value.decode(errors="replace")
+    return f"offset:{record.offset}"
+
+
+def _describe(error: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(error), error)).strip()[:500]
+

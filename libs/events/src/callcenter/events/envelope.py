@@ -1,0 +1,106 @@
+"""The envelope every event travels in: CloudEvents 1.0 plus our extensions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
+
+from callcenter.events.catalogue import Event, registry
+
+SPEC_VERSION = "1.0"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """UTC ISO-8601 with microseconds and a ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Envelope(BaseModel):
+    """One event with its metadata.
+
+    ``id``, ``source``, ``type``, ``specversion``, ``time`` and ``subject`` are the
+    CloudEvents attributes. ``tenant``, ``correlation_id`` (the call or case that
+    started it), ``causation_id`` (the event that caused it), ``stream_id`` and
+    ``stream_version`` (its place in its stream, unique together) are ours.
+    ``schema_version`` is the version of ``data``'s schema as written.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=new_event_id, min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    specversion: str = SPEC_VERSION
+    time: AwareDatetime = Field(default_factory=utcnow)
+    subject: str | None = None
+    tenant: str = Field(min_length=1)
+    correlation_id: str = Field(min_length=1)
+    causation_id: str | None = None
+    stream_id: str = Field(min_length=1)
+    stream_version: int = Field(ge=1)
+    schema_version: int = Field(default=1, ge=1)
+    data: SerializeAsAny[Event]
+
+    @field_validator("time")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    def data_json(self) -> dict[str, Any]:
+        return self.data.model_dump(mode="json")
+
+
+def new_envelope(
+    data: Event,
+    *,
+    source: str,
+    tenant: str,
+    stream_id: str,
+    stream_version: int,
+    correlation_id: str,
+    causation_id: str | None = None,
+    subject: str | None = None,
+    time: datetime | None = None,
+) -> Envelope:
+    return Envelope(
+        source=source,
+        type=data.event_type,
+        time=time or utcnow(),
+        subject=subject,
+        tenant=tenant,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        stream_id=stream_id,
+        stream_version=stream_version,
+        schema_version=data.schema_version,
+        data=data,
+    )
+
+
+def envelope_from_parts(attributes: dict[str, Any], data: dict[str, Any]) -> Envelope:
+    """Rebuild an envelope from stored or transported attributes and raw data.
+
+    The data is upcast from the version it was written in to the current one.
+    Raises ``UnknownEventType`` for a type the catalogue does not know and
+    pydantic's ``ValidationError`` for data that does not fit its schema.
+    """
+    event_type = attributes["type"]
+    written_version = int(attributes.get("schema_version") or 1)
+    model = registry.model(event_type)
+    current = registry.upcast(event_type, written_version, data)
+    return Envelope(
+        **{key: value for key, value in attributes.items() if key != "schema_version"},
+        schema_version=model.schema_version,
+        data=model.model_validate(current),
+    )

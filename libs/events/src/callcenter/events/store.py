@@ -1,0 +1,256 @@
+"""The event store, the relay's and the consumers' bookkeeping tables.
+
+Every service's database holds these tables beside its own read models, so
+that events, read-model changes and checkpoints commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.events.catalogue import Event
+from callcenter.events.codec import decode
+from callcenter.events.envelope import Envelope, format_time, new_envelope
+
+metadata = MetaData()
+
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+events = Table(
+    "events",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("stream_id", String(200), nullable=False),
+    Column("stream_version", Integer, nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("subject", String(200)),
+    Column("tenant", String(100), nullable=False),
+    Column("correlation_id", String(200), nullable=False),
+    Column("causation_id", String(200)),
+    Column("time", String(40), nullable=False),
+    Column("data", JSON, nullable=False),
+    UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
+    sqlite_autoincrement=True,
+)
+
+relay_checkpoints = Table(
+    "relay_checkpoints",
+    metadata,
+    Column("topic", String(200), primary_key=True),
+    Column("position", Position, nullable=False),
+)
+
+relay_anchors = Table(
+    "relay_anchors",
+    metadata,
+    Column("topic", String(200), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("offset", BigInteger, nullable=False),
+    Column("event_id", String(64), nullable=False),
+)
+
+consumer_offsets = Table(
+    "consumer_offsets",
+    metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("topic", String(200), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("next_offset", BigInteger, nullable=False),
+    Column("anchor_event_id", String(64), nullable=False),
+)
+
+consumer_streams = Table(
+    "consumer_streams",
+    metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("stream_id", String(200), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+# Every service's event store serializes its appends on this lock (PostgreSQL).
+APPEND_LOCK_KEY = 0x43414C4C  # "CALL"
+
+
+class ConcurrencyError(Exception):
+    """Somebody else appended to the stream first: reload and decide again."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int | None = None) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        found = "another writer's event" if actual is None else f"version {actual}"
+        super().__init__(f"stream {stream_id!r}: expected version {expected}, found {found}")
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """A row of the store: its position, its CloudEvents attributes and raw data."""
+
+    position: int
+    attributes: dict[str, str]
+    data: dict[str, Any]
+
+    @property
+    def event_id(self) -> str:
+        return self.attributes["id"]
+
+    @property
+    def stream_id(self) -> str:
+        return self.attributes["streamid"]
+
+    def envelope(self) -> Envelope:
+        return decode(self.attributes, self.data)
+
+
+def _row_values(envelope: Envelope) -> dict[str, Any]:
+    return {
+        "event_id": envelope.id,
+        "stream_id": envelope.stream_id,
+        "stream_version": envelope.stream_version,
+        "type": envelope.type,
+        "schema_version": envelope.schema_version,
+        "source": envelope.source,
+        "subject": envelope.subject,
+        "tenant": envelope.tenant,
+        "correlation_id": envelope.correlation_id,
+        "causation_id": envelope.causation_id,
+        "time": format_time(envelope.time),
+        "data": envelope.data_json(),
+    }
+
+
+def _stored(row: Any) -> StoredEvent:
+    attributes = {
+        "id": row.event_id,
+        "source": row.source,
+        "type": row.type,
+        "specversion": "1.0",
+        "time": row.time,
+        "tenant": row.tenant,
+        "correlationid": row.correlation_id,
+        "streamid": row.stream_id,
+        "streamversion": str(row.stream_version),
+        "schemaversion": str(row.schema_version),
+    }
+    if row.subject is not None:
+        attributes["subject"] = row.subject
+    if row.causation_id is not None:
+        attributes["causationid"] = row.causation_id
+    data = row.data if isinstance(row.data, dict) else json.loads(row.data)
+    return StoredEvent(position=row.position, attributes=attributes, data=data)
+
+
+async def stream_version(conn: AsyncConnection, stream_id: str) -> int:
+    """The version of the last event of a stream (0 for a new stream)."""
+    query = select(func.max(events.c.stream_version)).where(events.c.stream_id == stream_id)
+    return (await conn.scalar(query)) or 0
+
+
+async def append(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+    """Append envelopes (any streams) in the caller's transaction.
+
+    Each stream's envelopes must continue it without a gap: the first one's
+    version must be the stream's current version + 1, else ``ConcurrencyError``
+    (the caller's transaction is then to be rolled back).
+    """
+    if not envelopes:
+        return
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    next_version: dict[str, int] = {}
+    for envelope in envelopes:
+        if envelope.stream_id not in next_version:
+            next_version[envelope.stream_id] = await stream_version(conn, envelope.stream_id) + 1
+        expected = next_version[envelope.stream_id]
+        if envelope.stream_version != expected:
+            raise ConcurrencyError(envelope.stream_id, envelope.stream_version - 1, expected - 1)
+        next_version[envelope.stream_id] = expected + 1
+    try:
+        await conn.execute(events.insert(), [_row_values(envelope) for envelope in envelopes])
+    except IntegrityError as error:
+        first = envelopes[0]
+        raise ConcurrencyError(first.stream_id, first.stream_version - 1) from error
+
+
+async def append_to_stream(
+    conn: AsyncConnection,
+    stream_id: str,
+    expected_version: int,
+    events_to_append: Sequence[Event],
+    *,
+    source: str,
+    tenant: str,
+    correlation_id: str,
+    causation_id: str | None = None,
+    subject: str | None = None,
+) -> list[Envelope]:
+    """Wrap events in envelopes continuing ``stream_id`` after ``expected_version``."""
+    envelopes = [
+        new_envelope(
+            data,
+            source=source,
+            tenant=tenant,
+            stream_id=stream_id,
+            stream_version=expected_version + offset,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            subject=subject,
+        )
+        for offset, data in enumerate(events_to_append, start=1)
+    ]
+    await append(conn, envelopes)
+    return envelopes
+
+
+async def read_stream(
+    conn: AsyncConnection, stream_id: str, after_version: int = 0
+) -> list[Envelope]:
+    query = (
+        select(events)
+        .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
+        .order_by(events.c.stream_version)
+    )
+    return [_stored(row).envelope() for row in await conn.execute(query)]
+
+
+async def read_all(
+    conn: AsyncConnection, after_position: int = 0, limit: int | None = None
+) -> list[StoredEvent]:
+    """Stored events in commit order (position order: appends are serialized)."""
+    query = select(events).where(events.c.position > after_position).order_by(events.c.position)
+    if limit is not None:
+        query = query.limit(limit)
+    return [_stored(row) for row in await conn.execute(query)]
+
+
+async def insert_ignoring_duplicates(conn: AsyncConnection, table: Table, values: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True when the row was inserted."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    result = await conn.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return result.rowcount == 1
