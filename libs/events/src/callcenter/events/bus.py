@@ -27,6 +27,8 @@ class KafkaSettings(BaseModel):
 
     bootstrap_servers: str = "127.0.0.1:9092"
     client_id: str = "callcenter"
+    # Lets several environments (or test runs) share one cluster.
+    topic_prefix: str = ""
     # The embedded broker auto-creates missing topics with 4 partitions; using the
     # same count everywhere keeps a stream on the same partition after it restarts.
     partitions: int = Field(default=4, ge=1)
@@ -44,6 +46,9 @@ class KafkaSettings(BaseModel):
     sasl_username: str | None = None
     sasl_password: str | None = None
     max_message_bytes: int = Field(default=1_000_000, ge=1024)
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
 
     def _common(self) -> dict[str, object]:
         options: dict[str, object] = {

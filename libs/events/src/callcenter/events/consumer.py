@@ -81,16 +81,19 @@ class Consumer:
         self.topics = topics
         self.handler = handler
         self.max_batch = max_batch
-        self.group_id = group_id or f"callcenter.{name}"
+        self.group_id = group_id or kafka.topic(f"callcenter.{name}")
+        self.dlq_topic = kafka.topic(DLQ_TOPIC)
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self._expected_anchor: dict[TopicPartition, tuple[int, str]] = {}
+        # A rebalance waits for the batch in hand, so it reads committed positions.
+        self._batch_lock = asyncio.Lock()
         self.assigned = asyncio.Event()
 
     # lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
-        await ensure_topics(self.kafka, [*self.topics, DLQ_TOPIC])
+        await ensure_topics(self.kafka, [*self.topics, self.dlq_topic])
         self._dlq = self.kafka.producer()
         await self._dlq.start()
         self._consumer = self.kafka.consumer(self.group_id)
@@ -128,6 +131,15 @@ class Consumer:
         fetched = {tp: records for tp, records in fetched.items() if records}
         if not fetched:
             return 0
+        async with self._batch_lock:
+            batch = await self._apply_batch(fetched)
+        for outcome, count in batch.outcomes.items():
+            CONSUMED.labels(self.name, outcome).inc(count)
+        await self._commit_to_kafka(batch.positions)
+        return sum(len(records) for records in fetched.values())
+
+    async def _apply_batch(self, fetched: dict[TopicPartition, list[Any]]) -> _Batch:
+        assert self._consumer is not None
         batch = _Batch()
         try:
             async with self.db.transaction() as conn:
@@ -144,10 +156,7 @@ class Consumer:
         for partition in batch.rewind:
             log.warning("consumer %s: %s no longer holds its anchor; rereading it", self.name, partition)
             await self._consumer.seek_to_beginning(partition)
-        for outcome, count in batch.outcomes.items():
-            CONSUMED.labels(self.name, outcome).inc(count)
-        await self._commit_to_kafka(batch.positions)
-        return sum(len(records) for records in fetched.values())
+        return batch
 
     async def _apply_partition(
         self, conn: AsyncConnection, partition: TopicPartition, records: list[Any], batch: _Batch
@@ -266,7 +275,7 @@ class Consumer:
         for record, reason in dead_letters:
             log.warning(
                 "consumer %s: %s[%d]@%d to %s: %s",
-                self.name, record.topic, record.partition, record.offset, DLQ_TOPIC, reason,
+                self.name, record.topic, record.partition, record.offset, self.dlq_topic, reason,
             )  # fmt: skip
             headers = list(record.headers or ()) + [
                 ("dlq_reason", reason.encode()[:1000]),
@@ -276,7 +285,7 @@ class Consumer:
                 ("dlq_offset", str(record.offset).encode()),
             ]
             value = record.value if record.value is None or len(record.value) <= self.kafka.max_message_bytes // 2 else record.value[:1024]
-            sent.append(await self._dlq.send(DLQ_TOPIC, value, key=record.key, headers=headers))
+            sent.append(await self._dlq.send(self.dlq_topic, value, key=record.key, headers=headers))
         await asyncio.gather(*sent)
 
     async def _commit_to_kafka(self, positions: dict[TopicPartition, tuple[int, str]]) -> None:
@@ -313,11 +322,13 @@ class _Positioner(ConsumerRebalanceListener):
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        for partition in revoked:
-            self.owner._expected_anchor.pop(partition, None)
+        async with self.owner._batch_lock:
+            for partition in revoked:
+                self.owner._expected_anchor.pop(partition, None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self.owner.position_on_assignment(assigned)
+        async with self.owner._batch_lock:
+            await self.owner.position_on_assignment(assigned)
 
 
 def _event_id(record: Any) -> str:

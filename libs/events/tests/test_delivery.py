@@ -1,0 +1,283 @@
+"""From one service's store to another service's consumer, through a real broker,
+exactly once in effect: across relay crashes, consumer crashes, broker log loss
+and poison messages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.events import store
+from callcenter.events.broker import EmbeddedBroker
+from callcenter.events.bus import DLQ_TOPIC, KafkaSettings
+from callcenter.events.catalogue.ivr import CallArrived
+from callcenter.events.consumer import Consumer
+from callcenter.events.db import Database
+from callcenter.events.envelope import Envelope
+from callcenter.events.relay import Relay
+
+pytestmark = pytest.mark.broker
+
+effects_metadata = MetaData()
+effects = Table(
+    "effects",
+    effects_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False),
+    Column("stream_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+
+async def record_effect(conn: AsyncConnection, envelope: Envelope) -> None:
+    await conn.execute(
+        effects.insert().values(
+            event_id=envelope.id, stream_id=envelope.stream_id, version=envelope.stream_version
+        )
+    )
+
+
+@pytest.fixture
+async def producer_db(tmp_path: Path):
+    db = Database(f"sqlite:///{tmp_path / 'ivr.db'}")
+    async with db.engine.begin() as conn:
+        await conn.run_sync(store.metadata.create_all)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+async def consumer_db(database: Database):
+    async with database.engine.begin() as conn:
+        await conn.run_sync(effects_metadata.create_all)
+    return database
+
+
+async def append_calls(db: Database, first: int, count: int, events_per_call: int = 1) -> None:
+    for n in range(first, first + count):
+        async with db.transaction() as conn:
+            await store.append_to_stream(
+                conn,
+                f"call-{n}",
+                0,
+                [CallArrived(call_id=str(n), ani=f"+3362800{n:04d}", dnis="+3311")] * events_per_call,
+                source="ivr",
+                tenant="acme",
+                correlation_id=str(n),
+            )
+
+
+async def effect_counts(db: Database) -> dict[tuple[str, int], int]:
+    async with db.read() as conn:
+        rows = await conn.execute(
+            select(effects.c.stream_id, effects.c.version, func.count()).group_by(
+                effects.c.stream_id, effects.c.version
+            )
+        )
+        return {(row[0], row[1]): row[2] for row in rows}
+
+
+async def wait_for_effects(db: Database, expected: int, timeout: float = 30.0) -> dict:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        counts = await effect_counts(db)
+        if len(counts) >= expected or asyncio.get_running_loop().time() > deadline:
+            return counts
+        await asyncio.sleep(0.05)
+
+
+def expected_keys(calls: range, events_per_call: int = 1) -> set[tuple[str, int]]:
+    return {(f"call-{n}", v) for n in calls for v in range(1, events_per_call + 1)}
+
+
+@contextlib.asynccontextmanager
+async def running(*components):
+    stop = asyncio.Event()
+    tasks = []
+    for component in components:
+        await component.start()
+        tasks.append(asyncio.create_task(component.run(stop)))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        for component in components:
+            await component.stop()
+
+
+def relay_for(db: Database, kafka: KafkaSettings) -> Relay:
+    return Relay(db, kafka, kafka.topic("callcenter.ivr"), poll_interval=0.02, probe_interval=0.5)
+
+
+def consumer_for(db: Database, kafka: KafkaSettings, name: str = "crm") -> Consumer:
+    return Consumer(name, db, kafka, [kafka.topic("callcenter.ivr")], record_effect)
+
+
+async def test_an_event_reaches_the_other_service_exactly_once(producer_db, consumer_db, kafka):
+    await append_calls(producer_db, 0, 20, events_per_call=3)
+
+    async with running(relay_for(producer_db, kafka), consumer_for(consumer_db, kafka)):
+        counts = await wait_for_effects(consumer_db, 60)
+
+    assert set(counts) == expected_keys(range(20), 3)
+    assert set(counts.values()) == {1}
+
+
+class CrashAfterPublishing(Relay):
+    """A relay that dies after the broker acknowledged, before saving its checkpoint."""
+
+    async def _save(self, conn, position, anchors):
+        raise SystemExit("killed between publishing and recording")
+
+
+async def test_relay_killed_between_publishing_and_recording(producer_db, consumer_db, kafka):
+    await append_calls(producer_db, 0, 10)
+    crashing = CrashAfterPublishing(producer_db, kafka, kafka.topic("callcenter.ivr"))
+    with pytest.raises(SystemExit):
+        await crashing.publish_pending()
+    await crashing.stop()
+
+    # The restarted relay publishes the same events again; the consumer sees both copies.
+    async with running(relay_for(producer_db, kafka), consumer_for(consumer_db, kafka)):
+        counts = await wait_for_effects(consumer_db, 10)
+        await asyncio.sleep(0.5)
+        counts = await effect_counts(consumer_db)
+
+    assert set(counts) == expected_keys(range(10))
+    assert set(counts.values()) == {1}
+
+
+async def test_consumer_killed_between_applying_and_committing_offsets(producer_db, consumer_db, kafka):
+    await append_calls(producer_db, 0, 10)
+    relay = relay_for(producer_db, kafka)
+    await relay.publish_pending()
+
+    class DiesBeforeCommittingOffsets(Consumer):
+        async def _commit_to_kafka(self, positions):
+            raise SystemExit("killed before committing the Kafka offset")
+
+    dying = DiesBeforeCommittingOffsets("crm", consumer_db, kafka, [kafka.topic("callcenter.ivr")], record_effect)
+    await dying.start()
+    with pytest.raises(SystemExit):
+        while True:
+            await dying.poll_once()
+    await dying.stop()
+
+    async with running(relay, consumer_for(consumer_db, kafka)):
+        await append_calls(producer_db, 10, 5)
+        counts = await wait_for_effects(consumer_db, 15)
+        await asyncio.sleep(0.5)
+        counts = await effect_counts(consumer_db)
+
+    assert set(counts) == expected_keys(range(15))
+    assert set(counts.values()) == {1}
+
+
+async def test_consumer_killed_mid_transaction_applies_nothing_twice(producer_db, consumer_db, kafka):
+    await append_calls(producer_db, 0, 10)
+    relay = relay_for(producer_db, kafka)
+    await relay.publish_pending()
+    applied = 0
+
+    async def dies_on_the_seventh(conn, envelope):
+        nonlocal applied
+        applied += 1
+        await record_effect(conn, envelope)
+        if applied == 7:
+            raise SystemExit("killed while applying")
+
+    dying = Consumer("crm", consumer_db, kafka, [kafka.topic("callcenter.ivr")], dies_on_the_seventh, max_batch=3)
+    await dying.start()
+    with pytest.raises(SystemExit):
+        while True:
+            await dying.poll_once()
+    await dying.stop()
+
+    async with running(relay, consumer_for(consumer_db, kafka)):
+        counts = await wait_for_effects(consumer_db, 10)
+        await asyncio.sleep(0.5)
+        counts = await effect_counts(consumer_db)
+
+    assert set(counts) == expected_keys(range(10))
+    assert set(counts.values()) == {1}
+
+
+@pytest.mark.embedded_broker
+async def test_broker_losing_its_whole_log_mid_stream(
+    producer_db, consumer_db, embedded_broker: EmbeddedBroker, kafka
+):
+    relay = relay_for(producer_db, kafka)
+    consumer = consumer_for(consumer_db, kafka)
+    async with running(relay, consumer):
+        await append_calls(producer_db, 0, 30, events_per_call=2)
+        await wait_for_effects(consumer_db, 20)
+
+        embedded_broker.kill()  # the in-memory log is gone
+        await append_calls(producer_db, 30, 10, events_per_call=2)  # accepted while it is down
+        embedded_broker.start()
+        await append_calls(producer_db, 40, 10, events_per_call=2)
+
+        counts = await wait_for_effects(consumer_db, 100, timeout=60)
+        await asyncio.sleep(1.0)
+        counts = await effect_counts(consumer_db)
+
+    assert set(counts) == expected_keys(range(50), 2)
+    assert set(counts.values()) == {1}
+
+
+async def test_poison_messages_go_to_the_dlq_and_the_consumer_goes_on(producer_db, consumer_db, kafka):
+    topic = kafka.topic("callcenter.ivr")
+    producer = kafka.producer()
+    await producer.start()
+    await append_calls(producer_db, 0, 3)
+    relay = relay_for(producer_db, kafka)
+    await relay.publish_pending()
+    good_headers = [
+        ("ce_id", b"e-1"), ("ce_source", b"ivr"), ("ce_specversion", b"1.0"),
+        ("ce_tenant", b"acme"), ("ce_streamid", b"call-x"), ("ce_streamversion", b"1"),
+    ]  # fmt: skip
+    poisons = {
+        b"not json": [*good_headers, ("ce_type", b"CallArrived")],
+        b'{"call_id": "x"}': [*good_headers, ("ce_type", b"CallArrived")],  # misses ani, dnis
+        b'{"call_id": "x", "ani": "1", "dnis": "2"}': [("ce_type", b"CallArrived")],
+    }
+    for partition_key, (value, headers) in enumerate(poisons.items()):
+        headers = [(k, v.replace(b"call-x", f"call-x{partition_key}".encode())) for k, v in headers]
+        await producer.send_and_wait(topic, value, key=f"call-x{partition_key}".encode(), headers=headers)
+    await producer.stop()
+    await append_calls(producer_db, 3, 3)
+
+    async with running(relay, consumer_for(consumer_db, kafka)):
+        counts = await wait_for_effects(consumer_db, 6)
+
+    assert set(counts) == expected_keys(range(6))
+    reasons = await read_dlq(kafka, 3)
+    assert len(reasons) == 3  # one dead letter for each poison message
+    assert any("not JSON" in reason for reason in reasons)
+    assert any("ani" in reason and "Field required" in reason for reason in reasons)
+    assert any("ce_streamid" in reason for reason in reasons)
+
+
+async def read_dlq(kafka: KafkaSettings, expected: int) -> list[str]:
+    reader = kafka.consumer(None)
+    await reader.start()
+    reader.subscribe([kafka.topic(DLQ_TOPIC)])
+    reasons: list[str] = []
+    deadline = asyncio.get_running_loop().time() + 15
+    try:
+        while asyncio.get_running_loop().time() < deadline:
+            batch = await reader.getmany(timeout_ms=1000)
+            if not batch and len(reasons) >= expected:
+                break  # nothing more came for a second: no duplicates behind
+            for records in batch.values():
+                for record in records:
+                    reasons.append(dict(record.headers)["dlq_reason"].decode())
+    finally:
+        await reader.stop()
+    return reasons
