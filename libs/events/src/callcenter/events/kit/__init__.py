@@ -1,0 +1,1 @@
+"""HTTP service kit: problem+json errors, bearer auth, JSON logs, metrics and health probes."""
