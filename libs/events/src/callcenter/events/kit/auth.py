@@ -1,0 +1,161 @@
+"""Bearer JWT authentication: who calls (subject), for which tenant, with which roles."""
+
+import argparse
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from callcenter.events.kit.problems import ProblemError
+
+ISSUER = "callcenter"
+ALGORITHM = "HS256"
+DEFAULT_KEY_FILE = "var/dev-signing-key"
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    INTEGRATOR = "integrator"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    tenant: str
+    roles: frozenset[Role]
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+
+def _unauthorized(detail: str, challenge: str = "Bearer") -> ProblemError:
+    return ProblemError(401, "Unauthorized", detail, headers={"WWW-Authenticate": challenge})
+
+
+def issue_token(
+    key: str,
+    *,
+    subject: str,
+    tenant: str,
+    roles: Iterable[Role],
+    ttl_seconds: int = 3600,
+    now: datetime | None = None,
+) -> str:
+    role_names = sorted(Role(role).value for role in roles)
+    if not role_names:
+        raise ValueError("a token needs at least one role")
+    issued = now or datetime.now(UTC)
+    claims = {
+        "iss": ISSUER,
+        "sub": subject,
+        "tenant": tenant,
+        "roles": role_names,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + timedelta(seconds=ttl_seconds)).timestamp()),
+    }
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+def verify_token(key: str, token: str) -> Principal:
+    invalid = 'Bearer error="invalid_token"'
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["iss", "sub", "iat", "exp"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise _unauthorized("The bearer token has expired", invalid) from None
+    except jwt.InvalidTokenError as exc:
+        raise _unauthorized(f"Invalid bearer token: {exc}", invalid) from None
+    tenant, roles = claims.get("tenant"), claims.get("roles")
+    if not isinstance(tenant, str) or not tenant:
+        raise _unauthorized("The bearer token has no tenant", invalid)
+    known = [role.value for role in Role]
+    if not (isinstance(roles, list) and roles and all(role in known for role in roles)):
+        raise _unauthorized(f"The bearer token roles must be a non-empty list of {known}", invalid)
+    return Principal(subject=claims["sub"], tenant=tenant, roles=frozenset(map(Role, roles)))
+
+
+def signing_key(key: str | None, key_file: Path) -> str:
+    """``key`` if given, else the content of ``key_file``, generated at first run."""
+    if key:
+        return key
+    if not key_file.exists():
+        _create_key_file(key_file)
+    return key_file.read_text().strip()
+
+
+def _create_key_file(key_file: Path) -> None:
+    # Written aside then hard-linked into place: services started together all
+    # read the same complete key, whichever wins the race.
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    draft = key_file.with_name(f".{key_file.name}.{secrets.token_hex(8)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(48))
+    try:
+        os.link(draft, key_file)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+
+
+def authenticate(request: Request) -> Principal:
+    """Dependency: the principal of the ``Authorization: Bearer`` token, checked with ``app.state.signing_key``."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("A bearer token is required (Authorization: Bearer <token>)")
+    return verify_token(request.app.state.signing_key, token.strip())
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """Dependency factory: the principal, if it has any of ``roles`` (no role implies another)."""
+    if not roles:
+        raise ValueError("require_roles needs at least one role")
+
+    def dependency(principal: PrincipalDep) -> Principal:
+        if principal.roles.isdisjoint(roles):
+            needed = " or ".join(role.value for role in roles)
+            raise ProblemError(403, "Forbidden", f"role {needed} required")
+        return principal
+
+    return dependency
+
+
+def token_command(argv: list[str] | None = None) -> None:
+    """``callcenter-token``: print a bearer token signed with the (dev) signing key."""
+    parser = argparse.ArgumentParser(
+        prog="callcenter-token", description="Print a bearer token signed with the signing key."
+    )
+    parser.add_argument("--tenant", required=True)
+    parser.add_argument(
+        "--role", required=True, action="append", choices=[role.value for role in Role]
+    )
+    parser.add_argument("--subject", default="dev")
+    parser.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
+    parser.add_argument(
+        "--key-file",
+        type=Path,
+        default=Path(os.environ.get("CALLCENTER_SIGNING_KEY_FILE", DEFAULT_KEY_FILE)),
+        help="used when CALLCENTER_SIGNING_KEY is not set; generated if missing",
+    )
+    args = parser.parse_args(argv)
+    key = signing_key(os.environ.get("CALLCENTER_SIGNING_KEY"), args.key_file)
+    roles = [Role(role) for role in args.role]
+    print(issue_token(key, subject=args.subject, tenant=args.tenant, roles=roles, ttl_seconds=args.ttl))
