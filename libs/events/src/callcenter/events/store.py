@@ -142,7 +142,7 @@ def _row_values(envelope: Envelope) -> dict[str, Any]:
     }
 
 
-def _stored(row: Any) -> StoredEvent:
+def stored_event(row: Any) -> StoredEvent:
     attributes = {
         "id": row.event_id,
         "source": row.source,
@@ -233,7 +233,7 @@ async def read_stream(
         .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
         .order_by(events.c.stream_version)
     )
-    return [_stored(row).envelope() for row in await conn.execute(query)]
+    return [stored_event(row).envelope() for row in await conn.execute(query)]
 
 
 async def read_all(
@@ -243,7 +243,7 @@ async def read_all(
     query = select(events).where(events.c.position > after_position).order_by(events.c.position)
     if limit is not None:
         query = query.limit(limit)
-    return [_stored(row) for row in await conn.execute(query)]
+    return [stored_event(row) for row in await conn.execute(query)]
 
 
 async def insert_ignoring_duplicates(conn: AsyncConnection, table: Table, values: dict[str, Any]) -> bool:

@@ -13,11 +13,10 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 
-from callcenter.events.kit.problems import ProblemError
+from .problems import ProblemError
 
 ISSUER = "callcenter"
 ALGORITHM = "HS256"
-DEFAULT_KEY_FILE = "var/dev-signing-key"
 
 
 class Role(StrEnum):
@@ -114,7 +113,10 @@ def _create_key_file(key_file: Path) -> None:
 
 
 def authenticate(request: Request) -> Principal:
-    """Dependency: the principal of the ``Authorization: Bearer`` token, checked with ``app.state.signing_key``."""
+    """Dependency: the principal of the ``Authorization: Bearer`` token.
+
+    The token is checked with the key at ``request.app.state.signing_key``.
+    """
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("A bearer token is required (Authorization: Bearer <token>)")
@@ -138,6 +140,13 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     return dependency
 
 
+def _default_key_file() -> Path:
+    """Where services look too (``ServiceSettings.resolved_signing_key_file``)."""
+    if key_file := os.environ.get("CALLCENTER_SIGNING_KEY_FILE"):
+        return Path(key_file)
+    return Path(os.environ.get("CALLCENTER_DATA_DIR", "var")) / "dev-signing-key"
+
+
 def token_command(argv: list[str] | None = None) -> None:
     """``callcenter-token``: print a bearer token signed with the (dev) signing key."""
     parser = argparse.ArgumentParser(
@@ -152,10 +161,13 @@ def token_command(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--key-file",
         type=Path,
-        default=Path(os.environ.get("CALLCENTER_SIGNING_KEY_FILE", DEFAULT_KEY_FILE)),
+        default=_default_key_file(),
         help="used when CALLCENTER_SIGNING_KEY is not set; generated if missing",
     )
     args = parser.parse_args(argv)
     key = signing_key(os.environ.get("CALLCENTER_SIGNING_KEY"), args.key_file)
     roles = [Role(role) for role in args.role]
-    print(issue_token(key, subject=args.subject, tenant=args.tenant, roles=roles, ttl_seconds=args.ttl))
+    token = issue_token(
+        key, subject=args.subject, tenant=args.tenant, roles=roles, ttl_seconds=args.ttl
+    )
+    print(token)

@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
 
-from callcenter.events.kit.problems import ProblemError
+from .problems import ProblemError
 
 Check = Callable[[], Awaitable[None]]
 
@@ -17,7 +17,7 @@ async def _run(check: Check) -> str:
         await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
     except TimeoutError:
         return f"timed out after {CHECK_TIMEOUT_SECONDS:g}s"
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever the failure, the service is not ready
         return f"{type(exc).__name__}: {exc}"
     return "ok"
 
@@ -40,7 +40,8 @@ def health_router(checks: dict[str, Check]) -> APIRouter:
         results = dict(zip(names, outcomes, strict=True))
         failed = [name for name, outcome in results.items() if outcome != "ok"]
         if failed:
-            raise ProblemError(503, "Not ready", f"Failed checks: {', '.join(failed)}", checks=results)
+            detail = f"Failed checks: {', '.join(failed)}"
+            raise ProblemError(503, "Not ready", detail, checks=results)
         return {"status": "ready", "checks": results}
 
     return router

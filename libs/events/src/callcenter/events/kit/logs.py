@@ -1,4 +1,4 @@
-"""Structured JSON logs carrying the request's correlation id, with phone numbers and emails masked."""
+"""Structured JSON logs with the request's correlation id; phone numbers and emails masked."""
 
 import json
 import logging

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from callcenter.events.kit.logs import CORRELATION_HEADER, correlation_id
+from .logs import CORRELATION_HEADER, correlation_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 

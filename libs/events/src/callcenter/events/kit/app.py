@@ -1,0 +1,74 @@
+"""The app factory every service uses: one place for the cross-cutting parts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from callcenter.events.bus import KafkaSettings
+from callcenter.events.kit.auth import signing_key
+from callcenter.events.kit.event_log import event_log_router
+from callcenter.events.kit.health import health_router
+from callcenter.events.kit.http_metrics import MetricsMiddleware, metrics_endpoint
+from callcenter.events.kit.logs import CorrelationIdMiddleware, configure_logging
+from callcenter.events.kit.problems import install_problem_handlers
+from callcenter.events.kit.runtime import Runtime
+
+
+def broker_check(kafka: KafkaSettings):
+    """Readiness: a bootstrap server accepts a connection."""
+
+    async def check() -> None:
+        errors = []
+        for server in kafka.bootstrap_servers.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                _, writer = await asyncio.open_connection(host or "127.0.0.1", int(port))
+            except OSError as error:
+                errors.append(f"{server}: {error}")
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
+        raise ConnectionError("; ".join(errors) or "no bootstrap server configured")
+
+    return check
+
+
+def create_service_app(
+    runtime: Runtime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    version: str = "0.1.0",
+) -> FastAPI:
+    settings = runtime.settings
+    configure_logging(settings.service, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.runtime = runtime
+    secret = settings.signing_key.get_secret_value() if settings.signing_key else None
+    app.state.signing_key = signing_key(secret, settings.resolved_signing_key_file())
+    install_problem_handlers(app)
+    checks = {"database": runtime.db.ping, "broker": broker_check(settings.kafka)}
+    app.include_router(health_router(checks), tags=["operations"])
+    app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+    if runtime.relay is not None:
+        app.include_router(event_log_router(runtime), prefix="/v1", tags=["events"])
+    for router in routers:
+        app.include_router(router, prefix="/v1")
+    app.add_middleware(MetricsMiddleware, service=settings.service)
+    app.add_middleware(CorrelationIdMiddleware)
+    return app

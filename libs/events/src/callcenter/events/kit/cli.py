@@ -1,0 +1,41 @@
+"""Each service's command line: ``callcenter-<service> migrate|serve``."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from callcenter.events.kit.migrations import upgrade
+from callcenter.events.kit.settings import ServiceSettings
+
+
+def service_command(
+    package: str,
+    settings_factory: Callable[[], ServiceSettings],
+    app_factory: Callable[[ServiceSettings], FastAPI],
+) -> Callable[[list[str] | None], None]:
+    def main(argv: list[str] | None = None) -> None:
+        settings = settings_factory()
+        parser = argparse.ArgumentParser(prog=f"callcenter-{settings.service}")
+        commands = parser.add_subparsers(dest="command", required=True)
+        commands.add_parser("migrate", help="bring the database schema to the latest revision")
+        serve = commands.add_parser("serve", help="run the HTTP API, relay and consumers")
+        serve.add_argument("--host", default=settings.host)
+        serve.add_argument("--port", type=int, default=settings.port)
+        args = parser.parse_args(argv)
+        if args.command == "migrate":
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            upgrade(package, settings.resolved_database_url())
+            return
+        uvicorn.run(
+            app_factory(settings),
+            host=args.host,
+            port=args.port,
+            log_config=None,
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
+        )
+
+    return main

@@ -1,0 +1,52 @@
+"""Settings every service shares (pydantic-settings: environment variables, 12-factor).
+
+Per-service variables carry the service's prefix (``CALLCENTER_ROUTING_PORT``,
+``CALLCENTER_ROUTING_DATABASE_URL``); what all services must agree on is
+shared: ``CALLCENTER_KAFKA_BOOTSTRAP_SERVERS`` (and the other ``CALLCENTER_KAFKA_*``),
+``CALLCENTER_SIGNING_KEY`` or ``CALLCENTER_SIGNING_KEY_FILE``, ``CALLCENTER_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from callcenter.events.bus import KafkaSettings
+
+
+class KafkaEnvironment(BaseSettings, KafkaSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLCENTER_KAFKA_", extra="ignore")
+
+
+def _shared(name: str) -> AliasChoices:
+    return AliasChoices(f"CALLCENTER_{name}")
+
+
+class ServiceSettings(BaseSettings):
+    """Subclass per service with ``env_prefix="CALLCENTER_<SERVICE>_"`` and its defaults."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service: str
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    database_url: str = ""
+    log_level: str = "INFO"
+    data_dir: Path = Field(default=Path("var"), validation_alias=_shared("DATA_DIR"))
+    signing_key: SecretStr | None = Field(default=None, validation_alias=_shared("SIGNING_KEY"))
+    signing_key_file: Path | None = Field(
+        default=None, validation_alias=_shared("SIGNING_KEY_FILE")
+    )
+    kafka: KafkaSettings = Field(default_factory=KafkaEnvironment)
+    # The relay and consumers can be switched off, e.g. for a read-only replica.
+    run_relay: bool = True
+    run_consumers: bool = True
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / f'{self.service}.db'}"
+
+    def resolved_signing_key_file(self) -> Path:
+        return self.signing_key_file or self.data_dir / "dev-signing-key"

@@ -1,0 +1,1 @@
+"""Analytics: kPIs folded from every topic, the live wallboard and Erlang C staffing."""

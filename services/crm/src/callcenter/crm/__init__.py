@@ -1,0 +1,1 @@
+"""CRM: customers, screen pop, the interaction timeline, segments and the knowledge base."""

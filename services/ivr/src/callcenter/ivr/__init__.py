@@ -1,0 +1,1 @@
+"""IVR: the call-control edge and the IVR flow engine: every call enters here."""

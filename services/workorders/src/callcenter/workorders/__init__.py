@@ -1,0 +1,1 @@
+"""Work orders: tickets and their workflow: open, dispatch, reply, follow up, close, cancel; SLA timers."""
