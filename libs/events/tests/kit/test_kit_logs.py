@@ -19,8 +19,7 @@ log = logging.getLogger("callcenter.test.calls")
 
 @pytest.fixture
 def json_lines(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[dict]]]:
-    """Reads the JSON log lines written to stdout so far."""
-    configure_logging("routing", "DEBUG")
+    """Reads the JSON log lines written to stdout so far; removes the JSON handler afterwards."""
     yield lambda: [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -61,6 +60,7 @@ def test_mask_pii(text: str, masked: str) -> None:
 
 
 def test_log_line_is_json_with_masked_pii_and_extras(json_lines: Callable[[], list[dict]]) -> None:
+    configure_logging("routing", "DEBUG")
     token = correlation_id.set("corr-1")
     try:
         log.warning("agent a.b@example.com rang %s", "+33628123456", extra={"ani": "+33628123456"})
@@ -100,7 +100,10 @@ def test_configure_logging_twice_keeps_one_json_handler() -> None:
 
 
 @pytest.mark.asyncio
-async def test_request_correlation_id_is_echoed_and_logged(json_lines: Callable[[], list[dict]]) -> None:
+async def test_request_correlation_id_is_echoed_and_logged(
+    json_lines: Callable[[], list[dict]],
+) -> None:
+    configure_logging("routing")
     async with client() as http:
         response = await http.get("/v1/calls/c1", headers={"X-Correlation-Id": "abc-123"})
 
@@ -109,7 +112,7 @@ async def test_request_correlation_id_is_echoed_and_logged(json_lines: Callable[
     assert correlation_id.get() is None
     [line] = [line for line in json_lines() if line["logger"] == "callcenter.test.calls"]
     assert line["correlation_id"] == "abc-123"
-    assert line["message"] == "call c1 from ********56"
+    assert line["message"] == "call c1 from *********56"
     assert line["caller"] == "b***@example.com"
 
 

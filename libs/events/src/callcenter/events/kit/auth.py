@@ -93,7 +93,10 @@ def signing_key(key: str | None, key_file: Path) -> str:
         return key
     if not key_file.exists():
         _create_key_file(key_file)
-    return key_file.read_text().strip()
+    stored = key_file.read_text().strip()
+    if not stored:
+        raise ValueError(f"{key_file} holds no signing key")  # an empty key would sign anything
+    return stored
 
 
 def _create_key_file(key_file: Path) -> None:

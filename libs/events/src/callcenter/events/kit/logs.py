@@ -53,8 +53,8 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = mask_pii(self.formatException(record.exc_info))
         for key, value in vars(record).items():
-            if key not in _RECORD_ATTRIBUTES:
-                entry[key] = mask_pii(value) if isinstance(value, str) else value
+            if key not in _RECORD_ATTRIBUTES:  # an ``extra`` field; the fields above win
+                entry.setdefault(key, mask_pii(value) if isinstance(value, str) else value)
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 

@@ -27,7 +27,7 @@ def _shared(name: str) -> AliasChoices:
 class ServiceSettings(BaseSettings):
     """Subclass per service with ``env_prefix="CALLCENTER_<SERVICE>_"`` and its defaults."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     service: str
     host: str = "127.0.0.1"

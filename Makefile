@@ -1,0 +1,44 @@
+# The contact center platform. Quick start: `make run`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SERVICES := routing ivr crm workorders analytics
+PACKAGES := libs/events $(addprefix services/,$(SERVICES))
+INSTALLED := $(VENV)/.installed
+
+.PHONY: setup run test lint format bench migrate reset clean
+
+setup: $(INSTALLED) ## create the virtualenv and install everything, pinned
+
+$(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt \
+		$(addprefix -e ,$(PACKAGES))
+	touch $@
+
+run: $(INSTALLED) ## broker + five services on this machine; Ctrl-C stops everything
+	$(BIN)/python tools/devrun.py
+
+test: $(INSTALLED) ## the whole test suite (CI=true: PostgreSQL is required)
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(INSTALLED) ## measure; numbers go to docs/benchmarks.md
+	$(BIN)/python bench/event_backbone.py
+
+migrate: $(INSTALLED) ## bring every service's database to the latest revision
+	for service in $(SERVICES); do $(BIN)/callcenter-$$service migrate || exit 1; done
+
+reset: ## wipe local data (var/)
+	rm -rf var
+
+clean: reset
+	rm -rf $(VENV)

@@ -1,0 +1,122 @@
+"""Every service stands on the kit: migrations, health, readiness, metrics,
+problem+json errors, bearer auth with tenants, and its own event log."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from callcenter.events import store
+from callcenter.events.bus import KafkaSettings
+from callcenter.events.catalogue.routing import AgentReady
+from callcenter.events.db import Database
+from callcenter.events.kit.auth import Role, issue_token
+from callcenter.events.kit.migrations import upgrade
+
+SERVICES = ["routing", "ivr", "crm", "workorders", "analytics"]
+PUBLISHERS = [name for name in SERVICES if name != "analytics"]
+KEY = "a-test-signing-key-of-32-bytes-or-more"
+
+
+def make_app(name: str, database_url: str, kafka: KafkaSettings, tmp_path: Path):
+    upgrade(f"callcenter.{name}", database_url)
+    settings_module = importlib.import_module(f"callcenter.{name}.settings")
+    app_module = importlib.import_module(f"callcenter.{name}.app")
+    settings = settings_module.Settings(
+        database_url=database_url, kafka=kafka, data_dir=tmp_path, signing_key=KEY
+    )
+    return app_module.create_app(settings)
+
+
+def bearer(tenant: str = "acme", *roles: Role) -> dict[str, str]:
+    token = issue_token(KEY, subject="sam", tenant=tenant, roles=roles or (Role.SUPERVISOR,))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def append_directly(database_url: str, tenant: str, stream: str, count: int) -> None:
+    async def append() -> None:
+        db = Database(database_url)
+        async with db.transaction() as conn:
+            version = await store.stream_version(conn, stream)
+            await store.append_to_stream(
+                conn, stream, version, [AgentReady(agent_id=f"a{n}") for n in range(count)],
+                source="test", tenant=tenant, correlation_id=stream,
+            )  # fmt: skip
+        await db.dispose()
+
+    asyncio.run(append())
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_a_service_is_live_ready_and_measured(name, database_url, kafka, tmp_path):
+    with TestClient(make_app(name, database_url, kafka, tmp_path)) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+        metrics = client.get("/metrics").text
+        assert f'callcenter_http_requests_total{{method="GET",route="/readyz",service="{name}"' in metrics
+        assert client.get("/openapi.json").json()["info"]["title"]
+
+
+@pytest.mark.parametrize("name", ["routing", "analytics"])
+def test_readiness_fails_when_the_broker_is_gone(name, database_url, embedded_broker, kafka, tmp_path):
+    with TestClient(make_app(name, database_url, kafka, tmp_path)) as client:
+        embedded_broker.kill()
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.headers["content-type"].startswith("application/problem+json")
+        assert "broker" in ready.json()["checks"]
+        assert ready.json()["checks"]["database"] == "ok"
+        assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("name", PUBLISHERS)
+def test_the_event_log_is_per_tenant_and_paginated(name, database_url, kafka, tmp_path):
+    with TestClient(make_app(name, database_url, kafka, tmp_path)) as client:
+        append_directly(database_url, "acme", "stream-a", 3)
+        append_directly(database_url, "globex", "stream-g", 2)
+
+        first = client.get("/v1/events?limit=2", headers=bearer("acme"))
+        assert first.status_code == 200, first.text
+        page = first.json()
+        assert [item["streamversion"] for item in page["items"]] == ["1", "2"]
+        rest = client.get(f"/v1/events?limit=2&after={page['next_cursor']}", headers=bearer("acme"))
+        assert [item["streamversion"] for item in rest.json()["items"]] == ["3"]
+        assert rest.json()["next_cursor"] is None
+        assert {item["tenant"] for item in page["items"]} == {"acme"}
+        theirs = client.get("/v1/events", headers=bearer("globex")).json()["items"]
+        assert [item["streamid"] for item in theirs] == ["stream-g", "stream-g"]
+
+
+@pytest.mark.parametrize("name", ["ivr"])
+def test_the_event_log_refuses_missing_wrong_and_forged_tokens(name, database_url, kafka, tmp_path):
+    with TestClient(make_app(name, database_url, kafka, tmp_path)) as client:
+        missing = client.get("/v1/events")
+        assert missing.status_code == 401
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+        assert missing.headers["content-type"].startswith("application/problem+json")
+
+        agent = client.get("/v1/events", headers=bearer("acme", Role.AGENT))
+        assert agent.status_code == 403
+        assert "supervisor" in agent.json()["detail"]
+
+        forged = issue_token("another-key", subject="eve", tenant="acme", roles=[Role.ADMIN])
+        assert client.get("/v1/events", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+@pytest.mark.parametrize("name", ["workorders"])
+def test_bad_input_is_a_problem_naming_the_field(name, database_url, kafka, tmp_path):
+    with TestClient(make_app(name, database_url, kafka, tmp_path)) as client:
+        response = client.get("/v1/events?limit=many", headers=bearer())
+        assert response.status_code == 422
+        problem = response.json()
+        assert problem["errors"][0]["field"] == "query.limit"
+        assert "query.limit" in problem["detail"]
+        unknown = client.get("/v1/nothing-here")
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"].startswith("application/problem+json")

@@ -1,0 +1,129 @@
+"""``make run``: the whole platform on this machine, with its embedded defaults.
+
+Starts the embedded broker, migrates and starts the five services as processes
+(SQLite files and logs under ``var/``), waits until every ``/healthz`` answers,
+prints the URLs, and on Ctrl-C (or SIGTERM) stops everything it started:
+services first (they drain their consumers), then the broker. No orphans: each
+child runs in its own process group, killed if it does not stop in time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from callcenter.events.broker import EmbeddedBroker
+
+SERVICES = ["routing", "ivr", "crm", "workorders", "analytics"]
+HEALTH_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 20
+
+
+def service_port(name: str) -> int:
+    return importlib.import_module(f"callcenter.{name}.settings").Settings().port
+
+
+def executable(name: str) -> str:
+    return str(Path(sys.executable).parent / f"callcenter-{name}")
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def main() -> int:
+    data_dir = Path(os.environ.setdefault("CALLCENTER_DATA_DIR", "var")).resolve()
+    os.environ["CALLCENTER_DATA_DIR"] = str(data_dir)
+    logs = data_dir / "log"
+    logs.mkdir(parents=True, exist_ok=True)
+    broker_port = int(os.environ.get("CALLCENTER_BROKER_PORT", "9092"))
+    broker = EmbeddedBroker(broker_port, log_path=logs / "broker.log")
+    try:
+        broker.start()
+    except RuntimeError as error:
+        print(f"cannot start the embedded broker: {error}", file=sys.stderr)
+        return 1
+    os.environ["CALLCENTER_KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
+    print(f"broker     {broker.bootstrap_servers} (embedded, in memory)", flush=True)
+
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        for name in SERVICES:
+            subprocess.run([executable(name), "migrate"], check=True)
+        for name in SERVICES:
+            log_file = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
+            processes[name] = subprocess.Popen(
+                [executable(name), "serve"],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        ports = {name: service_port(name) for name in SERVICES}
+        deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
+        waiting = set(SERVICES)
+        while waiting and not stopping:
+            for name in sorted(waiting):
+                if processes[name].poll() is not None:
+                    print(f"{name} exited; see {logs / (name + '.log')}", file=sys.stderr)
+                    return 1
+                if healthy(ports[name]):
+                    waiting.discard(name)
+            if time.monotonic() > deadline:
+                print(f"not healthy after {HEALTH_TIMEOUT_SECONDS}s: {sorted(waiting)}", file=sys.stderr)
+                return 1
+            time.sleep(0.2)
+        if not stopping:
+            for name in SERVICES:
+                base = f"http://127.0.0.1:{ports[name]}"
+                print(f"{name:<11}{base}/docs   (health {base}/healthz, metrics {base}/metrics)")
+            print(f"logs       {logs}")
+            print("token      .venv/bin/callcenter-token --tenant demo --role supervisor")
+            print("platform is up; Ctrl-C stops it", flush=True)
+        while not stopping:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited with code {process.returncode}; stopping", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes.values():
+            stop_process(process)
+        broker.stop()
+        print("stopped", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
