@@ -163,6 +163,14 @@ def test_signing_key_is_generated_once_with_private_mode(tmp_path: Path) -> None
     assert list(key_file.parent.iterdir()) == [key_file]
 
 
+def test_an_empty_key_file_is_refused(tmp_path: Path) -> None:
+    key_file = tmp_path / "dev-signing-key"
+    key_file.write_text("\n")
+
+    with pytest.raises(ValueError, match="holds no signing key"):
+        signing_key(None, key_file)
+
+
 def test_token_command_prints_a_token_that_verifies(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,8 +17,9 @@ CORRELATION_HEADER = "X-Correlation-Id"
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
-# 7+ digits, optionally led by "+" and split by single spaces or dashes. The
-# lookarounds leave digits inside identifiers (UUIDs, hashes) and timestamps alone.
+# 7+ digits, optionally led by "+" and split by single spaces or dashes. The lookarounds
+# leave digits inside identifiers (UUIDs, hashes) and ISO timestamps alone; a bare
+# date (2024-05-12) has 8 digits and is masked.
 _PHONE = re.compile(r"(?<![\w-])\+?\d(?:[ -]?\d){6,}(?![\w-])")
 # Accepted as is from clients; anything else is replaced, so a header cannot forge log content.
 _VALID_CORRELATION_ID = re.compile(r"[\w.:-]{1,128}")
