@@ -80,7 +80,7 @@ def main() -> int:
         for name in SERVICES:
             subprocess.run([executable(name), "migrate"], check=True)
         for name in SERVICES:
-            log_file = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
+            log_file = open(logs / f"{name}.log", "ab")
             processes[name] = subprocess.Popen(
                 [executable(name), "serve"],
                 stdout=log_file,
@@ -98,7 +98,10 @@ def main() -> int:
                 if healthy(ports[name]):
                     waiting.discard(name)
             if time.monotonic() > deadline:
-                print(f"not healthy after {HEALTH_TIMEOUT_SECONDS}s: {sorted(waiting)}", file=sys.stderr)
+                print(
+                    f"not healthy after {HEALTH_TIMEOUT_SECONDS}s: {sorted(waiting)}",
+                    file=sys.stderr,
+                )
                 return 1
             time.sleep(0.2)
         if not stopping:
@@ -111,7 +114,9 @@ def main() -> int:
         while not stopping:
             for name, process in processes.items():
                 if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}; stopping", file=sys.stderr)
+                    print(
+                        f"{name} exited with code {process.returncode}; stopping", file=sys.stderr
+                    )
                     return 1
             time.sleep(0.5)
         return 0

@@ -59,12 +59,17 @@ def test_a_service_is_live_ready_and_measured(name, database_url, kafka, tmp_pat
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
         metrics = client.get("/metrics").text
-        assert f'callcenter_http_requests_total{{method="GET",route="/readyz",service="{name}"' in metrics
+        assert (
+            f'callcenter_http_requests_total{{method="GET",route="/readyz",service="{name}"'
+            in metrics
+        )
         assert client.get("/openapi.json").json()["info"]["title"]
 
 
 @pytest.mark.parametrize("name", ["routing", "analytics"])
-def test_readiness_fails_when_the_broker_is_gone(name, database_url, embedded_broker, kafka, tmp_path):
+def test_readiness_fails_when_the_broker_is_gone(
+    name, database_url, embedded_broker, kafka, tmp_path
+):
     with TestClient(make_app(name, database_url, kafka, tmp_path)) as client:
         embedded_broker.kill()
         ready = client.get("/readyz")
@@ -106,7 +111,10 @@ def test_the_event_log_refuses_missing_wrong_and_forged_tokens(name, database_ur
         assert "supervisor" in agent.json()["detail"]
 
         forged = issue_token("another-key", subject="eve", tenant="acme", roles=[Role.ADMIN])
-        assert client.get("/v1/events", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+        assert (
+            client.get("/v1/events", headers={"Authorization": f"Bearer {forged}"}).status_code
+            == 401
+        )
 
 
 @pytest.mark.parametrize("name", ["workorders"])

@@ -29,7 +29,9 @@ def test_the_cloudevents_sdk_decodes_our_kafka_message():
     envelope = an_envelope()
     record = codec.to_kafka(envelope)
 
-    decoded = from_binary(KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value))
+    decoded = from_binary(
+        KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value)
+    )
 
     assert decoded["id"] == envelope.id
     assert decoded["type"] == "CallArrived"
@@ -101,7 +103,10 @@ def test_old_schema_versions_are_upcast_on_read():
 
     @local.upcaster("PriorityChanged", 2)
     def _v2_to_v3(data):
-        return {"ticket_id": data["ticket_id"], "priority": ["low", "normal", "high"][data["level"]]}
+        return {
+            "ticket_id": data["ticket_id"],
+            "priority": ["low", "normal", "high"][data["level"]],
+        }
 
     assert local.upcast("PriorityChanged", 1, {"ticket": "t1", "level": 2}) == {
         "ticket_id": "t1",

@@ -65,7 +65,8 @@ async def append_calls(db: Database, first: int, count: int, events_per_call: in
                 conn,
                 f"call-{n}",
                 0,
-                [CallArrived(call_id=str(n), ani=f"+3362800{n:04d}", dnis="+3311")] * events_per_call,
+                [CallArrived(call_id=str(n), ani=f"+3362800{n:04d}", dnis="+3311")]
+                * events_per_call,
                 source="ivr",
                 tenant="acme",
                 correlation_id=str(n),
@@ -82,8 +83,8 @@ async def effect_counts(db: Database) -> dict[tuple[str, int], int]:
         return {(row[0], row[1]): row[2] for row in rows}
 
 
-async def wait_for_effects(db: Database, expected: int, timeout: float = 30.0) -> dict:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for_effects(db: Database, expected: int, within: float = 30.0) -> dict:
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         counts = await effect_counts(db)
         if len(counts) >= expected or asyncio.get_running_loop().time() > deadline:
@@ -153,7 +154,9 @@ async def test_relay_killed_between_publishing_and_recording(producer_db, consum
     assert set(counts.values()) == {1}
 
 
-async def test_consumer_killed_between_applying_and_committing_offsets(producer_db, consumer_db, kafka):
+async def test_consumer_killed_between_applying_and_committing_offsets(
+    producer_db, consumer_db, kafka
+):
     await append_calls(producer_db, 0, 10)
     relay = relay_for(producer_db, kafka)
     await relay.publish_pending()
@@ -162,7 +165,9 @@ async def test_consumer_killed_between_applying_and_committing_offsets(producer_
         async def _commit_to_kafka(self, positions):
             raise SystemExit("killed before committing the Kafka offset")
 
-    dying = DiesBeforeCommittingOffsets("crm", consumer_db, kafka, [kafka.topic("callcenter.ivr")], record_effect)
+    dying = DiesBeforeCommittingOffsets(
+        "crm", consumer_db, kafka, [kafka.topic("callcenter.ivr")], record_effect
+    )
     await dying.start()
     with pytest.raises(SystemExit):
         while True:
@@ -179,7 +184,9 @@ async def test_consumer_killed_between_applying_and_committing_offsets(producer_
     assert set(counts.values()) == {1}
 
 
-async def test_consumer_killed_mid_transaction_applies_nothing_twice(producer_db, consumer_db, kafka):
+async def test_consumer_killed_mid_transaction_applies_nothing_twice(
+    producer_db, consumer_db, kafka
+):
     await append_calls(producer_db, 0, 10)
     relay = relay_for(producer_db, kafka)
     await relay.publish_pending()
@@ -192,7 +199,9 @@ async def test_consumer_killed_mid_transaction_applies_nothing_twice(producer_db
         if applied == 7:
             raise SystemExit("killed while applying")
 
-    dying = Consumer("crm", consumer_db, kafka, [kafka.topic("callcenter.ivr")], dies_on_the_seventh, max_batch=3)
+    dying = Consumer(
+        "crm", consumer_db, kafka, [kafka.topic("callcenter.ivr")], dies_on_the_seventh, max_batch=3
+    )
     await dying.start()
     with pytest.raises(SystemExit):
         while True:
@@ -223,7 +232,7 @@ async def test_broker_losing_its_whole_log_mid_stream(
         embedded_broker.start()
         await append_calls(producer_db, 40, 10, events_per_call=2)
 
-        counts = await wait_for_effects(consumer_db, 100, timeout=60)
+        counts = await wait_for_effects(consumer_db, 100, within=60)
         await asyncio.sleep(1.0)
         counts = await effect_counts(consumer_db)
 
@@ -231,7 +240,9 @@ async def test_broker_losing_its_whole_log_mid_stream(
     assert set(counts.values()) == {1}
 
 
-async def test_poison_messages_go_to_the_dlq_and_the_consumer_goes_on(producer_db, consumer_db, kafka):
+async def test_poison_messages_go_to_the_dlq_and_the_consumer_goes_on(
+    producer_db, consumer_db, kafka
+):
     topic = kafka.topic("callcenter.ivr")
     producer = kafka.producer()
     await producer.start()
@@ -249,7 +260,9 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_goes_on(producer_d
     }
     for partition_key, (value, headers) in enumerate(poisons.items()):
         headers = [(k, v.replace(b"call-x", f"call-x{partition_key}".encode())) for k, v in headers]
-        await producer.send_and_wait(topic, value, key=f"call-x{partition_key}".encode(), headers=headers)
+        await producer.send_and_wait(
+            topic, value, key=f"call-x{partition_key}".encode(), headers=headers
+        )
     await producer.stop()
     await append_calls(producer_db, 3, 3)
 

@@ -11,13 +11,21 @@ from callcenter.events.db import Database
 
 
 def arrived(call_id: str) -> CallArrived:
-    return CallArrived(call_id=call_id, ani="+33628000001", dnis="+3311", flow_id="main", flow_version=1)
+    return CallArrived(
+        call_id=call_id, ani="+33628000001", dnis="+3311", flow_id="main", flow_version=1
+    )
 
 
 async def append(db: Database, stream: str, expected: int, *events, tenant: str = "acme"):
     async with db.transaction() as conn:
         return await store.append_to_stream(
-            conn, stream, expected, list(events), source="test", tenant=tenant, correlation_id=stream
+            conn,
+            stream,
+            expected,
+            list(events),
+            source="test",
+            tenant=tenant,
+            correlation_id=stream,
         )
 
 
@@ -53,7 +61,9 @@ async def test_a_gap_in_versions_is_refused(database: Database):
 async def test_read_all_is_in_commit_order_across_streams(database: Database):
     await append(database, "call-a", 0, arrived("a"))
     await append(database, "call-b", 0, arrived("b"))
-    await append(database, "call-a", 1, CallHungUp(call_id="a", by="caller", at="2026-01-01T00:00:00Z"))
+    await append(
+        database, "call-a", 1, CallHungUp(call_id="a", by="caller", at="2026-01-01T00:00:00Z")
+    )
 
     async with database.read() as conn:
         everything = await store.read_all(conn)

@@ -42,7 +42,9 @@ def _accepts(host: str, port: int) -> bool:
 class EmbeddedBroker:
     """A tansu broker process on a local port (a free one unless given)."""
 
-    def __init__(self, port: int | None = None, host: str = "127.0.0.1", log_path: Path | None = None):
+    def __init__(
+        self, port: int | None = None, host: str = "127.0.0.1", log_path: Path | None = None
+    ):
         self.host = host
         self.port = port or free_port(host)
         self.log_path = log_path
@@ -115,7 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     """``callcenter-broker``: run the embedded broker in the foreground."""
     parser = argparse.ArgumentParser(description="Run the embedded Kafka-protocol broker.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("CALLCENTER_BROKER_PORT", 9092)))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("CALLCENTER_BROKER_PORT", 9092))
+    )
     args = parser.parse_args(argv)
     broker = EmbeddedBroker(args.port, args.host).start()
     print(f"embedded broker listening on {broker.bootstrap_servers}", flush=True)

@@ -117,7 +117,7 @@ class Consumer:
                 backoff = 0.1
                 if not handled:
                     await asyncio.sleep(0)
-            except (KafkaError, OSError, asyncio.TimeoutError, *TRANSIENT_DB_ERRORS) as error:
+            except (TimeoutError, KafkaError, OSError, *TRANSIENT_DB_ERRORS) as error:
                 log.warning("consumer %s will retry after: %s", self.name, error)
                 await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -154,7 +154,9 @@ class Consumer:
         for partition in batch.anchors_checked:
             self._expected_anchor.pop(partition, None)
         for partition in batch.rewind:
-            log.warning("consumer %s: %s no longer holds its anchor; rereading it", self.name, partition)
+            log.warning(
+                "consumer %s: %s no longer holds its anchor; rereading it", self.name, partition
+            )
             await self._consumer.seek_to_beginning(partition)
         return batch
 
@@ -175,7 +177,9 @@ class Consumer:
 
     async def _apply_record(self, conn: AsyncConnection, record: Any, batch: _Batch) -> None:
         if record.value is not None and len(record.value) > self.kafka.max_message_bytes:
-            batch.dead_letters.append((record, f"message of {len(record.value)} bytes is too large"))
+            batch.dead_letters.append(
+                (record, f"message of {len(record.value)} bytes is too large")
+            )
             batch.count("dead_lettered")
             return
         try:
@@ -213,7 +217,7 @@ class Consumer:
             batch.dead_letters.append((record, f"handler failed: {_describe(error)}"))
             batch.count("dead_lettered")
             return
-        except Exception as error:  # noqa: BLE001 - a failing event must not block its partition
+        except Exception as error:
             await savepoint.rollback()
             log.exception("consumer %s failed on %s %s", self.name, envelope.type, envelope.id)
             batch.dead_letters.append((record, f"handler failed: {_describe(error)}"))
@@ -231,7 +235,13 @@ class Consumer:
         if version <= reached:
             return "duplicate"
         if version > reached + 1:
-            log.info("consumer %s: %s v%d arrived before v%d; skipped", self.name, stream_id, version, reached + 1)
+            log.info(
+                "consumer %s: %s v%d arrived before v%d; skipped",
+                self.name,
+                stream_id,
+                version,
+                reached + 1,
+            )
             return "out_of_order"
         if current is None:
             inserted = await store.insert_ignoring_duplicates(
@@ -284,8 +294,14 @@ class Consumer:
                 ("dlq_partition", str(record.partition).encode()),
                 ("dlq_offset", str(record.offset).encode()),
             ]
-            value = record.value if record.value is None or len(record.value) <= self.kafka.max_message_bytes // 2 else record.value[:1024]
-            sent.append(await self._dlq.send(self.dlq_topic, value, key=record.key, headers=headers))
+            value = (
+                record.value
+                if record.value is None or len(record.value) <= self.kafka.max_message_bytes // 2
+                else record.value[:1024]
+            )
+            sent.append(
+                await self._dlq.send(self.dlq_topic, value, key=record.key, headers=headers)
+            )
         await asyncio.gather(*sent)
 
     async def _commit_to_kafka(self, positions: dict[TopicPartition, tuple[int, str]]) -> None:
@@ -340,4 +356,3 @@ def _event_id(record: Any) -> str:
 
 def _describe(error: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(error), error)).strip()[:500]
-

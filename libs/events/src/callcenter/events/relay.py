@@ -27,7 +27,7 @@ from callcenter.events.aio import sleep_or_stop
 from callcenter.events.bus import KafkaSettings, ensure_topics
 from callcenter.events.codec import encode, header_attributes
 from callcenter.events.db import Database
-from callcenter.events.metrics import RELAY_LOG_LOSSES, RELAY_PUBLISHED, RELAY_ERRORS
+from callcenter.events.metrics import RELAY_ERRORS, RELAY_LOG_LOSSES, RELAY_PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,10 @@ class Relay:
         for stored, metadata in zip(batch, acknowledged, strict=True):
             known = latest.get(metadata.partition) or anchors.get(metadata.partition)
             if known is not None and metadata.offset <= known.offset:
-                await self._log_lost(f"partition {metadata.partition} acknowledged offset "
-                                     f"{metadata.offset}, at or below {known.offset}")
+                await self._log_lost(
+                    f"partition {metadata.partition} acknowledged offset "
+                    f"{metadata.offset}, at or below {known.offset}"
+                )
                 return 0
             latest[metadata.partition] = Anchor(metadata.offset, stored.event_id)
         async with self.db.transaction() as conn:
@@ -115,7 +117,7 @@ class Relay:
             try:
                 published = await self.publish_pending()
                 backoff = 0.1
-            except (KafkaError, OSError, asyncio.TimeoutError) as error:
+            except (TimeoutError, KafkaError, OSError) as error:
                 RELAY_ERRORS.labels(self.topic).inc()
                 log.warning("relay %s cannot publish: %s", self.topic, error)
                 await self._reset_producer()
@@ -132,14 +134,14 @@ class Relay:
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _probe_quietly(self) -> None:
         try:
             if not await self.log_intact() and not await self.log_intact():
                 await self._log_lost("the last published events are no longer in the log")
-        except (KafkaError, OSError, asyncio.TimeoutError) as error:
+        except (TimeoutError, KafkaError, OSError) as error:
             log.warning("relay %s cannot probe the log: %s", self.topic, error)
 
     async def log_intact(self, wait_seconds: float = 2.0) -> bool:
@@ -161,7 +163,9 @@ class Relay:
                 left = deadline - asyncio.get_running_loop().time()
                 if left <= 0:
                     return False
-                fetched = await probe.getmany(*unchecked, timeout_ms=int(left * 1000), max_records=1)
+                fetched = await probe.getmany(
+                    *unchecked, timeout_ms=int(left * 1000), max_records=1
+                )
                 for partition, records in fetched.items():
                     if not records:
                         continue
@@ -177,9 +181,13 @@ class Relay:
 
     async def _log_lost(self, why: str) -> None:
         RELAY_LOG_LOSSES.labels(self.topic).inc()
-        log.error("relay %s: the broker lost its log (%s); republishing the whole store", self.topic, why)
+        log.error(
+            "relay %s: the broker lost its log (%s); republishing the whole store", self.topic, why
+        )
         async with self.db.transaction() as conn:
-            await conn.execute(delete(store.relay_anchors).where(store.relay_anchors.c.topic == self.topic))
+            await conn.execute(
+                delete(store.relay_anchors).where(store.relay_anchors.c.topic == self.topic)
+            )
             await self._save(conn, 0, {})
         await ensure_topics(self.kafka, [self.topic])
 
@@ -188,7 +196,7 @@ class Relay:
         if producer is not None:
             try:
                 await producer.stop()
-            except Exception:  # noqa: BLE001 - a broken producer may fail to stop; it is dropped anyway
+            except Exception:
                 log.debug("producer stop failed", exc_info=True)
 
     async def _checkpoint(self, conn: AsyncConnection) -> int:
@@ -216,7 +224,9 @@ class Relay:
             )
             await conn.execute(
                 table.insert().values(
-                    topic=self.topic, partition=partition, offset=anchor.offset, event_id=anchor.event_id
+                    topic=self.topic,
+                    partition=partition,
+                    offset=anchor.offset,
+                    event_id=anchor.event_id,
                 )
             )
-

@@ -19,7 +19,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     UniqueConstraint,
     func,
     select,
@@ -246,7 +245,9 @@ async def read_all(
     return [stored_event(row) for row in await conn.execute(query)]
 
 
-async def insert_ignoring_duplicates(conn: AsyncConnection, table: Table, values: dict[str, Any]) -> bool:
+async def insert_ignoring_duplicates(
+    conn: AsyncConnection, table: Table, values: dict[str, Any]
+) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True when the row was inserted."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert

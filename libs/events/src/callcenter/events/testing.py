@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -173,5 +173,7 @@ def kafka(request: pytest.FixtureRequest, _docker_kafka: str | None) -> KafkaSet
         )
     broker: EmbeddedBroker = request.getfixturevalue("embedded_broker")
     return KafkaSettings(
-        bootstrap_servers=broker.bootstrap_servers, session_timeout_ms=1000, heartbeat_interval_ms=300
+        bootstrap_servers=broker.bootstrap_servers,
+        session_timeout_ms=1000,
+        heartbeat_interval_ms=300,
     )

@@ -1,12 +1,10 @@
 from fastapi import FastAPI
 
+from callcenter.analytics.settings import Settings
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
-from callcenter.analytics.settings import Settings
 
-DESCRIPTION = (
-    "KPIs folded from every topic, the live wallboard and Erlang C staffing."
-)
+DESCRIPTION = "KPIs folded from every topic, the live wallboard and Erlang C staffing."
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

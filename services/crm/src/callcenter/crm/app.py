@@ -1,12 +1,10 @@
 from fastapi import FastAPI
 
+from callcenter.crm.settings import Settings
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
-from callcenter.crm.settings import Settings
 
-DESCRIPTION = (
-    "Customers, screen pop, the interaction timeline, segments and the knowledge base."
-)
+DESCRIPTION = "Customers, screen pop, the interaction timeline, segments and the knowledge base."
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -4,9 +4,7 @@ from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
 from callcenter.ivr.settings import Settings
 
-DESCRIPTION = (
-    "The call-control edge and the IVR flow engine: every call enters here."
-)
+DESCRIPTION = "The call-control edge and the IVR flow engine: every call enters here."
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,1 +1,1 @@
-"""Routing (ACD): queues, agents, skills, strategies, overflow and timers: the automatic call distributor."""
+"""Routing (ACD): queues, agents, skills, strategies, overflow and timers."""

@@ -1,1 +1,2 @@
-"""Work orders: tickets and their workflow: open, dispatch, reply, follow up, close, cancel; SLA timers."""
+"""Work orders: tickets, their workflow (open, dispatch, reply, follow up, close,
+cancel) and SLA timers."""

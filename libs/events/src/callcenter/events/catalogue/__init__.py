@@ -6,6 +6,7 @@ an older version is upcast on read by the functions registered with
 ``registry.upcaster``.
 """
 
+from callcenter.events.catalogue import crm, ivr, routing, workorders  # noqa: F401  (registers)
 from callcenter.events.catalogue.base import (
     Event,
     EventRegistry,
@@ -13,6 +14,5 @@ from callcenter.events.catalogue.base import (
     event_type,
     registry,
 )
-from callcenter.events.catalogue import crm, ivr, routing, workorders  # noqa: F401  (registers)
 
 __all__ = ["Event", "EventRegistry", "UnknownEventType", "event_type", "registry"]

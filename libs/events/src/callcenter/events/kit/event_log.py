@@ -16,9 +16,7 @@ from callcenter.events import store
 from callcenter.events.kit.auth import Principal, Role, require_roles
 from callcenter.events.kit.runtime import Runtime
 
-Reader = Annotated[
-    Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATOR))
-]
+Reader = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATOR))]
 
 
 class EventPage(BaseModel):

@@ -75,7 +75,9 @@ class Runtime:
         """Drain: each loop finishes what it holds, then the database closes."""
         self.stopping.set()
         if self._tasks:
-            done, pending = await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_seconds)
+            _, pending = await asyncio.wait(
+                self._tasks, timeout=self.settings.shutdown_grace_seconds
+            )
             for task in pending:
                 log.warning("%s did not stop in time; cancelling it", task.get_name())
                 task.cancel()
