@@ -287,21 +287,16 @@ class Consumer:
                 "consumer %s: %s[%d]@%d to %s: %s",
                 self.name, record.topic, record.partition, record.offset, self.dlq_topic, reason,
             )  # fmt: skip
-            headers = list(record.headers or ()) + [
+            headers = [
+                *(record.headers or ()),
                 ("dlq_reason", reason.encode()[:1000]),
                 ("dlq_consumer", self.name.encode()),
                 ("dlq_topic", record.topic.encode()),
                 ("dlq_partition", str(record.partition).encode()),
                 ("dlq_offset", str(record.offset).encode()),
             ]
-            value = (
-                record.value
-                if record.value is None or len(record.value) <= self.kafka.max_message_bytes // 2
-                else record.value[:1024]
-            )
-            sent.append(
-                await self._dlq.send(self.dlq_topic, value, key=record.key, headers=headers)
-            )
+            body = _dead_letter_body(record.value, self.kafka)
+            sent.append(await self._dlq.send(self.dlq_topic, body, key=record.key, headers=headers))
         await asyncio.gather(*sent)
 
     async def _commit_to_kafka(self, positions: dict[TopicPartition, tuple[int, str]]) -> None:
@@ -345,6 +340,13 @@ class _Positioner(ConsumerRebalanceListener):
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         async with self.owner._batch_lock:
             await self.owner.position_on_assignment(assigned)
+
+
+def _dead_letter_body(value: bytes | None, kafka: KafkaSettings) -> bytes | None:
+    """An oversized message keeps only its first KiB, so that its dead letter can be sent."""
+    if value is None or len(value) <= kafka.max_message_bytes // 2:
+        return value
+    return value[:1024]
 
 
 def _event_id(record: Any) -> str:
