@@ -14,7 +14,7 @@ from callcenter.events.kit.event_log import event_log_router
 from callcenter.events.kit.health import health_router
 from callcenter.events.kit.http_metrics import MetricsMiddleware, metrics_endpoint
 from callcenter.events.kit.logs import CorrelationIdMiddleware, configure_logging
-from callcenter.events.kit.problems import install_problem_handlers
+from callcenter.events.kit.problems import install_problem_handlers, problem_responses
 from callcenter.events.kit.runtime import Runtime
 
 
@@ -63,12 +63,15 @@ def create_service_app(
     app.state.signing_key = signing_key(secret, settings.resolved_signing_key_file())
     install_problem_handlers(app)
     checks = {"database": runtime.db.ping, "broker": broker_check(settings.kafka)}
-    app.include_router(health_router(checks), tags=["operations"])
+    app.include_router(health_router(checks), tags=["operations"], responses=problem_responses(503))
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+    api_errors = problem_responses(400, 401, 403, 404, 409, 422, 429)
     if runtime.relay is not None:
-        app.include_router(event_log_router(runtime), prefix="/v1", tags=["events"])
+        app.include_router(
+            event_log_router(runtime), prefix="/v1", tags=["events"], responses=api_errors
+        )
     for router in routers:
-        app.include_router(router, prefix="/v1")
+        app.include_router(router, prefix="/v1", responses=api_errors)
     app.add_middleware(MetricsMiddleware, service=settings.service)
     app.add_middleware(CorrelationIdMiddleware)
     return app

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .problems import ProblemError
 
@@ -115,15 +116,21 @@ def _create_key_file(key_file: Path) -> None:
         draft.unlink()
 
 
-def authenticate(request: Request) -> Principal:
+# Declares the scheme in OpenAPI (the "Authorize" button of /docs); we answer the errors.
+bearer_scheme = HTTPBearer(auto_error=False, description="A JWT from callcenter-token")
+
+
+def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
     """Dependency: the principal of the ``Authorization: Bearer`` token.
 
     The token is checked with the key at ``request.app.state.signing_key``.
     """
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if credentials is None or not credentials.credentials.strip():
         raise _unauthorized("A bearer token is required (Authorization: Bearer <token>)")
-    return verify_token(request.app.state.signing_key, token.strip())
+    return verify_token(request.app.state.signing_key, credentials.credentials.strip())
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]

@@ -16,6 +16,8 @@ from callcenter.events import store
 from callcenter.events.kit.auth import Principal, Role, require_roles
 from callcenter.events.kit.runtime import Runtime
 
+MAX_POSITION = 2**63 - 1  # positions are 64-bit integers in every database
+
 Reader = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATOR))]
 
 
@@ -30,7 +32,7 @@ def event_log_router(runtime: Runtime) -> APIRouter:
     @router.get("/events", response_model=EventPage, summary="This service's events, oldest first")
     async def list_events(
         principal: Reader,
-        after: Annotated[int, Query(ge=0, description="cursor: a page's next_cursor")] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="a page's next_cursor")] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         stream_id: Annotated[str | None, Query(max_length=200)] = None,
     ) -> EventPage:
