@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+# Seeking to offset 0 is synchronous, unlike seek_to_beginning, whose offset lookup
+# can land after a fetch already started and deliver the first records twice.
+# Below a real cluster's log start, the fetch resets to the earliest offset.
+FIRST_OFFSET = 0
 
 
 @dataclass
@@ -157,7 +161,7 @@ class Consumer:
             log.warning(
                 "consumer %s: %s no longer holds its anchor; rereading it", self.name, partition
             )
-            await self._consumer.seek_to_beginning(partition)
+            self._consumer.seek(partition, FIRST_OFFSET)
         return batch
 
     async def _apply_partition(
@@ -324,7 +328,7 @@ class Consumer:
                 self._expected_anchor[partition] = (next_offset - 1, event_id)
             else:
                 self._expected_anchor.pop(partition, None)
-                await self._consumer.seek_to_beginning(partition)
+                self._consumer.seek(partition, FIRST_OFFSET)
         self.assigned.set()
 
 
