@@ -294,3 +294,21 @@ async def read_dlq(kafka: KafkaSettings, expected: int) -> list[str]:
     finally:
         await reader.stop()
     return reasons
+
+
+async def test_a_failing_handler_dead_letters_its_event_only(producer_db, consumer_db, kafka):
+    await append_calls(producer_db, 0, 8)
+
+    async def fails_on_call_3(conn, envelope):
+        await record_effect(conn, envelope)  # undone for the failing event
+        if envelope.data.call_id == "3":
+            raise ValueError("no agent group for this number")
+
+    consumer = Consumer("crm", consumer_db, kafka, [kafka.topic("callcenter.ivr")], fails_on_call_3)
+    async with running(relay_for(producer_db, kafka), consumer):
+        counts = await wait_for_effects(consumer_db, 7)
+
+    assert set(counts) == expected_keys(range(8)) - {("call-3", 1)}
+    assert set(counts.values()) == {1}
+    [reason] = await read_dlq(kafka, 1)
+    assert reason.startswith("handler failed: ValueError: no agent group")

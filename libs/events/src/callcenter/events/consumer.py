@@ -24,21 +24,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import bindparam, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
 from callcenter.events.aio import sleep_or_stop
 from callcenter.events.bus import DLQ_TOPIC, KafkaSettings, ensure_topics
 from callcenter.events.catalogue import UnknownEventType
-from callcenter.events.codec import PoisonMessage, from_kafka, header_attributes
+from callcenter.events.codec import PoisonMessage, from_kafka
 from callcenter.events.db import Database
 from callcenter.events.envelope import Envelope
 from callcenter.events.metrics import CONSUMED
@@ -46,7 +47,8 @@ from callcenter.events.metrics import CONSUMED
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
-TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+# IntegrityError: another consumer claimed a stream first (a rebalance); retrying sees it.
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError, IntegrityError)
 # Seeking to offset 0 is synchronous, unlike seek_to_beginning, whose offset lookup
 # can land after a fetch already started and deliver the first records twice.
 # Below a real cluster's log start, the fetch resets to the earliest offset.
@@ -62,9 +64,19 @@ class _Batch:
     anchors_checked: set[TopicPartition] = field(default_factory=set)
     dead_letters: list[tuple[Any, str]] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
+    # stream id -> the version handled, read before the batch and advanced by it
+    reached: dict[str, int] = field(default_factory=dict)
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    def dead_letter(self, record: Any, reason: str) -> None:
+        self.dead_letters.append((record, reason))
+        self.count("dead_lettered")
+
+
+class _HandlerFailed(Exception):
+    """A handler raised on the fast path: redo the batch one savepoint per event."""
 
 
 class Consumer:
@@ -136,25 +148,37 @@ class Consumer:
         if not fetched:
             return 0
         async with self._batch_lock:
-            batch = await self._apply_batch(fetched)
+            try:
+                try:
+                    batch = await self._apply_batch(fetched, careful=False)
+                except _HandlerFailed:
+                    # Again, each event in a savepoint, so that only the failing one is undone.
+                    batch = await self._apply_batch(fetched, careful=True)
+            except BaseException:
+                for partition, records in fetched.items():
+                    self._consumer.seek(partition, records[0].offset)
+                raise
+            self._after_commit(batch)
         for outcome, count in batch.outcomes.items():
             CONSUMED.labels(self.name, outcome).inc(count)
         await self._commit_to_kafka(batch.positions)
         return sum(len(records) for records in fetched.values())
 
-    async def _apply_batch(self, fetched: dict[TopicPartition, list[Any]]) -> _Batch:
-        assert self._consumer is not None
+    async def _apply_batch(self, fetched: dict[TopicPartition, list[Any]], careful: bool) -> _Batch:
         batch = _Batch()
-        try:
-            async with self.db.transaction() as conn:
-                for partition, records in fetched.items():
-                    await self._apply_partition(conn, partition, records, batch)
-                await self._save_positions(conn, batch.positions)
-                await self._send_dead_letters(batch.dead_letters)
-        except BaseException:
+        async with self.db.transaction() as conn:
+            await self._lock_partitions(conn, fetched)
+            batch.reached = await self._reached_versions(conn, fetched)
+            recorded = dict(batch.reached)
             for partition, records in fetched.items():
-                self._consumer.seek(partition, records[0].offset)
-            raise
+                await self._apply_partition(conn, partition, records, batch, careful)
+            await self._save_stream_versions(conn, recorded, batch.reached)
+            await self._save_positions(conn, batch.positions)
+            await self._send_dead_letters(batch.dead_letters)
+        return batch
+
+    def _after_commit(self, batch: _Batch) -> None:
+        assert self._consumer is not None
         for partition in batch.anchors_checked:
             self._expected_anchor.pop(partition, None)
         for partition in batch.rewind:
@@ -162,10 +186,50 @@ class Consumer:
                 "consumer %s: %s no longer holds its anchor; rereading it", self.name, partition
             )
             self._consumer.seek(partition, FIRST_OFFSET)
-        return batch
+
+    async def _lock_partitions(
+        self, conn: AsyncConnection, fetched: dict[TopicPartition, list[Any]]
+    ) -> None:
+        """PostgreSQL: one batch per partition at a time, even across a rebalance.
+
+        (SQLite's BEGIN IMMEDIATE already serializes every writer.)
+        """
+        if conn.dialect.name != "postgresql":
+            return
+        for partition in sorted(fetched):
+            key = zlib.crc32(f"{self.name}|{partition.topic}|{partition.partition}".encode())
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    async def _reached_versions(
+        self, conn: AsyncConnection, fetched: dict[TopicPartition, list[Any]]
+    ) -> dict[str, int]:
+        """The version each stream of the batch has reached, in one query per 500 streams."""
+        streams = {
+            stream
+            for records in fetched.values()
+            for record in records
+            if (stream := _header(record, "ce_streamid")) is not None
+        }
+        table = store.consumer_streams
+        wanted = sorted(streams)
+        reached: dict[str, int] = {}
+        for chunk in range(0, len(wanted), store.IN_CLAUSE_LIMIT):
+            rows = await conn.execute(
+                select(table.c.stream_id, table.c.version).where(
+                    table.c.consumer == self.name,
+                    table.c.stream_id.in_(wanted[chunk : chunk + store.IN_CLAUSE_LIMIT]),
+                )
+            )
+            reached.update({row.stream_id: row.version for row in rows})
+        return reached
 
     async def _apply_partition(
-        self, conn: AsyncConnection, partition: TopicPartition, records: list[Any], batch: _Batch
+        self,
+        conn: AsyncConnection,
+        partition: TopicPartition,
+        records: list[Any],
+        batch: _Batch,
+        careful: bool,
     ) -> None:
         for record in records:
             anchor = self._expected_anchor.get(partition)
@@ -176,86 +240,91 @@ class Consumer:
                     continue  # the anchor is where we left it: carry on after it
                 batch.rewind.add(partition)
                 return
-            await self._apply_record(conn, record, batch)
+            await self._apply_record(conn, record, batch, careful)
             batch.positions[partition] = (record.offset + 1, _event_id(record))
 
-    async def _apply_record(self, conn: AsyncConnection, record: Any, batch: _Batch) -> None:
+    async def _apply_record(
+        self, conn: AsyncConnection, record: Any, batch: _Batch, careful: bool
+    ) -> None:
         if record.value is not None and len(record.value) > self.kafka.max_message_bytes:
-            batch.dead_letters.append(
-                (record, f"message of {len(record.value)} bytes is too large")
-            )
-            batch.count("dead_lettered")
+            batch.dead_letter(record, f"message of {len(record.value)} bytes is too large")
             return
         try:
-            attributes = header_attributes(record.headers)
-            stream_id = attributes["streamid"]
-            version = int(attributes["streamversion"])
-            if version < 1:
+            stream_id = _header(record, "ce_streamid")
+            version = int(_header(record, "ce_streamversion") or "")
+            if not stream_id or version < 1:
                 raise ValueError(version)
-        except (PoisonMessage, KeyError, ValueError):
-            batch.dead_letters.append((record, "missing or invalid ce_streamid/ce_streamversion"))
-            batch.count("dead_lettered")
+        except ValueError:
+            batch.dead_letter(record, "missing or invalid ce_streamid/ce_streamversion")
             return
-        claim = await self._claim(conn, stream_id, version)
-        if claim != "apply":
-            batch.count(claim)
+        reached = batch.reached.get(stream_id, 0)
+        if version <= reached:
+            batch.count("duplicate")
             return
+        if version > reached + 1:
+            log.info(
+                "consumer %s: %s v%d arrived before v%d; skipped",
+                self.name, stream_id, version, reached + 1,
+            )  # fmt: skip
+            batch.count("out_of_order")
+            return
+        batch.reached[stream_id] = version  # handled now, whatever the outcome below
         try:
             envelope = from_kafka(record.value, record.headers)
         except UnknownEventType:
             batch.count("unknown_type")
             return
         except PoisonMessage as error:
-            batch.dead_letters.append((record, str(error)))
-            batch.count("dead_lettered")
+            batch.dead_letter(record, str(error))
+            return
+        if not careful:
+            try:
+                await self.handler(conn, envelope)
+            except Exception as error:
+                if _transient(error):
+                    raise
+                raise _HandlerFailed from error
+            batch.count("applied")
             return
         savepoint = await conn.begin_nested()
         try:
             await self.handler(conn, envelope)
-        except TRANSIENT_DB_ERRORS:
-            raise
-        except DBAPIError as error:
-            if error.connection_invalidated:
+        except Exception as error:
+            if _transient(error):
                 raise
             await savepoint.rollback()
-            batch.dead_letters.append((record, f"handler failed: {_describe(error)}"))
-            batch.count("dead_lettered")
-            return
-        except Exception as error:
-            await savepoint.rollback()
             log.exception("consumer %s failed on %s %s", self.name, envelope.type, envelope.id)
-            batch.dead_letters.append((record, f"handler failed: {_describe(error)}"))
-            batch.count("dead_lettered")
+            batch.dead_letter(record, f"handler failed: {_describe(error)}")
             return
         await savepoint.commit()
         batch.count("applied")
 
-    async def _claim(self, conn: AsyncConnection, stream_id: str, version: int) -> str:
-        """Record that this stream reached ``version``; 'apply' if it is ours to apply."""
+    async def _save_stream_versions(
+        self, conn: AsyncConnection, recorded: dict[str, int], reached: dict[str, int]
+    ) -> None:
         table = store.consumer_streams
-        key = (table.c.consumer == self.name) & (table.c.stream_id == stream_id)
-        current = await conn.scalar(select(table.c.version).where(key))
-        reached = current or 0
-        if version <= reached:
-            return "duplicate"
-        if version > reached + 1:
-            log.info(
-                "consumer %s: %s v%d arrived before v%d; skipped",
-                self.name,
-                stream_id,
-                version,
-                reached + 1,
+        new = [
+            {"consumer": self.name, "stream_id": stream, "version": version}
+            for stream, version in reached.items()
+            if stream not in recorded
+        ]
+        moved = [
+            {"key_consumer": self.name, "key_stream": stream, "new_version": version}
+            for stream, version in reached.items()
+            if stream in recorded and recorded[stream] != version
+        ]
+        if new:
+            await conn.execute(table.insert(), new)
+        if moved:
+            await conn.execute(
+                update(table)
+                .where(
+                    table.c.consumer == bindparam("key_consumer"),
+                    table.c.stream_id == bindparam("key_stream"),
+                )
+                .values(version=bindparam("new_version")),
+                moved,
             )
-            return "out_of_order"
-        if current is None:
-            inserted = await store.insert_ignoring_duplicates(
-                conn, table, {"consumer": self.name, "stream_id": stream_id, "version": version}
-            )
-            return "apply" if inserted else "duplicate"
-        changed = await conn.execute(
-            update(table).where(key, table.c.version == version - 1).values(version=version)
-        )
-        return "apply" if changed.rowcount == 1 else "duplicate"
 
     async def _save_positions(
         self, conn: AsyncConnection, positions: dict[TopicPartition, tuple[int, str]]
@@ -353,11 +422,22 @@ def _dead_letter_body(value: bytes | None, kafka: KafkaSettings) -> bytes | None
     return value[:1024]
 
 
-def _event_id(record: Any) -> str:
+def _header(record: Any, wanted: str) -> str | None:
     for name, value in record.headers or ():
-        if name == "ce_id" and value is not None:
+        if name == wanted and value is not None:
             return value.decode(errors="replace")
-    return f"offset:{record.offset}"
+    return None
+
+
+def _event_id(record: Any) -> str:
+    return _header(record, "ce_id") or f"offset:{record.offset}"
+
+
+def _transient(error: Exception) -> bool:
+    """A database error that says nothing about the event: retry the batch later."""
+    if isinstance(error, TRANSIENT_DB_ERRORS):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def _describe(error: BaseException) -> str:

@@ -7,7 +7,7 @@ that events, read-model changes and checkpoints commit in one transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +89,9 @@ consumer_streams = Table(
     Column("version", Integer, nullable=False),
 )
 
+# SQLite accepts at most 32766 bound parameters; stay well below.
+IN_CLAUSE_LIMIT = 500
+
 # Every service's event store serializes its appends on this lock (PostgreSQL).
 APPEND_LOCK_KEY = 0x43414C4C  # "CALL"
 
@@ -168,6 +171,20 @@ async def stream_version(conn: AsyncConnection, stream_id: str) -> int:
     return (await conn.scalar(query)) or 0
 
 
+async def stream_versions(conn: AsyncConnection, stream_ids: Iterable[str]) -> dict[str, int]:
+    """The versions of several streams in one query (new streams are absent)."""
+    wanted = list(set(stream_ids))
+    found: dict[str, int] = {}
+    for chunk in range(0, len(wanted), IN_CLAUSE_LIMIT):
+        query = (
+            select(events.c.stream_id, func.max(events.c.stream_version))
+            .where(events.c.stream_id.in_(wanted[chunk : chunk + IN_CLAUSE_LIMIT]))
+            .group_by(events.c.stream_id)
+        )
+        found.update({row[0]: row[1] for row in await conn.execute(query)})
+    return found
+
+
 async def append(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
     """Append envelopes (any streams) in the caller's transaction.
 
@@ -179,11 +196,10 @@ async def append(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
         return
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    current = await stream_versions(conn, (envelope.stream_id for envelope in envelopes))
     next_version: dict[str, int] = {}
     for envelope in envelopes:
-        if envelope.stream_id not in next_version:
-            next_version[envelope.stream_id] = await stream_version(conn, envelope.stream_id) + 1
-        expected = next_version[envelope.stream_id]
+        expected = next_version.get(envelope.stream_id) or current.get(envelope.stream_id, 0) + 1
         if envelope.stream_version != expected:
             raise ConcurrencyError(envelope.stream_id, envelope.stream_version - 1, expected - 1)
         next_version[envelope.stream_id] = expected + 1
@@ -243,15 +259,3 @@ async def read_all(
     if limit is not None:
         query = query.limit(limit)
     return [stored_event(row) for row in await conn.execute(query)]
-
-
-async def insert_ignoring_duplicates(
-    conn: AsyncConnection, table: Table, values: dict[str, Any]
-) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING; True when the row was inserted."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    result = await conn.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
