@@ -25,12 +25,14 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from callcenter.events import store
 from callcenter.events.broker import EmbeddedBroker
 from callcenter.events.bus import KafkaSettings
 from callcenter.events.db import Database
+from callcenter.events.kit.migrations import downgrade, upgrade
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
@@ -177,3 +179,30 @@ def kafka(request: pytest.FixtureRequest, _docker_kafka: str | None) -> KafkaSet
         session_timeout_ms=1000,
         heartbeat_interval_ms=300,
     )
+
+
+# -- migrations -------------------------------------------------------------------
+
+
+def table_names(database_url: str) -> set[str]:
+    async def names() -> set[str]:
+        db = Database(database_url)
+        async with db.engine.connect() as conn:
+            found = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        await db.dispose()
+        return found
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, names()).result()
+
+
+def assert_migrations_round_trip(package: str, database_url: str) -> set[str]:
+    """Upgrade to head, down to base, and up again; returns the tables at head."""
+    upgrade(package, database_url)
+    at_head = table_names(database_url)
+    assert set(store.metadata.tables) <= at_head
+    downgrade(package, database_url)
+    assert table_names(database_url) <= {"alembic_version"}
+    upgrade(package, database_url)
+    assert table_names(database_url) == at_head
+    return at_head

@@ -31,6 +31,10 @@ def upgrade(package: str, database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(package, database_url), revision)
 
 
+def downgrade(package: str, database_url: str, revision: str = "base") -> None:
+    command.downgrade(alembic_config(package, database_url), revision)
+
+
 def run_env(target_metadata: MetaData) -> None:
     """The body of every service's ``env.py`` (online mode, async engine)."""
     url = context.config.get_main_option("sqlalchemy.url")
