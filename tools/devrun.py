@@ -1,7 +1,8 @@
 """``make run``: the whole platform on this machine, with its embedded defaults.
 
-Starts the embedded broker, migrates and starts the five services as processes
-(SQLite files and logs under ``var/``), waits until every ``/healthz`` answers,
+Starts the embedded broker (or uses ``CALLCENTER_KAFKA_BOOTSTRAP_SERVERS`` when
+set), migrates and starts the five services as processes (SQLite files and logs
+under ``var/``), waits until every ``/healthz`` answers,
 prints the URLs, and on Ctrl-C (or SIGTERM) stops everything it started:
 services first (they drain their consumers), then the broker. No orphans: each
 child runs in its own process group, killed if it does not stop in time.
@@ -57,15 +58,19 @@ def main() -> int:
     os.environ["CALLCENTER_DATA_DIR"] = str(data_dir)
     logs = data_dir / "log"
     logs.mkdir(parents=True, exist_ok=True)
-    broker_port = int(os.environ.get("CALLCENTER_BROKER_PORT", "9092"))
-    broker = EmbeddedBroker(broker_port, log_path=logs / "broker.log")
-    try:
-        broker.start()
-    except RuntimeError as error:
-        print(f"cannot start the embedded broker: {error}", file=sys.stderr)
-        return 1
-    os.environ["CALLCENTER_KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
-    print(f"broker     {broker.bootstrap_servers} (embedded, in memory)", flush=True)
+    broker = None
+    if external := os.environ.get("CALLCENTER_KAFKA_BOOTSTRAP_SERVERS"):
+        print(f"broker     {external} (external)", flush=True)
+    else:
+        broker_port = int(os.environ.get("CALLCENTER_BROKER_PORT", "9092"))
+        broker = EmbeddedBroker(broker_port, log_path=logs / "broker.log")
+        try:
+            broker.start()
+        except RuntimeError as error:
+            print(f"cannot start the embedded broker: {error}", file=sys.stderr)
+            return 1
+        os.environ["CALLCENTER_KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
+        print(f"broker     {broker.bootstrap_servers} (embedded, in memory)", flush=True)
 
     processes: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -126,7 +131,8 @@ def main() -> int:
                 os.killpg(process.pid, signal.SIGTERM)
         for process in processes.values():
             stop_process(process)
-        broker.stop()
+        if broker is not None:
+            broker.stop()
         print("stopped", flush=True)
 
 

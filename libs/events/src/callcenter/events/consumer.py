@@ -25,7 +25,8 @@ import asyncio
 import logging
 import traceback
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ from callcenter.events.aio import sleep_or_stop
 from callcenter.events.bus import DLQ_TOPIC, KafkaSettings, ensure_topics
 from callcenter.events.catalogue import UnknownEventType
 from callcenter.events.codec import PoisonMessage, from_kafka
+from callcenter.events.correlation import correlation_id
 from callcenter.events.db import Database
 from callcenter.events.envelope import Envelope
 from callcenter.events.metrics import CONSUMED
@@ -277,6 +279,12 @@ class Consumer:
         except PoisonMessage as error:
             batch.dead_letter(record, str(error))
             return
+        with _correlated(envelope):
+            await self._handle(conn, envelope, record, batch, careful)
+
+    async def _handle(
+        self, conn: AsyncConnection, envelope: Envelope, record: Any, batch: _Batch, careful: bool
+    ) -> None:
         if not careful:
             try:
                 await self.handler(conn, envelope)
@@ -420,6 +428,15 @@ def _dead_letter_body(value: bytes | None, kafka: KafkaSettings) -> bytes | None
     if value is None or len(value) <= kafka.max_message_bytes // 2:
         return value
     return value[:1024]
+
+
+@contextmanager
+def _correlated(envelope: Envelope) -> Iterator[None]:
+    token = correlation_id.set(envelope.correlation_id)
+    try:
+        yield
+    finally:
+        correlation_id.reset(token)
 
 
 def _header(record: Any, wanted: str) -> str | None:

@@ -4,7 +4,6 @@ import json
 import logging
 import re
 import sys
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -12,9 +11,10 @@ from uuid import uuid4
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from callcenter.events.correlation import correlation_id
+
 CORRELATION_HEADER = "X-Correlation-Id"
 
-correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 # 7+ digits, optionally led by "+" and split by single spaces or dashes. The lookarounds
