@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from callcenter.events.broker import EmbeddedBroker
+from callcenter.events.signals import StopRequest
 
 SERVICES = ["routing", "ivr", "crm", "workorders", "analytics"]
 HEALTH_TIMEOUT_SECONDS = 60
@@ -73,14 +74,7 @@ def main() -> int:
         print(f"broker     {broker.bootstrap_servers} (embedded, in memory)", flush=True)
 
     processes: dict[str, subprocess.Popen[bytes]] = {}
-    stopping = False
-
-    def request_stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    stopping = StopRequest()
     try:
         for name in SERVICES:
             subprocess.run([executable(name), "migrate"], check=True)

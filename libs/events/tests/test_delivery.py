@@ -92,6 +92,21 @@ async def wait_for_effects(db: Database, expected: int, within: float = 30.0) ->
         await asyncio.sleep(0.05)
 
 
+async def settled_effects(db: Database, expected: int, within: float = 30.0) -> dict:
+    """Wait for the expected effects, then a little longer, so that a duplicate would show."""
+    await wait_for_effects(db, expected, within)
+    await asyncio.sleep(0.5)
+    return await effect_counts(db)
+
+
+async def run_until_killed(consumer: Consumer) -> None:
+    await consumer.start()
+    with pytest.raises(SystemExit):
+        while True:
+            await consumer.poll_once()
+    await consumer.stop()
+
+
 def expected_keys(calls: range, events_per_call: int = 1) -> set[tuple[str, int]]:
     return {(f"call-{n}", v) for n in calls for v in range(1, events_per_call + 1)}
 
@@ -146,9 +161,7 @@ async def test_relay_killed_between_publishing_and_recording(producer_db, consum
 
     # The restarted relay publishes the same events again; the consumer sees both copies.
     async with running(relay_for(producer_db, kafka), consumer_for(consumer_db, kafka)):
-        counts = await wait_for_effects(consumer_db, 10)
-        await asyncio.sleep(0.5)
-        counts = await effect_counts(consumer_db)
+        counts = await settled_effects(consumer_db, 10)
 
     assert set(counts) == expected_keys(range(10))
     assert set(counts.values()) == {1}
@@ -168,17 +181,11 @@ async def test_consumer_killed_between_applying_and_committing_offsets(
     dying = DiesBeforeCommittingOffsets(
         "crm", consumer_db, kafka, [kafka.topic("callcenter.ivr")], record_effect
     )
-    await dying.start()
-    with pytest.raises(SystemExit):
-        while True:
-            await dying.poll_once()
-    await dying.stop()
+    await run_until_killed(dying)
 
     async with running(relay, consumer_for(consumer_db, kafka)):
         await append_calls(producer_db, 10, 5)
-        counts = await wait_for_effects(consumer_db, 15)
-        await asyncio.sleep(0.5)
-        counts = await effect_counts(consumer_db)
+        counts = await settled_effects(consumer_db, 15)
 
     assert set(counts) == expected_keys(range(15))
     assert set(counts.values()) == {1}
@@ -202,16 +209,10 @@ async def test_consumer_killed_mid_transaction_applies_nothing_twice(
     dying = Consumer(
         "crm", consumer_db, kafka, [kafka.topic("callcenter.ivr")], dies_on_the_seventh, max_batch=3
     )
-    await dying.start()
-    with pytest.raises(SystemExit):
-        while True:
-            await dying.poll_once()
-    await dying.stop()
+    await run_until_killed(dying)
 
     async with running(relay, consumer_for(consumer_db, kafka)):
-        counts = await wait_for_effects(consumer_db, 10)
-        await asyncio.sleep(0.5)
-        counts = await effect_counts(consumer_db)
+        counts = await settled_effects(consumer_db, 10)
 
     assert set(counts) == expected_keys(range(10))
     assert set(counts.values()) == {1}
@@ -232,9 +233,7 @@ async def test_broker_losing_its_whole_log_mid_stream(
         embedded_broker.start()
         await append_calls(producer_db, 40, 10, events_per_call=2)
 
-        counts = await wait_for_effects(consumer_db, 100, within=60)
-        await asyncio.sleep(1.0)
-        counts = await effect_counts(consumer_db)
+        counts = await settled_effects(consumer_db, 100, within=60)
 
     assert set(counts) == expected_keys(range(50), 2)
     assert set(counts.values()) == {1}

