@@ -205,7 +205,7 @@ class Consumer:
     async def _reached_versions(
         self, conn: AsyncConnection, fetched: dict[TopicPartition, list[Any]]
     ) -> dict[str, int]:
-        """The version each stream of the batch has reached, in one query per 500 streams."""
+        """The version each stream of the batch has reached (streams seen first: absent)."""
         streams = {
             stream
             for records in fetched.values()
@@ -213,17 +213,15 @@ class Consumer:
             if (stream := _header(record, "ce_streamid")) is not None
         }
         table = store.consumer_streams
-        wanted = sorted(streams)
-        reached: dict[str, int] = {}
-        for chunk in range(0, len(wanted), store.IN_CLAUSE_LIMIT):
-            rows = await conn.execute(
-                select(table.c.stream_id, table.c.version).where(
-                    table.c.consumer == self.name,
-                    table.c.stream_id.in_(wanted[chunk : chunk + store.IN_CLAUSE_LIMIT]),
-                )
-            )
-            reached.update({row.stream_id: row.version for row in rows})
-        return reached
+        return await store.lookup_each(
+            conn,
+            streams,
+            lambda key: (
+                select(table.c.version)
+                .where(table.c.consumer == self.name, table.c.stream_id == key)
+                .scalar_subquery()
+            ),
+        )
 
     async def _apply_partition(
         self,

@@ -7,7 +7,7 @@ that events, read-model changes and checkpoints commit in one transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +20,16 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    column,
     func,
     select,
     text,
+    values,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from callcenter.events.catalogue import Event
 from callcenter.events.codec import decode
@@ -89,7 +93,7 @@ consumer_streams = Table(
     Column("version", Integer, nullable=False),
 )
 
-# SQLite accepts at most 32766 bound parameters; stay well below.
+# Keys per lookup statement: well below SQLite's limit of 32766 bound parameters.
 IN_CLAUSE_LIMIT = 500
 
 # Every service's event store serializes its appends on this lock (PostgreSQL).
@@ -171,18 +175,39 @@ async def stream_version(conn: AsyncConnection, stream_id: str) -> int:
     return (await conn.scalar(query)) or 0
 
 
-async def stream_versions(conn: AsyncConnection, stream_ids: Iterable[str]) -> dict[str, int]:
-    """The versions of several streams in one query (new streams are absent)."""
-    wanted = list(set(stream_ids))
-    found: dict[str, int] = {}
+async def lookup_each(
+    conn: AsyncConnection,
+    keys: Iterable[str],
+    lookup: Callable[[ColumnElement[str]], ScalarSelect[Any]],
+) -> dict[str, Any]:
+    """One value per key, each found by its own index lookup, in few round trips.
+
+    ``lookup(key)`` is a correlated scalar subquery. Unlike ``WHERE k IN (...)``,
+    whose plan PostgreSQL may turn into a full scan while a table's statistics
+    are stale (a new database under load), it stays one index probe per key.
+    Keys whose value is NULL are left out.
+    """
+    wanted = sorted(set(keys))
+    found: dict[str, Any] = {}
     for chunk in range(0, len(wanted), IN_CLAUSE_LIMIT):
-        query = (
-            select(events.c.stream_id, func.max(events.c.stream_version))
-            .where(events.c.stream_id.in_(wanted[chunk : chunk + IN_CLAUSE_LIMIT]))
-            .group_by(events.c.stream_id)
-        )
-        found.update({row[0]: row[1] for row in await conn.execute(query)})
+        rows = [(key,) for key in wanted[chunk : chunk + IN_CLAUSE_LIMIT]]
+        table = values(column("key", String), name="wanted").data(rows)
+        result = await conn.execute(select(table.c.key, lookup(table.c.key)))
+        found.update({key: value for key, value in result if value is not None})
     return found
+
+
+async def stream_versions(conn: AsyncConnection, stream_ids: Iterable[str]) -> dict[str, int]:
+    """The versions of several streams (new streams are absent)."""
+    return await lookup_each(
+        conn,
+        stream_ids,
+        lambda key: (
+            select(func.max(events.c.stream_version))
+            .where(events.c.stream_id == key)
+            .scalar_subquery()
+        ),
+    )
 
 
 async def append(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
