@@ -191,7 +191,7 @@ async def lookup_each(
     found: dict[str, Any] = {}
     for chunk in range(0, len(wanted), IN_CLAUSE_LIMIT):
         rows = [(key,) for key in wanted[chunk : chunk + IN_CLAUSE_LIMIT]]
-        table = values(column("key", String), name="wanted").data(rows)
+        table = values(column("key", String), name="wanted").data(rows).cte("wanted")
         result = await conn.execute(select(table.c.key, lookup(table.c.key)))
         found.update({key: value for key, value in result if value is not None})
     return found
