@@ -19,6 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from callcenter.events import store
@@ -61,6 +62,17 @@ async def append_rate(db: Database, start: int, total: int, per_transaction: int
     for first in range(start, start + total, per_transaction):
         async with db.transaction() as conn:
             await store.append(conn, envelopes(first, per_transaction))
+    return total / (time.perf_counter() - started)
+
+
+async def baseline_commit_rate(db: Database, total: int) -> float:
+    """Plain SQLAlchemy async, one one-row INSERT per transaction: the floor to compare with."""
+    async with db.transaction() as conn:
+        await conn.execute(text("CREATE TABLE bench_baseline (n INTEGER)"))
+    started = time.perf_counter()
+    for n in range(total):
+        async with db.engine.begin() as conn:
+            await conn.execute(text("INSERT INTO bench_baseline VALUES (:n)"), {"n": n})
     return total / (time.perf_counter() - started)
 
 
@@ -173,6 +185,14 @@ async def run(quick: bool) -> list[tuple[str, str, str]]:
         )
         for backend in ("sqlite", "postgresql"):
             db, created = await fresh_database(backend, Path(folder), "producer")
+            baseline = await baseline_commit_rate(db, min(total // 10, 2000))
+            rows.append(
+                (
+                    backend,
+                    "baseline: SQLAlchemy async, 1 INSERT per transaction",
+                    f"{baseline:,.0f}/s",
+                )
+            )
             single = await append_rate(db, 0, min(total // 10, 2000), 1)
             rows.append((backend, "append, 1 event per transaction", f"{single:,.0f} events/s"))
             grouped = await append_rate(db, 1_000_000, total, 100)
@@ -198,8 +218,11 @@ async def run(quick: bool) -> list[tuple[str, str, str]]:
                     f"{applied:,.0f} events/s",
                 )
             )
+            # Fresh stores: the relay would otherwise first publish everything above.
+            source_db, source_created = await fresh_database(backend, Path(folder), "source")
+            target_db, target_created = await fresh_database(backend, Path(folder), "target")
             p50, p99 = await latency(
-                db, consumer_db, kafka, f"latency.{backend}", 100 if quick else 300
+                source_db, target_db, kafka, f"latency.{backend}", 100 if quick else 300
             )
             rows.append(
                 (
@@ -210,8 +233,10 @@ async def run(quick: bool) -> list[tuple[str, str, str]]:
             )
             await db.dispose()
             await consumer_db.dispose()
-            await drop(created)
-            await drop(consumer_created)
+            await source_db.dispose()
+            await target_db.dispose()
+            for database in (created, consumer_created, source_created, target_created):
+                await drop(database)
     return rows
 
 

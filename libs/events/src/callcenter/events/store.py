@@ -20,12 +20,12 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    column,
+    bindparam,
     func,
     select,
     text,
-    values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -92,9 +92,6 @@ consumer_streams = Table(
     Column("stream_id", String(200), primary_key=True),
     Column("version", Integer, nullable=False),
 )
-
-# Keys per lookup statement: well below SQLite's limit of 32766 bound parameters.
-IN_CLAUSE_LIMIT = 500
 
 # Every service's event store serializes its appends on this lock (PostgreSQL).
 APPEND_LOCK_KEY = 0x43414C4C  # "CALL"
@@ -180,21 +177,25 @@ async def lookup_each(
     keys: Iterable[str],
     lookup: Callable[[ColumnElement[str]], ScalarSelect[Any]],
 ) -> dict[str, Any]:
-    """One value per key, each found by its own index lookup, in few round trips.
+    """One value per key, each found by its own index probe, in one statement.
 
-    ``lookup(key)`` is a correlated scalar subquery. Unlike ``WHERE k IN (...)``,
-    whose plan PostgreSQL may turn into a full scan while a table's statistics
-    are stale (a new database under load), it stays one index probe per key.
-    Keys whose value is NULL are left out.
+    ``lookup(key)`` is a correlated scalar subquery, evaluated for each key of a
+    table-valued parameter (PostgreSQL ``unnest``, SQLite ``json_each``). Unlike
+    ``WHERE k IN (...)``, which PostgreSQL may plan as a full scan while a
+    table's statistics are stale (a new database under load), it stays one
+    index probe per key, and the statement is the same for any number of keys
+    (compiled once). Keys whose value is NULL are left out.
     """
     wanted = sorted(set(keys))
-    found: dict[str, Any] = {}
-    for chunk in range(0, len(wanted), IN_CLAUSE_LIMIT):
-        rows = [(key,) for key in wanted[chunk : chunk + IN_CLAUSE_LIMIT]]
-        table = values(column("key", String), name="wanted").data(rows).cte("wanted")
-        result = await conn.execute(select(table.c.key, lookup(table.c.key)))
-        found.update({key: value for key, value in result if value is not None})
-    return found
+    if not wanted:
+        return {}
+    if conn.dialect.name == "postgresql":
+        source = func.unnest(bindparam("keys", wanted, type_=ARRAY(String)))
+        key = source.table_valued("key").render_derived().c.key
+    else:
+        key = func.json_each(bindparam("keys", json.dumps(wanted))).table_valued("value").c.value
+    result = await conn.execute(select(key, lookup(key)))
+    return {found_key: value for found_key, value in result if value is not None}
 
 
 async def stream_versions(conn: AsyncConnection, stream_ids: Iterable[str]) -> dict[str, int]:
