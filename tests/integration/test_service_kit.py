@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from callcenter.events import store
 from callcenter.events.bus import KafkaSettings
-from callcenter.events.catalogue.routing import AgentReady
+from callcenter.events.catalogue.ivr import IvrNodeEntered
 from callcenter.events.db import Database
 from callcenter.events.kit.auth import Role, issue_token
 from callcenter.events.kit.migrations import upgrade
@@ -43,7 +43,7 @@ def append_directly(database_url: str, tenant: str, stream: str, count: int) -> 
         async with db.transaction() as conn:
             version = await store.stream_version(conn, stream)
             await store.append_to_stream(
-                conn, stream, version, [AgentReady(agent_id=f"a{n}") for n in range(count)],
+                conn, stream, version, [IvrNodeEntered(call_id="c1", node_id=f"a{n}", node_type="menu") for n in range(count)],
                 source="test", tenant=tenant, correlation_id=stream,
             )  # fmt: skip
         await db.dispose()

@@ -6,7 +6,7 @@ import pytest
 
 from callcenter.events import store
 from callcenter.events.catalogue.ivr import CallArrived, CallHungUp
-from callcenter.events.catalogue.routing import AgentReady
+from callcenter.events.catalogue.ivr import IvrNodeEntered
 from callcenter.events.db import Database
 
 
@@ -31,14 +31,20 @@ async def append(db: Database, stream: str, expected: int, *events, tenant: str 
 
 async def test_a_stream_reads_back_in_version_order(database: Database):
     await append(database, "call-1", 0, arrived("1"))
-    await append(database, "call-1", 1, AgentReady(agent_id="a1"), AgentReady(agent_id="a2"))
+    await append(
+        database,
+        "call-1",
+        1,
+        IvrNodeEntered(call_id="c1", node_id="a1", node_type="menu"),
+        IvrNodeEntered(call_id="c1", node_id="a2", node_type="menu"),
+    )
 
     async with database.read() as conn:
         events = await store.read_stream(conn, "call-1")
 
     assert [e.stream_version for e in events] == [1, 2, 3]
     assert events[0].data == arrived("1")
-    assert events[2].data.agent_id == "a2"
+    assert events[2].data.node_id == "a2"
     assert events[0].tenant == "acme"
 
 

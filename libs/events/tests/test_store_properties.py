@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from callcenter.events import store
-from callcenter.events.catalogue.routing import AgentReady
+from callcenter.events.catalogue.ivr import IvrNodeEntered
 from callcenter.events.db import Database
 
 PROPERTY_SETTINGS = settings(
@@ -24,7 +24,10 @@ async def try_append(db: Database, stream: str, expected: int, count: int, hold:
                 conn,
                 stream,
                 expected,
-                [AgentReady(agent_id=f"a{n}") for n in range(count)],
+                [
+                    IvrNodeEntered(call_id="c1", node_id=f"a{n}", node_type="menu")
+                    for n in range(count)
+                ],
                 source="test",
                 tenant="acme",
                 correlation_id=stream,

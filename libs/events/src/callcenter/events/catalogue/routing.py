@@ -1,4 +1,9 @@
-"""Events of ``callcenter.routing`` (writer: routing; one ordered log per tenant)."""
+"""Events of ``callcenter.routing`` (writer: routing; one ordered log per tenant).
+
+The ACD's state is a projection of these events alone, so each carries what
+replay needs, and ``at``: the instant the ACD decided it (virtual time in a
+simulation). Durations are seconds.
+"""
 
 from __future__ import annotations
 
@@ -9,77 +14,101 @@ from pydantic import AwareDatetime, Field
 from callcenter.events.catalogue.base import Event, event_type
 
 
+class RoutingEvent(Event):
+    at: AwareDatetime
+
+
 @event_type()
-class QueueConfigured(Event):
+class QueueConfigured(RoutingEvent):
     queue_id: str
-    name: str
+    name: str = ""
     config: dict[str, Any] = Field(default_factory=dict)
 
 
 @event_type()
-class AgentConfigured(Event):
+class QueueRemoved(RoutingEvent):
+    queue_id: str
+
+
+@event_type()
+class AgentConfigured(RoutingEvent):
     agent_id: str
-    name: str
+    name: str = ""
     config: dict[str, Any] = Field(default_factory=dict)
 
 
 @event_type()
-class AgentLoggedIn(Event):
+class AgentLoggedIn(RoutingEvent):
     agent_id: str
 
 
 @event_type()
-class AgentReady(Event):
+class AgentReady(RoutingEvent):
     agent_id: str
 
 
 @event_type()
-class AgentNotReady(Event):
+class AgentNotReady(RoutingEvent):
     agent_id: str
     reason: str
 
 
 @event_type()
-class AgentLoggedOut(Event):
+class AgentLoggedOut(RoutingEvent):
     agent_id: str
 
 
 @event_type()
-class CallQueued(Event):
+class CallQueued(RoutingEvent):
     call_id: str
     queue_id: str
     priority: int = 0
     position: int = Field(ge=1)
     ewt: float | None = Field(default=None, ge=0)
+    # What replay needs to rebuild the waiting call:
+    skills: dict[str, int] = Field(default_factory=dict)
+    customer_id: str | None = None
+    ani: str | None = None
+    preferred_agent_id: str | None = None
+    callback_number: str | None = None
 
 
 @event_type()
-class CallOffered(Event):
+class CallOffered(RoutingEvent):
     call_id: str
     agent_id: str
     queue_id: str
     offer_expires_at: AwareDatetime
-    explanation: str = ""
+    explanation: dict[str, Any] = Field(default_factory=dict)
 
 
 @event_type()
-class CallOfferDeclined(Event):
+class CallOfferDeclined(RoutingEvent):
     call_id: str
     agent_id: str
     reason: Literal["rejected", "timed_out"]
 
 
 @event_type()
-class CallOverflowed(Event):
+class CallOfferCancelled(RoutingEvent):
+    """An offer withdrawn before the agent answered it."""
+
     call_id: str
-    queue_id: str
-    from_step: str | None = None
-    to_step: str | None = None
-    to_queue_id: str | None = None
+    agent_id: str
+    reason: Literal["caller_hung_up", "answered_elsewhere", "agent_logged_out"]
 
 
 @event_type()
-class CallAnswered(Event):
+class CallOverflowed(RoutingEvent):
+    call_id: str
+    queue_id: str
+    from_step: int = Field(ge=-1)
+    to_step: int = Field(ge=0)
+    condition: str = ""
+
+
+@event_type()
+class CallAnswered(RoutingEvent):
     call_id: str
     agent_id: str
     queue_id: str
@@ -88,7 +117,7 @@ class CallAnswered(Event):
 
 
 @event_type()
-class CallAbandoned(Event):
+class CallAbandoned(RoutingEvent):
     call_id: str
     queue_id: str
     wait: float = Field(ge=0)
@@ -96,36 +125,41 @@ class CallAbandoned(Event):
 
 
 @event_type()
-class CallExitedQueue(Event):
+class CallExitedQueue(RoutingEvent):
     call_id: str
     queue_id: str
     reason: Literal["max_wait", "closed", "full", "join_empty"]
+    wait: float = Field(default=0, ge=0)
 
 
 @event_type()
-class CallEnded(Event):
+class CallEnded(RoutingEvent):
     call_id: str
     agent_id: str
+    queue_id: str = ""
     talk: float = Field(ge=0)
     hold: float = Field(default=0, ge=0)
     ended_by: Literal["agent", "caller", "system"]
 
 
 @event_type()
-class AgentWrapUpStarted(Event):
+class AgentWrapUpStarted(RoutingEvent):
     agent_id: str
     call_id: str
+    wrap_until: AwareDatetime | None = None
 
 
 @event_type()
-class AgentWrapUpEnded(Event):
+class AgentWrapUpEnded(RoutingEvent):
     agent_id: str
     call_id: str
     wrap: float = Field(ge=0)
 
 
 @event_type()
-class CallbackRequested(Event):
+class CallbackRequested(RoutingEvent):
+    """The caller keeps their place in the queue and hangs up."""
+
     callback_id: str
     call_id: str
     number: str
@@ -133,7 +167,7 @@ class CallbackRequested(Event):
 
 
 @event_type()
-class CallbackOffered(Event):
+class CallbackOffered(RoutingEvent):
     callback_id: str
     call_id: str
     number: str
@@ -142,16 +176,19 @@ class CallbackOffered(Event):
 
 
 @event_type()
-class CallbackCompleted(Event):
+class CallbackCompleted(RoutingEvent):
     callback_id: str
     call_id: str
     number: str
     queue_id: str
-    outcome: Literal["connected", "no_answer", "busy", "failed", "cancelled"]
+    agent_id: str | None = None
+    outcome: Literal["connected", "no_answer", "busy", "failed", "cancelled", "gave_up"]
+    attempt: int = Field(default=1, ge=1)
+    retry_at: AwareDatetime | None = None
 
 
 @event_type()
-class CallTransferred(Event):
+class CallTransferred(RoutingEvent):
     call_id: str
     from_agent_id: str
     to_queue_id: str | None = None
