@@ -95,7 +95,7 @@ class CallOfferCancelled(RoutingEvent):
 
     call_id: str
     agent_id: str
-    reason: Literal["caller_hung_up", "answered_elsewhere", "agent_logged_out"]
+    reason: Literal["caller_hung_up", "answered_elsewhere", "agent_logged_out", "callback_requested"]
 
 
 @event_type()
@@ -185,6 +185,11 @@ class CallbackCompleted(RoutingEvent):
     outcome: Literal["connected", "no_answer", "busy", "failed", "cancelled", "gave_up"]
     attempt: int = Field(default=1, ge=1)
     retry_at: AwareDatetime | None = None
+
+
+@event_type()
+class DeadlinesPassed(RoutingEvent):
+    """The ACD's timers up to ``at`` were handled (their effects are the events before)."""
 
 
 @event_type()

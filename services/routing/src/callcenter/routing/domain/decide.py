@@ -1,0 +1,817 @@
+"""``decide``: what the ACD does about a command, at ``now``.
+
+``decide(command, state, now)`` returns the events the command causes, and has
+applied each of them to ``state`` through ``evolve`` as it went: a decision is
+a sequence (an answer frees other ringing agents, who then take the next
+caller), and each step must see the one before. ``evolve`` stays the only
+thing that changes state, so replaying the returned events on a fresh state
+rebuilds it exactly. A refused command raises ``RoutingError`` before it emits
+anything, so a refusal changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from callcenter.events.catalogue import routing as ev
+from callcenter.routing.domain import commands as cmd
+from callcenter.routing.domain.config import QueueConfig
+from callcenter.routing.domain.errors import Conflict, Invalid, NotFound
+from callcenter.routing.domain.hours import is_open
+from callcenter.routing.domain.state import (
+    Agent,
+    Call,
+    Queue,
+    RoutingState,
+    base_pool_holds,
+    evolve,
+    sort_key,
+    waited,
+)
+
+EXPLAINED_CANDIDATES = 10
+MISSED_OFFERS_REASON = "missed_offers"
+
+
+def decide(command: cmd.Command, state: RoutingState, now: datetime) -> list[ev.RoutingEvent]:
+    decision = _Decision(state, now)
+    handler = _HANDLERS[type(command)]
+    handler(decision, command)
+    return decision.events
+
+
+def estimated_wait(state: RoutingState, queue: Queue, position: int) -> float | None:
+    """EWT: position x average handle time / agents staffing the queue.
+
+    The average handle time (talk + hold + wrap-up) is smoothed over the
+    queue's recent calls; with nobody staffing the queue it is unknown.
+    """
+    if queue.staffed <= 0:
+        return None
+    return round(position * queue.handle_seconds / queue.staffed, 1)
+
+
+def call_view(state: RoutingState, call: Call, now: datetime) -> dict[str, Any]:
+    """What ``GET /v1/calls/{id}`` shows of a call the ACD holds."""
+    queue = state.queues.get(call.queue_id)
+    in_queue = call.status != "connected" and queue is not None
+    position = state.queue_position(call) if in_queue else None
+    return {
+        "call_id": call.id,
+        "queue_id": call.queue_id,
+        "status": "callback" if call.callback_number and in_queue else call.status,
+        "priority": call.priority,
+        "skills": call.skills,
+        "customer_id": call.customer_id,
+        "enqueued_at": call.enqueued_at,
+        "waited": waited(call, now) if in_queue else None,
+        "position": position,
+        "ewt": estimated_wait(state, queue, position) if in_queue and position else None,
+        "overflow_step": call.step,
+        "offered_to": sorted(call.offers),
+        "agent_id": call.agent_id,
+        "answered_at": call.answered_at,
+        "callback_number": call.callback_number,
+        "callback_attempt": call.callback_attempt,
+        "explanation": call.explanation,
+    }
+
+
+class _Decision:
+    def __init__(self, state: RoutingState, now: datetime) -> None:
+        self.state = state
+        self.now = now
+        self.events: list[ev.RoutingEvent] = []
+
+    def emit(self, event: ev.RoutingEvent) -> None:
+        evolve(self.state, event)
+        self.events.append(event)
+
+    # -- lookups with the errors a caller sees ---------------------------------------
+
+    def queue(self, queue_id: str) -> Queue:
+        try:
+            return self.state.queues[queue_id]
+        except KeyError:
+            raise NotFound(f"queue {queue_id!r} does not exist") from None
+
+    def agent(self, agent_id: str) -> Agent:
+        try:
+            return self.state.agents[agent_id]
+        except KeyError:
+            raise NotFound(f"agent {agent_id!r} does not exist") from None
+
+    def call(self, call_id: str) -> Call:
+        try:
+            return self.state.calls[call_id]
+        except KeyError:
+            raise NotFound(f"call {call_id!r} is not in any queue or conversation") from None
+
+    def logged_in(self, agent_id: str) -> Agent:
+        agent = self.agent(agent_id)
+        if agent.status == "logged_out":
+            raise Conflict(f"agent {agent_id!r} is not logged in")
+        return agent
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    def dispatch_call(self, call: Call) -> None:
+        """Offer a waiting call to the agent(s) its queue's strategy picks, if any is free."""
+        if call.status != "waiting" or (call.not_before and self.now < call.not_before):
+            return
+        queue = self.state.queues.get(call.queue_id)
+        if queue is None:
+            return
+        config = queue.config
+        if (
+            config.max_wait_seconds is not None
+            and waited(call, self.now) >= config.max_wait_seconds
+            and not call.callback_number
+        ):
+            self.emit(
+                ev.CallExitedQueue(
+                    at=self.now,
+                    call_id=call.id,
+                    queue_id=queue.id,
+                    reason="max_wait",
+                    wait=waited(call, self.now),
+                )
+            )
+            return
+        pool = self.pool(call, queue)
+        while not pool and self.overflow(call, queue, no_agent_ready=True):
+            pool = self.pool(call, queue)
+        if not pool:
+            return
+        chosen, explanation = choose(queue, call, pool, self.now)
+        expires = self.now + timedelta(seconds=config.ring_timeout_seconds)
+        for agent in chosen:
+            self.emit(
+                ev.CallOffered(
+                    at=self.now,
+                    call_id=call.id,
+                    agent_id=agent.id,
+                    queue_id=queue.id,
+                    offer_expires_at=expires,
+                    explanation=explanation,
+                )
+            )
+            if call.callback_number:
+                self.emit(
+                    ev.CallbackOffered(
+                        at=self.now,
+                        callback_id=callback_id(call.id),
+                        call_id=call.id,
+                        number=call.callback_number,
+                        queue_id=queue.id,
+                        agent_id=agent.id,
+                    )
+                )
+
+    def dispatch_agent(self, agent: Agent) -> None:
+        """Offer a ready agent the best waiting call it may take, across its queues."""
+        if agent.status != "ready":
+            return
+        best: Call | None = None
+        best_score = 0.0
+        for queue in self.state.queues.values():
+            if not could_serve(self.state, queue, agent):
+                continue
+            for _, call_id in queue.order:
+                call = self.state.calls[call_id]
+                if call.status != "waiting" or (call.not_before and self.now < call.not_before):
+                    continue
+                if self.eligible(agent, call, queue):
+                    score = call_score(queue.config, call, self.now)
+                    # Ties go to the smaller call id: nothing depends on dict order.
+                    if best is None or (score, best.id) > (best_score, call.id):
+                        best, best_score = call, score
+                    break  # the queue's order is its service order: the first fits best
+        if best is not None:
+            self.dispatch_call(best)
+
+    def dispatch_freed(self, agents: Iterable[Agent]) -> None:
+        for agent in agents:
+            self.dispatch_agent(agent)
+
+    def dispatch_all(self) -> None:
+        for queue in sorted(self.state.queues.values(), key=lambda q: q.id):
+            for _, call_id in list(queue.order):
+                call = self.state.calls.get(call_id)
+                if call is not None:
+                    self.dispatch_call(call)
+
+    def pool(self, call: Call, queue: Queue) -> list[Agent]:
+        """The ready agents this call may be offered to now."""
+        state = self.state
+        preferred = call.preferred_agent_id
+        if preferred and waited(call, self.now) < queue.config.preferred_agent_seconds:
+            agent = state.agents.get(preferred)
+            ok = agent is not None and agent.status == "ready" and self.eligible(agent, call, queue)
+            return [agent] if ok else []
+        required = requirements(queue.config, call)
+        if required:
+            smallest = min(required, key=lambda skill: len(state.ready_by_skill.get(skill, ())))
+            candidates: Iterable[str] = sorted(state.ready_by_skill.get(smallest, ()))
+        else:
+            candidates = list(state.ready)
+        pool = [
+            state.agents[agent_id]
+            for agent_id in candidates
+            if agent_id not in call.declined and self.eligible(state.agents[agent_id], call, queue)
+        ]
+        for extra in added_queues(queue.config, call.step):
+            other = state.queues.get(extra)
+            if other is None:
+                continue
+            known = {agent.id for agent in pool}
+            pool += [
+                state.agents[agent_id]
+                for agent_id in list(state.ready)
+                if agent_id not in known
+                and agent_id not in call.declined
+                and base_pool_holds(other.config, state.agents[agent_id].config)
+            ]
+        return pool
+
+    def eligible(self, agent: Agent, call: Call, queue: Queue) -> bool:
+        if agent.id in call.declined:
+            return False
+        config = queue.config
+        if eligible_by_skills(config, call, agent):
+            return True
+        return any(
+            extra in self.state.queues
+            and base_pool_holds(self.state.queues[extra].config, agent.config)
+            for extra in added_queues(config, call.step)
+        )
+
+    def overflow(self, call: Call, queue: Queue, no_agent_ready: bool) -> bool:
+        """Move the call to the next overflow step whose condition holds now."""
+        steps = queue.config.overflow
+        for index in range(call.step + 1, len(steps)):
+            step = steps[index]
+            condition = ""
+            if step.after_seconds is not None and waited(call, self.now) >= step.after_seconds:
+                condition = f"waited {step.after_seconds:g}s"
+            elif (
+                step.when_queue_length_at_least is not None
+                and len(queue.order) >= step.when_queue_length_at_least
+            ):
+                condition = f"queue length >= {step.when_queue_length_at_least}"
+            elif step.when_no_agent_ready and no_agent_ready:
+                condition = "no eligible agent ready"
+            if condition:
+                self.emit(
+                    ev.CallOverflowed(
+                        at=self.now,
+                        call_id=call.id,
+                        queue_id=queue.id,
+                        from_step=call.step,
+                        to_step=index,
+                        condition=condition,
+                    )
+                )
+                return True
+            return False  # steps apply in order: the next one must hold first
+        return False
+
+    # -- shared endings --------------------------------------------------------------
+
+    def cancel_offers(self, call: Call, reason: str) -> list[Agent]:
+        freed = []
+        for agent_id in sorted(call.offers):
+            self.emit(
+                ev.CallOfferCancelled(
+                    at=self.now, call_id=call.id, agent_id=agent_id, reason=reason
+                )
+            )
+            freed.append(self.state.agents[agent_id])
+        return freed
+
+    def start_wrap_up(self, agent: Agent, call_id: str, wrap_seconds: float) -> None:
+        until = self.now + timedelta(seconds=wrap_seconds)
+        self.emit(
+            ev.AgentWrapUpStarted(at=self.now, agent_id=agent.id, call_id=call_id, wrap_until=until)
+        )
+        if wrap_seconds <= 0:
+            self.emit(ev.AgentWrapUpEnded(at=self.now, agent_id=agent.id, call_id=call_id, wrap=0))
+            self.dispatch_agent(agent)
+
+    def miss(self, agent: Agent, limit: int) -> None:
+        """After ``limit`` consecutive missed offers the agent is set not ready."""
+        if limit and agent.misses >= limit and agent.status == "ready":
+            self.emit(ev.AgentNotReady(at=self.now, agent_id=agent.id, reason=MISSED_OFFERS_REASON))
+
+
+# -- pure helpers -----------------------------------------------------------------------
+
+
+def callback_id(call_id: str) -> str:
+    return f"cb-{call_id}"
+
+
+def lowered_by(config: QueueConfig, step: int) -> int:
+    return sum(s.lower_levels_by for s in config.overflow[: step + 1])
+
+
+def added_groups(config: QueueConfig, step: int) -> set[str]:
+    return {group for s in config.overflow[: step + 1] for group in s.add_groups}
+
+
+def added_queues(config: QueueConfig, step: int) -> list[str]:
+    return [queue for s in config.overflow[: step + 1] for queue in s.add_queues]
+
+
+def requirements(config: QueueConfig, call: Call) -> dict[str, int]:
+    """The queue's skills and the call's own (the higher level wins), lowered by overflow."""
+    lower = lowered_by(config, call.step)
+    merged = dict(config.skills)
+    for skill, level in call.skills.items():
+        merged[skill] = max(level, merged.get(skill, 0))
+    return {skill: max(1, level - lower) for skill, level in merged.items()}
+
+
+def eligible_by_skills(config: QueueConfig, call: Call, agent: Agent) -> bool:
+    if config.agent_groups:
+        groups = set(config.agent_groups) | added_groups(config, call.step)
+        if not groups & set(agent.config.groups):
+            return False
+    skills = agent.config.skills
+    return all(skills.get(skill, 0) >= level for skill, level in requirements(config, call).items())
+
+
+def could_serve(state: RoutingState, queue: Queue, agent: Agent) -> bool:
+    """A cheap bound: can this agent take any call of this queue, at any overflow step?"""
+    config = queue.config
+    deepest = len(config.overflow) - 1
+    lower = lowered_by(config, deepest)
+    skills = agent.config.skills
+    if all(skills.get(skill, 0) >= max(1, level - lower) for skill, level in config.skills.items()):
+        groups = set(config.agent_groups) | added_groups(config, deepest)
+        if not config.agent_groups or groups & set(agent.config.groups):
+            return True
+    return any(
+        extra in state.queues and base_pool_holds(state.queues[extra].config, agent.config)
+        for extra in added_queues(config, deepest)
+    )
+
+
+def call_score(config: QueueConfig, call: Call, now: datetime) -> float:
+    """Priority with aging, comparable across queues: seconds waited plus priority bonus."""
+    step = config.priority_step_seconds
+    return waited(call, now) + (call.priority + config.priority) * step
+
+
+def _idle_key(agent: Agent) -> datetime:
+    return agent.idle_since or agent.since or datetime.min
+
+
+def choose(
+    queue: Queue, call: Call, pool: list[Agent], now: datetime
+) -> tuple[list[Agent], dict[str, Any]]:
+    """The queue's strategy picks from the pool; returns the chosen and why."""
+    config = queue.config
+    strategy = config.strategy
+    required = requirements(config, call)
+    today = now.date()
+
+    def calls_today(agent: Agent) -> int:
+        return agent.calls_today if agent.day == today else 0
+
+    def talk_today(agent: Agent) -> float:
+        return agent.talk_today if agent.day == today else 0.0
+
+    def skill_sum(agent: Agent) -> int:
+        return sum(agent.config.skills.get(skill, 0) for skill in required)
+
+    scores: dict[str, Any]
+    if strategy == "longest_idle" or strategy == "ring_all":
+        scores = {a.id: (now - _idle_key(a)).total_seconds() if a.idle_since else 0.0 for a in pool}
+        ranked = sorted(pool, key=lambda a: (_idle_key(a), a.id))
+    elif strategy == "round_robin":
+        ids = sorted(a.id for a in pool)
+        after = [i for i in ids if queue.last_agent is None or i > queue.last_agent]
+        order = after + [i for i in ids if i not in after]
+        by_id = {a.id: a for a in pool}
+        ranked = [by_id[i] for i in order]
+        scores = {agent_id: index for index, agent_id in enumerate(order)}
+    elif strategy == "fewest_calls":
+        ranked = sorted(pool, key=lambda a: (calls_today(a), _idle_key(a), a.id))
+        scores = {a.id: calls_today(a) for a in pool}
+    elif strategy == "least_talk_time":
+        ranked = sorted(pool, key=lambda a: (talk_today(a), _idle_key(a), a.id))
+        scores = {a.id: round(talk_today(a), 1) for a in pool}
+    elif strategy == "linear":
+        ranked = sorted(pool, key=lambda a: (a.config.rank, a.id))
+        scores = {a.id: a.config.rank for a in pool}
+    elif strategy == "random":
+        ordered = sorted(pool, key=lambda a: a.id)
+        pick = random.Random(f"{config.random_seed}:{queue.id}:{queue.draws}").randrange(
+            len(ordered)
+        )
+        ranked = [ordered[pick], *ordered[:pick], *ordered[pick + 1 :]]
+        scores = {a.id: (1.0 if a is ordered[pick] else 0.0) for a in pool}
+    else:  # best_skill
+        ranked = sorted(pool, key=lambda a: (-skill_sum(a), _idle_key(a), a.id))
+        scores = {a.id: skill_sum(a) for a in pool}
+    chosen = ranked if strategy == "ring_all" and not call.callback_number else ranked[:1]
+    explanation = {
+        "strategy": strategy,
+        "overflow_step": call.step,
+        "requirements": required,
+        "preferred_agent": bool(
+            call.preferred_agent_id and pool and pool[0].id == call.preferred_agent_id
+        ),
+        "pool_size": len(pool),
+        "candidates": [
+            {"agent_id": a.id, "score": scores[a.id]} for a in ranked[:EXPLAINED_CANDIDATES]
+        ],
+        "chosen": [a.id for a in chosen],
+    }
+    return chosen, explanation
+
+
+# -- command handlers ------------------------------------------------------------------
+
+
+def _configure_queue(d: _Decision, c: cmd.ConfigureQueue) -> None:
+    unknown = sorted(
+        {q for step in c.config.overflow for q in step.add_queues}
+        - set(d.state.queues)
+        - {c.queue_id}
+    )
+    if unknown:
+        raise Invalid(f"overflow names unknown queue(s): {', '.join(unknown)}")
+    d.emit(
+        ev.QueueConfigured(
+            at=d.now,
+            queue_id=c.queue_id,
+            name=c.config.name,
+            config=c.config.model_dump(mode="json"),
+        )
+    )
+    d.dispatch_all()
+
+
+def _remove_queue(d: _Decision, c: cmd.RemoveQueue) -> None:
+    queue = d.queue(c.queue_id)
+    if queue.order:
+        raise Conflict(f"queue {c.queue_id!r} still holds {len(queue.order)} call(s)")
+    users = sorted(
+        other.id
+        for other in d.state.queues.values()
+        if other.id != queue.id
+        and c.queue_id in added_queues(other.config, len(other.config.overflow))
+    )
+    if users:
+        raise Conflict(f"queue {c.queue_id!r} is an overflow target of {', '.join(users)}")
+    d.emit(ev.QueueRemoved(at=d.now, queue_id=c.queue_id))
+
+
+def _configure_agent(d: _Decision, c: cmd.ConfigureAgent) -> None:
+    d.emit(
+        ev.AgentConfigured(
+            at=d.now,
+            agent_id=c.agent_id,
+            name=c.config.name,
+            config=c.config.model_dump(mode="json"),
+        )
+    )
+    d.dispatch_agent(d.state.agents[c.agent_id])
+
+
+def _log_in(d: _Decision, c: cmd.LogIn) -> None:
+    agent = d.agent(c.agent_id)
+    if agent.status == "logged_out":
+        d.emit(ev.AgentLoggedIn(at=d.now, agent_id=agent.id))
+
+
+def _make_ready(d: _Decision, c: cmd.MakeReady) -> None:
+    agent = d.logged_in(c.agent_id)
+    if agent.status in ("offered", "on_call"):
+        raise Conflict(f"agent {agent.id!r} is {agent.status.replace('_', ' ')}")
+    if agent.status == "wrap_up":
+        wrap = (d.now - agent.since).total_seconds() if agent.since else 0.0
+        d.emit(
+            ev.AgentWrapUpEnded(
+                at=d.now, agent_id=agent.id, call_id=agent.call_id or "", wrap=max(0.0, wrap)
+            )
+        )
+    elif agent.status == "not_ready":
+        d.emit(ev.AgentReady(at=d.now, agent_id=agent.id))
+    d.dispatch_agent(agent)
+
+
+def _make_not_ready(d: _Decision, c: cmd.MakeNotReady) -> None:
+    agent = d.logged_in(c.agent_id)
+    if agent.status in ("offered", "on_call"):
+        raise Conflict(
+            f"agent {agent.id!r} is {agent.status.replace('_', ' ')}: "
+            "finish or reject the call first"
+        )
+    if agent.status == "wrap_up":
+        wrap = (d.now - agent.since).total_seconds() if agent.since else 0.0
+        d.emit(
+            ev.AgentWrapUpEnded(
+                at=d.now, agent_id=agent.id, call_id=agent.call_id or "", wrap=max(0.0, wrap)
+            )
+        )
+    if agent.status != "not_ready" or agent.reason != c.reason:
+        d.emit(ev.AgentNotReady(at=d.now, agent_id=agent.id, reason=c.reason))
+
+
+def _log_out(d: _Decision, c: cmd.LogOut) -> None:
+    agent = d.agent(c.agent_id)
+    if agent.status == "logged_out":
+        return
+    if agent.status == "on_call":
+        raise Conflict(f"agent {agent.id!r} is on a call")
+    offered = d.state.calls.get(agent.call_id or "") if agent.status == "offered" else None
+    if offered is not None:
+        d.emit(
+            ev.CallOfferCancelled(
+                at=d.now, call_id=offered.id, agent_id=agent.id, reason="agent_logged_out"
+            )
+        )
+    d.emit(ev.AgentLoggedOut(at=d.now, agent_id=agent.id))
+    if offered is not None:
+        d.dispatch_call(offered)
+
+
+def _enqueue(d: _Decision, c: cmd.EnqueueCall) -> None:
+    queue = d.queue(c.queue_id)
+    if c.call_id in d.state.calls:
+        raise Conflict(f"call {c.call_id!r} is already queued or connected")
+    config = queue.config
+    refusal = None
+    if not is_open(config.hours, d.now):
+        refusal = "closed"
+    elif config.max_length is not None and len(queue.order) >= config.max_length:
+        refusal = "full"
+    elif config.join_when_empty == "if_ready" and queue.staffed == 0:
+        refusal = "join_empty"
+    elif config.join_when_empty == "if_logged_in" and not any(
+        agent.status != "logged_out" and base_pool_holds(config, agent.config)
+        for agent in d.state.agents.values()
+    ):
+        refusal = "join_empty"
+    if refusal:
+        d.emit(ev.CallExitedQueue(at=d.now, call_id=c.call_id, queue_id=queue.id, reason=refusal))
+        return
+    key = sort_key(config, c.priority, d.now, d.state.seq + 1)
+    position = sum(1 for entry in queue.order if entry[0] < key) + 1
+    d.emit(
+        ev.CallQueued(
+            at=d.now,
+            call_id=c.call_id,
+            queue_id=queue.id,
+            priority=c.priority,
+            position=position,
+            ewt=estimated_wait(d.state, queue, position),
+            skills=dict(c.skills),
+            customer_id=c.customer_id,
+            ani=c.ani,
+            preferred_agent_id=c.preferred_agent_id,
+        )
+    )
+    call = d.state.calls[c.call_id]
+    d.dispatch_call(call)
+    thresholds = [
+        s.when_queue_length_at_least for s in config.overflow if s.when_queue_length_at_least
+    ]
+    if thresholds and len(queue.order) >= min(thresholds):
+        for _, other_id in list(queue.order):
+            other = d.state.calls.get(other_id)
+            if other is not None and other.status == "waiting":
+                if d.overflow(other, queue, no_agent_ready=False):
+                    d.dispatch_call(other)
+
+
+def _offered_to(d: _Decision, call_id: str, agent_id: str) -> tuple[Call, Agent]:
+    call = d.call(call_id)
+    agent = d.agent(agent_id)
+    if agent_id not in call.offers:
+        if call.status == "connected" and call.agent_id == agent_id:
+            raise Conflict(f"call {call_id!r} is already answered by agent {agent_id!r}")
+        raise Conflict(f"call {call_id!r} is not offered to agent {agent_id!r}")
+    expires = call.offers[agent_id]
+    if d.now > expires:
+        raise Conflict(f"the offer of call {call_id!r} to agent {agent_id!r} expired at {expires}")
+    return call, agent
+
+
+def _answer(d: _Decision, c: cmd.AnswerCall) -> None:
+    call, agent = _offered_to(d, c.call_id, c.agent_id)
+    others = [d.state.agents[a] for a in sorted(call.offers) if a != agent.id]
+    ring = (d.now - call.offered_at).total_seconds() if call.offered_at else 0.0
+    d.emit(
+        ev.CallAnswered(
+            at=d.now,
+            call_id=call.id,
+            agent_id=agent.id,
+            queue_id=call.queue_id,
+            wait=waited(call, d.now),
+            ring=max(0.0, ring),
+        )
+    )
+    for other in others:
+        d.emit(
+            ev.CallOfferCancelled(
+                at=d.now, call_id=call.id, agent_id=other.id, reason="answered_elsewhere"
+            )
+        )
+    d.dispatch_freed(others)
+
+
+def _reject(d: _Decision, c: cmd.RejectCall) -> None:
+    call, agent = _offered_to(d, c.call_id, c.agent_id)
+    d.emit(ev.CallOfferDeclined(at=d.now, call_id=call.id, agent_id=agent.id, reason="rejected"))
+    d.dispatch_call(call)
+    d.dispatch_agent(agent)
+
+
+def _hang_up(d: _Decision, c: cmd.HangUp) -> None:
+    call = d.call(c.call_id)
+    queue = d.state.queues.get(call.queue_id)
+    if call.status != "connected":
+        if call.callback_number:
+            if c.by == "caller":
+                return  # expected: the caller keeps their place and hangs up
+            freed = d.cancel_offers(call, "caller_hung_up")
+            d.emit(
+                ev.CallbackCompleted(
+                    at=d.now,
+                    callback_id=callback_id(call.id),
+                    call_id=call.id,
+                    number=call.callback_number,
+                    queue_id=call.queue_id,
+                    outcome="cancelled",
+                    attempt=max(1, call.callback_attempt),
+                )
+            )
+            d.dispatch_freed(freed)
+            return
+        position = d.state.queue_position(call)
+        wait = waited(call, d.now)
+        freed = d.cancel_offers(call, "caller_hung_up")
+        d.emit(
+            ev.CallAbandoned(
+                at=d.now, call_id=call.id, queue_id=call.queue_id, wait=wait, position=position
+            )
+        )
+        d.dispatch_freed(freed)
+        return
+    agent = d.state.agents[call.agent_id or ""]
+    wrap_seconds = queue.config.wrap_up_seconds if queue else 0.0
+    talk = (d.now - call.answered_at).total_seconds() if call.answered_at else 0.0
+    if call.callback_number and c.outcome != "connected":
+        _callback_not_reached(d, call, agent, c.outcome)
+    else:
+        d.emit(
+            ev.CallEnded(
+                at=d.now,
+                call_id=call.id,
+                agent_id=agent.id,
+                queue_id=call.queue_id,
+                talk=max(0.0, talk),
+                ended_by=c.by,
+            )
+        )
+        if call.callback_number:
+            d.emit(
+                ev.CallbackCompleted(
+                    at=d.now,
+                    callback_id=callback_id(call.id),
+                    call_id=call.id,
+                    number=call.callback_number,
+                    queue_id=call.queue_id,
+                    agent_id=agent.id,
+                    outcome="connected",
+                    attempt=call.callback_attempt + 1,
+                )
+            )
+    d.start_wrap_up(agent, call.id, wrap_seconds)
+
+
+def _callback_not_reached(d: _Decision, call: Call, agent: Agent, outcome: str) -> None:
+    queue = d.state.queues.get(call.queue_id)
+    policy = queue.config.callback if queue else None
+    attempt = call.callback_attempt + 1
+    retry = policy is not None and attempt < policy.max_attempts
+    d.emit(
+        ev.CallbackCompleted(
+            at=d.now,
+            callback_id=callback_id(call.id),
+            call_id=call.id,
+            number=call.callback_number or "",
+            queue_id=call.queue_id,
+            agent_id=agent.id,
+            outcome=outcome if retry else "gave_up",
+            attempt=attempt,
+            retry_at=d.now + timedelta(seconds=policy.retry_delay_seconds) if retry else None,
+        )
+    )
+
+
+def _request_callback(d: _Decision, c: cmd.RequestCallback) -> None:
+    call = d.call(c.call_id)
+    if call.status == "connected":
+        raise Conflict(f"call {call.id!r} is already connected to an agent")
+    if call.callback_number:
+        raise Conflict(f"call {call.id!r} already has a callback to {call.callback_number}")
+    freed = d.cancel_offers(call, "callback_requested")
+    d.emit(
+        ev.CallbackRequested(
+            at=d.now,
+            callback_id=callback_id(call.id),
+            call_id=call.id,
+            number=c.number,
+            queue_id=call.queue_id,
+        )
+    )
+    d.dispatch_freed(freed)
+    d.dispatch_call(call)
+
+
+def _finish_wrap_up(d: _Decision, c: cmd.FinishWrapUp) -> None:
+    agent = d.logged_in(c.agent_id)
+    if agent.status != "wrap_up":
+        raise Conflict(f"agent {agent.id!r} is not in wrap-up")
+    wrap = (d.now - agent.since).total_seconds() if agent.since else 0.0
+    d.emit(
+        ev.AgentWrapUpEnded(
+            at=d.now, agent_id=agent.id, call_id=agent.call_id or "", wrap=max(0.0, wrap)
+        )
+    )
+    d.dispatch_agent(agent)
+
+
+def _tick(d: _Decision, _: cmd.Tick) -> None:
+    due = sorted(deadline for deadline in d.state.deadlines if deadline.when <= d.now)
+    if not due:
+        return
+    d.emit(ev.DeadlinesPassed(at=d.now))
+    for deadline in due:
+        _deadline_reached(d, deadline.kind, deadline.key, deadline.when)
+
+
+def _deadline_reached(d: _Decision, kind: str, key: str, when: datetime) -> None:
+    state = d.state
+    if kind == "offer":
+        call_id, agent_id = key.split("|", 1)
+        call = state.calls.get(call_id)
+        if call is None or call.offers.get(agent_id) != when:
+            return
+        agent = state.agents[agent_id]
+        d.emit(
+            ev.CallOfferDeclined(at=d.now, call_id=call_id, agent_id=agent_id, reason="timed_out")
+        )
+        queue = state.queues.get(call.queue_id)
+        d.miss(agent, queue.config.max_consecutive_misses if queue else 0)
+        d.dispatch_call(call)
+        d.dispatch_agent(agent)
+    elif kind == "wrap_up":
+        agent = state.agents.get(key)
+        if agent is None or agent.status != "wrap_up" or agent.wrap_until != when:
+            return
+        wrap = (d.now - agent.since).total_seconds() if agent.since else 0.0
+        d.emit(
+            ev.AgentWrapUpEnded(
+                at=d.now, agent_id=agent.id, call_id=agent.call_id or "", wrap=max(0.0, wrap)
+            )
+        )
+        d.dispatch_agent(agent)
+    elif kind == "overflow":
+        call = state.calls.get(key)
+        queue = state.queues.get(call.queue_id) if call else None
+        if call is None or queue is None or call.status == "connected":
+            return
+        while d.overflow(call, queue, no_agent_ready=False):
+            pass
+        d.dispatch_call(call)
+    else:  # preferred window over, max wait reached, callback retry due
+        call = state.calls.get(key)
+        if call is not None:
+            d.dispatch_call(call)
+
+
+_HANDLERS: dict[type, Any] = {
+    cmd.ConfigureQueue: _configure_queue,
+    cmd.RemoveQueue: _remove_queue,
+    cmd.ConfigureAgent: _configure_agent,
+    cmd.LogIn: _log_in,
+    cmd.MakeReady: _make_ready,
+    cmd.MakeNotReady: _make_not_ready,
+    cmd.LogOut: _log_out,
+    cmd.EnqueueCall: _enqueue,
+    cmd.AnswerCall: _answer,
+    cmd.RejectCall: _reject,
+    cmd.HangUp: _hang_up,
+    cmd.RequestCallback: _request_callback,
+    cmd.FinishWrapUp: _finish_wrap_up,
+    cmd.Tick: _tick,
+}

@@ -1,0 +1,455 @@
+"""The ACD's state, and ``evolve``: the only way it changes.
+
+State is a projection of the routing log: ``evolve`` applies one event. It
+mutates the state in place and returns it (a copy per event would cost more
+than the decision itself); ``decide`` never mutates. Timers are deadlines kept
+in a heap inside the state, so they survive a restart and replay identically.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from callcenter.events.catalogue import routing as ev
+from callcenter.routing.domain.config import AgentConfig, QueueConfig
+
+AgentStatus = Literal["logged_out", "ready", "not_ready", "offered", "on_call", "wrap_up"]
+# Agents who count as staffing a queue (for the estimated wait).
+STAFFED: frozenset[str] = frozenset({"ready", "offered", "on_call", "wrap_up"})
+CallStatus = Literal["waiting", "offered", "connected"]
+DeadlineKind = Literal["offer", "wrap_up", "overflow", "preferred", "max_wait", "callback_retry"]
+
+DEFAULT_HANDLE_SECONDS = 180.0
+HANDLE_SMOOTHING = 0.2  # weight of the newest call in the average handle time
+
+
+@dataclass
+class Agent:
+    id: str
+    config: AgentConfig
+    status: AgentStatus = "logged_out"
+    since: datetime | None = None
+    reason: str | None = None
+    call_id: str | None = None
+    idle_since: datetime | None = None
+    day: date | None = None
+    calls_today: int = 0
+    talk_today: float = 0.0
+    misses: int = 0
+    wrap_until: datetime | None = None
+
+
+@dataclass
+class Call:
+    id: str
+    queue_id: str
+    priority: int
+    skills: dict[str, int]
+    enqueued_at: datetime
+    sort_key: tuple[float, int]
+    customer_id: str | None = None
+    ani: str | None = None
+    preferred_agent_id: str | None = None
+    status: CallStatus = "waiting"
+    step: int = -1
+    offers: dict[str, datetime] = field(default_factory=dict)
+    offered_at: datetime | None = None
+    declined: set[str] = field(default_factory=set)
+    agent_id: str | None = None
+    answered_at: datetime | None = None
+    explanation: dict = field(default_factory=dict)
+    callback_number: str | None = None
+    callback_attempt: int = 0
+    not_before: datetime | None = None
+
+
+@dataclass
+class Queue:
+    id: str
+    config: QueueConfig
+    # Waiting and offered calls, best first: (sort key, call id).
+    order: list[tuple[tuple[float, int], str]] = field(default_factory=list)
+    last_agent: str | None = None  # round-robin memory
+    draws: int = 0  # random strategy: draws so far, for a deterministic sequence
+    staffed: int = 0
+    handle_seconds: float = DEFAULT_HANDLE_SECONDS
+    answered: int = 0
+
+
+@dataclass(order=True)
+class Deadline:
+    when: datetime
+    seq: int
+    kind: DeadlineKind = field(compare=False)
+    key: str = field(compare=False)
+
+
+@dataclass
+class RoutingState:
+    queues: dict[str, Queue] = field(default_factory=dict)
+    agents: dict[str, Agent] = field(default_factory=dict)
+    calls: dict[str, Call] = field(default_factory=dict)
+    ready: dict[str, None] = field(default_factory=dict)  # ordered set of ready agents
+    ready_by_skill: dict[str, set[str]] = field(default_factory=dict)
+    deadlines: list[Deadline] = field(default_factory=list)
+    seq: int = 0  # ties between equal instants, in the order events happened
+    version: int = 0
+
+    def queue_position(self, call: Call) -> int:
+        queue = self.queues[call.queue_id]
+        return bisect.bisect_left(queue.order, (call.sort_key, call.id)) + 1
+
+    def agent_queues(self, agent: Agent) -> Iterator[Queue]:
+        """Queues whose base pool holds this agent (for staffing counts)."""
+        for queue in self.queues.values():
+            if base_pool_holds(queue.config, agent.config):
+                yield queue
+
+    def next_deadline(self) -> datetime | None:
+        return self.deadlines[0].when if self.deadlines else None
+
+
+def base_pool_holds(queue: QueueConfig, agent: AgentConfig, lower_by: int = 0) -> bool:
+    if queue.agent_groups and not set(queue.agent_groups) & set(agent.groups):
+        return False
+    return all(
+        agent.skills.get(skill, 0) >= max(1, level - lower_by)
+        for skill, level in queue.skills.items()
+    )
+
+
+def waited(call: Call, now: datetime) -> float:
+    return max(0.0, (now - call.enqueued_at).total_seconds())
+
+
+def sort_key(config: QueueConfig, priority: int, at: datetime, seq: int) -> tuple[float, int]:
+    """Calls of a queue in service order: priority with aging.
+
+    score(t) = (t - enqueued) + priority * step. Every call of a queue ages at
+    the same rate, so ordering by ``enqueued - priority * step`` (lowest first)
+    is ordering by score at any instant, and never has to be recomputed.
+    """
+    return (at.timestamp() - priority * config.priority_step_seconds, seq)
+
+
+# -- evolve -------------------------------------------------------------------------
+
+
+def evolve(state: RoutingState, event: ev.RoutingEvent) -> RoutingState:
+    apply = _APPLY.get(type(event))
+    if apply is not None:
+        apply(state, event)
+    state.version += 1
+    return state
+
+
+def _schedule(state: RoutingState, when: datetime, kind: DeadlineKind, key: str) -> None:
+    state.seq += 1
+    heapq.heappush(state.deadlines, Deadline(when, state.seq, kind, key))
+
+
+def _set_status(state: RoutingState, agent: Agent, status: AgentStatus, at: datetime) -> None:
+    was_staffed = agent.status in STAFFED
+    if agent.status == "ready":
+        state.ready.pop(agent.id, None)
+        for skill in agent.config.skills:
+            state.ready_by_skill.get(skill, set()).discard(agent.id)
+    agent.status = status
+    agent.since = at
+    if status == "ready":
+        state.ready[agent.id] = None
+        for skill in agent.config.skills:
+            state.ready_by_skill.setdefault(skill, set()).add(agent.id)
+    if was_staffed != (status in STAFFED):
+        for queue in state.agent_queues(agent):
+            queue.staffed += 1 if status in STAFFED else -1
+
+
+def _becomes_free(state: RoutingState, agent: Agent, at: datetime) -> None:
+    agent.call_id = None
+    agent.reason = None
+    agent.idle_since = at
+    _set_status(state, agent, "ready", at)
+
+
+def _queue_configured(state: RoutingState, event: ev.QueueConfigured) -> None:
+    config = QueueConfig.model_validate(event.config)
+    queue = state.queues.get(event.queue_id)
+    if queue is None:
+        queue = state.queues[event.queue_id] = Queue(event.queue_id, config)
+    queue.config = config
+    queue.staffed = sum(
+        1
+        for agent in state.agents.values()
+        if agent.status in STAFFED and base_pool_holds(config, agent.config)
+    )
+
+
+def _queue_removed(state: RoutingState, event: ev.QueueRemoved) -> None:
+    state.queues.pop(event.queue_id, None)
+
+
+def _agent_configured(state: RoutingState, event: ev.AgentConfigured) -> None:
+    config = AgentConfig.model_validate(event.config)
+    agent = state.agents.get(event.agent_id)
+    if agent is None:
+        state.agents[event.agent_id] = Agent(event.agent_id, config)
+        return
+    status = agent.status
+    _set_status(state, agent, "logged_out", event.at)  # leave every index under the old skills
+    agent.config = config
+    _set_status(state, agent, status, event.at)
+
+
+def _logged_in(state: RoutingState, event: ev.AgentLoggedIn) -> None:
+    agent = state.agents[event.agent_id]
+    agent.misses = 0
+    agent.reason = "logged_in"
+    _set_status(state, agent, "not_ready", event.at)
+
+
+def _ready(state: RoutingState, event: ev.AgentReady) -> None:
+    agent = state.agents[event.agent_id]
+    agent.misses = 0
+    agent.wrap_until = None
+    _becomes_free(state, agent, event.at)
+
+
+def _not_ready(state: RoutingState, event: ev.AgentNotReady) -> None:
+    agent = state.agents[event.agent_id]
+    agent.reason = event.reason
+    agent.wrap_until = None
+    _set_status(state, agent, "not_ready", event.at)
+
+
+def _logged_out(state: RoutingState, event: ev.AgentLoggedOut) -> None:
+    agent = state.agents[event.agent_id]
+    agent.reason = None
+    agent.call_id = None
+    agent.wrap_until = None
+    _set_status(state, agent, "logged_out", event.at)
+
+
+def _queued(state: RoutingState, event: ev.CallQueued) -> None:
+    queue = state.queues[event.queue_id]
+    state.seq += 1
+    call = Call(
+        id=event.call_id,
+        queue_id=event.queue_id,
+        priority=event.priority,
+        skills=dict(event.skills),
+        enqueued_at=event.at,
+        sort_key=sort_key(queue.config, event.priority, event.at, state.seq),
+        customer_id=event.customer_id,
+        ani=event.ani,
+        preferred_agent_id=event.preferred_agent_id,
+        callback_number=event.callback_number,
+    )
+    state.calls[call.id] = call
+    bisect.insort(queue.order, (call.sort_key, call.id))
+    config = queue.config
+    if call.preferred_agent_id and config.preferred_agent_seconds:
+        _schedule(state, _after(event.at, config.preferred_agent_seconds), "preferred", call.id)
+    if config.max_wait_seconds:
+        _schedule(state, _after(event.at, config.max_wait_seconds), "max_wait", call.id)
+    _schedule_next_overflow(state, call)
+
+
+def _schedule_next_overflow(state: RoutingState, call: Call) -> None:
+    steps = state.queues[call.queue_id].config.overflow
+    for step in steps[call.step + 1 :]:
+        if step.after_seconds is not None:
+            _schedule(state, _after(call.enqueued_at, step.after_seconds), "overflow", call.id)
+            return
+
+
+def _offered(state: RoutingState, event: ev.CallOffered) -> None:
+    call = state.calls[event.call_id]
+    agent = state.agents[event.agent_id]
+    call.status = "offered"
+    call.offers[agent.id] = event.offer_expires_at
+    call.offered_at = call.offered_at if len(call.offers) > 1 else event.at
+    call.explanation = event.explanation
+    queue = state.queues[event.queue_id]
+    queue.last_agent = agent.id
+    if event.explanation.get("strategy") == "random":
+        queue.draws += 1
+    agent.call_id = call.id
+    _set_status(state, agent, "offered", event.at)
+    _schedule(state, event.offer_expires_at, "offer", f"{call.id}|{agent.id}")
+
+
+def _withdraw_offer(state: RoutingState, call: Call, agent: Agent) -> None:
+    call.offers.pop(agent.id, None)
+    if not call.offers and call.status == "offered":
+        call.status = "waiting"
+        call.offered_at = None
+
+
+def _declined(state: RoutingState, event: ev.CallOfferDeclined) -> None:
+    call = state.calls[event.call_id]
+    agent = state.agents[event.agent_id]
+    _withdraw_offer(state, call, agent)
+    call.declined.add(agent.id)
+    if event.reason == "timed_out":
+        agent.misses += 1
+    if agent.status == "offered" and agent.call_id == call.id:
+        agent.call_id = None
+        _set_status(state, agent, "ready", event.at)
+
+
+def _offer_cancelled(state: RoutingState, event: ev.CallOfferCancelled) -> None:
+    call = state.calls.get(event.call_id)
+    agent = state.agents[event.agent_id]
+    if call is not None:
+        _withdraw_offer(state, call, agent)
+    if agent.status == "offered" and agent.call_id == event.call_id:
+        agent.call_id = None
+        _set_status(state, agent, "ready", event.at)
+
+
+def _overflowed(state: RoutingState, event: ev.CallOverflowed) -> None:
+    call = state.calls[event.call_id]
+    call.step = event.to_step
+    call.declined.clear()  # a wider pool: everyone may be asked again
+    _schedule_next_overflow(state, call)
+
+
+def _answered(state: RoutingState, event: ev.CallAnswered) -> None:
+    call = state.calls[event.call_id]
+    agent = state.agents[event.agent_id]
+    queue = state.queues.get(call.queue_id)
+    if queue is not None:
+        _leave_queue_order(queue, call)
+        queue.answered += 1
+    call.offers.clear()
+    call.status = "connected"
+    call.agent_id = agent.id
+    call.answered_at = event.at
+    agent.call_id = call.id
+    agent.misses = 0
+    _count_today(agent, event.at)
+    agent.calls_today += 1
+    _set_status(state, agent, "on_call", event.at)
+
+
+def _leave_queue_order(queue: Queue, call: Call) -> None:
+    index = bisect.bisect_left(queue.order, (call.sort_key, call.id))
+    if index < len(queue.order) and queue.order[index][1] == call.id:
+        del queue.order[index]
+
+
+def _count_today(agent: Agent, at: datetime) -> None:
+    if agent.day != at.date():
+        agent.day = at.date()
+        agent.calls_today = 0
+        agent.talk_today = 0.0
+
+
+def _left_queue(state: RoutingState, call_id: str) -> None:
+    call = state.calls.pop(call_id, None)
+    if call is not None and call.queue_id in state.queues:
+        _leave_queue_order(state.queues[call.queue_id], call)
+
+
+def _abandoned(state: RoutingState, event: ev.CallAbandoned) -> None:
+    _left_queue(state, event.call_id)
+
+
+def _exited(state: RoutingState, event: ev.CallExitedQueue) -> None:
+    _left_queue(state, event.call_id)
+
+
+def _ended(state: RoutingState, event: ev.CallEnded) -> None:
+    call = state.calls.pop(event.call_id, None)
+    agent = state.agents[event.agent_id]
+    _count_today(agent, event.at)
+    agent.talk_today += event.talk
+    queue = state.queues.get(call.queue_id if call else event.queue_id)
+    if queue is not None:
+        handle = event.talk + event.hold + queue.config.wrap_up_seconds
+        queue.handle_seconds += HANDLE_SMOOTHING * (handle - queue.handle_seconds)
+
+
+def _wrap_up_started(state: RoutingState, event: ev.AgentWrapUpStarted) -> None:
+    agent = state.agents[event.agent_id]
+    agent.call_id = event.call_id
+    agent.wrap_until = event.wrap_until
+    _set_status(state, agent, "wrap_up", event.at)
+    if event.wrap_until is not None:
+        _schedule(state, event.wrap_until, "wrap_up", agent.id)
+
+
+def _wrap_up_ended(state: RoutingState, event: ev.AgentWrapUpEnded) -> None:
+    agent = state.agents[event.agent_id]
+    agent.wrap_until = None
+    _becomes_free(state, agent, event.at)
+
+
+def _callback_requested(state: RoutingState, event: ev.CallbackRequested) -> None:
+    call = state.calls[event.call_id]
+    call.callback_number = event.number
+
+
+def _callback_completed(state: RoutingState, event: ev.CallbackCompleted) -> None:
+    call = state.calls.get(event.call_id)
+    if call is None:
+        return
+    call.callback_attempt = event.attempt
+    if event.outcome in ("gave_up", "cancelled"):
+        _left_queue(state, call.id)
+        return
+    if event.retry_at is None:
+        return
+    # Not answered: back in its place in the queue, waiting for the retry time.
+    agent = state.agents.get(call.agent_id or "")
+    if agent is not None and agent.call_id == call.id and agent.status == "on_call":
+        agent.call_id = None
+    call.status = "waiting"
+    call.agent_id = None
+    call.answered_at = None
+    call.declined.clear()
+    call.not_before = event.retry_at
+    queue = state.queues.get(call.queue_id)
+    if queue is not None:
+        bisect.insort(queue.order, (call.sort_key, call.id))
+    _schedule(state, event.retry_at, "callback_retry", call.id)
+
+
+def _deadlines_passed(state: RoutingState, event: ev.DeadlinesPassed) -> None:
+    while state.deadlines and state.deadlines[0].when <= event.at:
+        heapq.heappop(state.deadlines)
+
+
+def _after(at: datetime, seconds: float) -> datetime:
+    return at + timedelta(seconds=seconds)
+
+
+_APPLY = {
+    ev.QueueConfigured: _queue_configured,
+    ev.QueueRemoved: _queue_removed,
+    ev.AgentConfigured: _agent_configured,
+    ev.AgentLoggedIn: _logged_in,
+    ev.AgentReady: _ready,
+    ev.AgentNotReady: _not_ready,
+    ev.AgentLoggedOut: _logged_out,
+    ev.CallQueued: _queued,
+    ev.CallOffered: _offered,
+    ev.CallOfferDeclined: _declined,
+    ev.CallOfferCancelled: _offer_cancelled,
+    ev.CallOverflowed: _overflowed,
+    ev.CallAnswered: _answered,
+    ev.CallAbandoned: _abandoned,
+    ev.CallExitedQueue: _exited,
+    ev.CallEnded: _ended,
+    ev.AgentWrapUpStarted: _wrap_up_started,
+    ev.AgentWrapUpEnded: _wrap_up_ended,
+    ev.CallbackRequested: _callback_requested,
+    ev.CallbackCompleted: _callback_completed,
+    ev.DeadlinesPassed: _deadlines_passed,
+}
