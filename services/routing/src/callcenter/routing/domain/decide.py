@@ -563,7 +563,7 @@ def _enqueue(d: _Decision, c: cmd.EnqueueCall) -> None:
         d.emit(ev.CallExitedQueue(at=d.now, call_id=c.call_id, queue_id=queue.id, reason=refusal))
         return
     key = sort_key(config, c.priority, d.now, d.state.seq + 1)
-    position = sum(1 for entry in queue.order if entry[0] < key) + 1
+    position = d.state.position_of(queue, (key, c.call_id))
     d.emit(
         ev.CallQueued(
             at=d.now,

@@ -101,8 +101,12 @@ class RoutingState:
     version: int = 0
 
     def queue_position(self, call: Call) -> int:
-        queue = self.queues[call.queue_id]
-        return bisect.bisect_left(queue.order, (call.sort_key, call.id)) + 1
+        """1 + the waiting calls ahead (calls already ringing an agent are being served)."""
+        return self.position_of(self.queues[call.queue_id], (call.sort_key, call.id))
+
+    def position_of(self, queue: Queue, entry: tuple[tuple[float, int], str]) -> int:
+        ahead = queue.order[: bisect.bisect_left(queue.order, entry)]
+        return 1 + sum(1 for _, call_id in ahead if self.calls[call_id].status == "waiting")
 
     def agent_queues(self, agent: Agent) -> Iterator[Queue]:
         """Queues whose base pool holds this agent (for staffing counts)."""
