@@ -578,17 +578,18 @@ def _enqueue(d: _Decision, c: cmd.EnqueueCall) -> None:
             preferred_agent_id=c.preferred_agent_id,
         )
     )
-    call = d.state.calls[c.call_id]
-    d.dispatch_call(call)
-    thresholds = [
-        s.when_queue_length_at_least for s in config.overflow if s.when_queue_length_at_least
-    ]
-    if thresholds and len(queue.order) >= min(thresholds):
-        for _, other_id in list(queue.order):
-            other = d.state.calls.get(other_id)
-            if other is not None and other.status == "waiting":
-                if d.overflow(other, queue, no_agent_ready=False):
-                    d.dispatch_call(other)
+    thresholds = [s.when_queue_length_at_least for s in config.overflow]
+    if any(t is not None and len(queue.order) >= t for t in thresholds):
+        # The queue grew past an overflow threshold: widen every waiting call's
+        # pool, then serve them in queue order (the newcomer last).
+        waiting = [d.state.calls[call_id] for _, call_id in queue.order]
+        for other in waiting:
+            while other.status == "waiting" and d.overflow(other, queue, no_agent_ready=False):
+                pass
+        for other in waiting:
+            d.dispatch_call(other)
+    else:
+        d.dispatch_call(d.state.calls[c.call_id])
 
 
 def _offered_to(d: _Decision, call_id: str, agent_id: str) -> tuple[Call, Agent]:
