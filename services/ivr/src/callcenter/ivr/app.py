@@ -2,11 +2,44 @@ from fastapi import FastAPI
 
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
+from callcenter.ivr.api import calls, flows, numbers, telephony, twilio
+from callcenter.ivr.api.deps import Ivr
+from callcenter.ivr.calls import CallControl
+from callcenter.ivr.consumers.routing_status import make_handler
+from callcenter.ivr.demo import demo_installer
+from callcenter.ivr.desk import CallDesk, FlowCache
+from callcenter.ivr.dips import perform_dip
 from callcenter.ivr.settings import Settings
+from callcenter.ivr.webhooks.sender import WebhookSender
 
 DESCRIPTION = "The call-control edge and the IVR flow engine: every call enters here."
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    runtime = Runtime(settings or Settings(), publishes=True)
-    return create_service_app(runtime, title="IVR", description=DESCRIPTION)
+    settings = settings or Settings()
+    runtime = Runtime(settings, publishes=True)
+    import httpx
+
+    http = httpx.AsyncClient(follow_redirects=False)
+    flow_cache = FlowCache()
+    desk = CallDesk(runtime.db, flow_cache, source="callcenter.ivr", committed=runtime.committed)
+
+    async def dip(node, variables):  # type: ignore[no-untyped-def]
+        return await perform_dip(http, node, variables)
+
+    control = CallControl(desk, dip)
+    sender = WebhookSender(runtime.db, http, timeout=settings.webhook_timeout_seconds)
+    runtime.consume("routing-status", ["callcenter.routing"], make_handler(sender.clock))
+    runtime.background("webhooks", sender.run)
+    if settings.demo_tenant:
+        runtime.background(
+            "demo-flow", demo_installer(runtime.db, settings.demo_tenant, settings.demo_number)
+        )
+    app = create_service_app(
+        runtime,
+        title="IVR",
+        description=DESCRIPTION,
+        routers=[calls.router, flows.router, numbers.router, telephony.router, twilio.router],
+    )
+    app.state.ivr = Ivr(settings=settings, db=runtime.db, flows=flow_cache, control=control)
+    return app

@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from callcenter.events.kit.settings import ServiceSettings
@@ -8,3 +9,11 @@ class Settings(ServiceSettings):
 
     service: str = "ivr"
     port: int = 8002
+    # The base URL Twilio calls (behind a proxy or tunnel), for signature checks;
+    # unset: the URL of the request as it arrived.
+    public_url: str | None = None
+    # The demo flow is installed for this tenant on this number at start-up when
+    # the tenant has no such flow yet (`make run`); empty disables it.
+    demo_tenant: str = "demo"
+    demo_number: str = "+15550100"
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)

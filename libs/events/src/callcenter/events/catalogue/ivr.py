@@ -19,6 +19,7 @@ class CallArrived(Event):
     channel: Channel = "voice"
     flow_id: str | None = None
     flow_version: int | None = None
+    at: AwareDatetime | None = None
 
 
 @event_type()
@@ -49,6 +50,24 @@ class IvrInputInvalid(Event):
 
 
 @event_type()
+class IvrVariablesSet(Event):
+    """Flow variables changed: a set node, a menu choice, collected digits, a data dip."""
+
+    call_id: str
+    node_id: str
+    variables: dict[str, str]
+
+
+@event_type()
+class IvrDataDipCompleted(Event):
+    call_id: str
+    node_id: str
+    outcome: Literal["ok", "error", "timeout"]
+    elapsed: float = Field(default=0, ge=0)
+    detail: str = ""
+
+
+@event_type()
 class CallEnqueueRequested(Event):
     call_id: str
     queue_id: str
@@ -57,6 +76,7 @@ class CallEnqueueRequested(Event):
     customer_id: str | None = None
     language: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
+    hold_music: str | None = None
 
 
 @event_type()

@@ -1,0 +1,146 @@
+"""``/v1/calls``: the call-control edge a telephony provider (or its adapter) talks to."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, status
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from callcenter.ivr.api.deps import CallController, IvrDep, Viewer, bad_field, call_problem
+from callcenter.ivr.calls import Answer
+from callcenter.ivr.desk import CallNotFound
+from callcenter.ivr.domain.instructions import Instruction
+from callcenter.ivr.store import queries
+
+PHONE = r"^\+?[0-9]{3,20}$"
+CALL_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
+CallId = Annotated[str, Path(pattern=CALL_ID)]
+
+router = APIRouter(tags=["calls"])
+
+
+class NewCall(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    ani: str = Field(
+        validation_alias=AliasChoices("from", "ani"), pattern=PHONE, description="caller (ANI)"
+    )
+    dnis: str = Field(
+        validation_alias=AliasChoices("to", "dnis"), pattern=PHONE, description="dialed (DNIS)"
+    )
+    call_id: str | None = Field(default=None, pattern=CALL_ID)
+
+
+class CallInput(BaseModel):
+    digits: str = Field(default="", pattern=r"^[0-9*#]{0,32}$")
+    timeout: bool = Field(default=False, description="the caller pressed nothing in time")
+
+
+class RecordingDone(BaseModel):
+    recording_url: str = Field(pattern=r"^https?://", max_length=2000)
+    duration: float = Field(ge=0, le=86400, description="seconds")
+
+
+class CallAnswer(BaseModel):
+    call_id: str
+    status: str
+    node_id: str | None
+    awaiting: str | None
+    outcome: str | None
+    instructions: list[Instruction]
+
+
+class CallView(BaseModel):
+    call_id: str
+    status: str
+    flow_id: str
+    flow_version: int
+    started_at: str | None
+    node_id: str | None
+    awaiting: str | None
+    attempt: int
+    outcome: str | None
+    queue_id: str | None
+    hung_up_by: str | None
+    path: list[str]
+    variables: dict[str, str]
+
+
+def answer(response: Answer) -> CallAnswer:
+    state = response.state
+    return CallAnswer(
+        call_id=state.call_id,
+        status=state.status,
+        node_id=state.node_id,
+        awaiting=state.awaiting,
+        outcome=state.outcome,
+        instructions=response.instructions,
+    )
+
+
+@router.post(
+    "/calls",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CallAnswer,
+    summary="A call arrives: start the flow bound to the dialed number",
+)
+async def create_call(body: NewCall, principal: CallController, ivr: IvrDep) -> CallAnswer:
+    call_id = body.call_id or uuid.uuid4().hex
+    async with ivr.db.read() as conn:
+        bound = await queries.binding(conn, body.dnis)
+    if bound is None or bound.tenant != principal.tenant:
+        raise bad_field("body.to", f"no flow is bound to number {body.dnis}")
+    try:
+        return answer(await ivr.control.start(principal.tenant, call_id, body.ani, bound))
+    except Exception as error:  # noqa: BLE001 - domain refusals become problems
+        raise call_problem(error, call_id) from None
+
+
+@router.post(
+    "/calls/{call_id}/input", response_model=CallAnswer, summary="Keys, or no keys in time"
+)
+async def call_input(
+    call_id: CallId, body: CallInput, principal: CallController, ivr: IvrDep
+) -> CallAnswer:
+    try:
+        return answer(await ivr.control.input(principal.tenant, call_id, body.digits, body.timeout))
+    except Exception as error:  # noqa: BLE001
+        raise call_problem(error, call_id) from None
+
+
+@router.post("/calls/{call_id}/recording", response_model=CallAnswer, summary="A voicemail ended")
+async def call_recording(
+    call_id: CallId, body: RecordingDone, principal: CallController, ivr: IvrDep
+) -> CallAnswer:
+    try:
+        return answer(
+            await ivr.control.recording(
+                principal.tenant, call_id, body.recording_url, body.duration
+            )
+        )
+    except Exception as error:  # noqa: BLE001
+        raise call_problem(error, call_id) from None
+
+
+@router.post("/calls/{call_id}/hangup", response_model=CallAnswer, summary="The caller hung up")
+async def call_hangup(call_id: CallId, principal: CallController, ivr: IvrDep) -> CallAnswer:
+    try:
+        return answer(await ivr.control.hang_up(principal.tenant, call_id))
+    except Exception as error:  # noqa: BLE001
+        raise call_problem(error, call_id) from None
+
+
+@router.get(
+    "/calls/{call_id}", response_model=CallView, summary="Where the caller is, and the path"
+)
+async def get_call(call_id: CallId, principal: Viewer, ivr: IvrDep) -> CallView:
+    async with ivr.db.read() as conn:
+        row = await queries.load_call(conn, principal.tenant, call_id)
+    if row is None:
+        raise call_problem(CallNotFound(call_id), call_id)
+    snapshot: dict[str, Any] = row.snapshot
+    return CallView(
+        **{key: snapshot[key] for key in CallView.model_fields if key in snapshot},
+    )

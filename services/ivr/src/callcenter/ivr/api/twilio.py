@@ -1,0 +1,154 @@
+"""``/v1/twilio/*``: Twilio's voice webhooks in, TwiML out.
+
+Point a Twilio number's "A call comes in" webhook at ``/v1/twilio/voice`` and
+its status callback at ``/v1/twilio/status``. The tenant is the owner of the
+dialed number (``To``); when it configured its Twilio auth token, every request
+must carry a valid ``X-Twilio-Signature`` (HMAC-SHA1 of the URL and the form).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+from twilio.request_validator import RequestValidator
+
+from callcenter.events.kit.problems import ProblemError
+from callcenter.ivr.api.deps import IvrDep, bad_field, call_problem
+from callcenter.ivr.api.twiml import to_twiml
+from callcenter.ivr.calls import Answer
+from callcenter.ivr.store import queries
+from callcenter.ivr.store.queries import Binding
+
+TWIML = "application/xml"
+ENDED = {"completed", "busy", "failed", "no-answer", "canceled"}
+_FIELD = {
+    "CallSid": r"^[A-Za-z0-9_.:-]{1,64}$",
+    "From": r"^(\+?[0-9]{3,20}|anonymous|client:[A-Za-z0-9_.-]{1,64})$",
+    "To": r"^\+?[0-9]{3,20}$",
+    "Digits": r"^[0-9*#]{0,32}$",
+    "RecordingUrl": r"^https?://.{1,2000}$",
+    "RecordingDuration": r"^[0-9]{1,6}$",
+    "CallStatus": r"^[a-z-]{1,20}$",
+}
+
+router = APIRouter(prefix="/twilio", tags=["twilio"])
+
+
+def _form_body(*fields: str, required: tuple[str, ...]) -> dict[str, object]:
+    properties = {name: {"type": "string", "pattern": _FIELD[name]} for name in fields}
+    schema = {"type": "object", "properties": properties, "required": list(required)}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+        }
+    }
+
+
+TWIML_RESPONSE = {200: {"description": "TwiML", "content": {TWIML: {"schema": {"type": "string"}}}}}
+
+
+async def _webhook(request: Request, ivr: IvrDep, *required: str) -> tuple[dict[str, str], Binding]:
+    """The form, checked: required fields present and well-formed, the number known, signed."""
+    params = dict(
+        parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    )
+    errors = [
+        {"field": f"body.{name}", "reason": "required" if name not in params else "malformed"}
+        for name in (*required, *(n for n in _FIELD if n in params and n not in required))
+        if name not in params or not re.fullmatch(_FIELD[name], params[name])
+    ]
+    if errors:
+        detail = f"{errors[0]['field']}: {errors[0]['reason']}"
+        raise ProblemError(422, "Invalid Twilio request", detail, errors=errors)
+    async with ivr.db.read() as conn:
+        bound = await queries.binding(conn, params["To"])
+        telephony = await queries.load_telephony(conn, bound.tenant) if bound else None
+    if bound is None or telephony is None:
+        raise bad_field("body.To", f"no flow is bound to number {params['To']}")
+    if telephony.twilio_auth_token:
+        url = _public_url(request, ivr.settings.public_url)
+        signature = request.headers.get("x-twilio-signature", "")
+        if not RequestValidator(telephony.twilio_auth_token).validate(url, params, signature):
+            raise ProblemError(403, "Forbidden", "X-Twilio-Signature does not match the request")
+    return params, bound
+
+
+def _public_url(request: Request, public_url: str | None) -> str:
+    """The URL Twilio called (behind a proxy: the configured public base URL)."""
+    if not public_url:
+        return str(request.url)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{public_url.rstrip('/')}{request.url.path}{query}"
+
+
+def _twiml(request: Request, answer: Answer) -> Response:
+    base = str(request.url_for("twilio_gather").path)
+    body = to_twiml(
+        answer.instructions,
+        gather_url=base,
+        recording_url=str(request.url_for("twilio_recording").path),
+    )
+    return Response(body, media_type=TWIML)
+
+
+@router.post("/voice", response_class=Response, responses=TWIML_RESPONSE,
+             openapi_extra=_form_body("CallSid", "From", "To", required=("CallSid", "From", "To")),
+             summary="A call comes in")  # fmt: skip
+async def twilio_voice(request: Request, ivr: IvrDep) -> Response:
+    params, bound = await _webhook(request, ivr, "CallSid", "From", "To")
+    call_id = params["CallSid"]
+    try:
+        answer = await ivr.control.start(bound.tenant, call_id, params["From"], bound)
+    except Exception as error:  # noqa: BLE001
+        raise call_problem(error, call_id) from None
+    return _twiml(request, answer)
+
+
+@router.post("/gather", response_class=Response, responses=TWIML_RESPONSE,
+             openapi_extra=_form_body("CallSid", "To", "Digits", required=("CallSid", "To")),
+             summary="The caller pressed keys (or nothing)", name="twilio_gather")  # fmt: skip
+async def twilio_gather(request: Request, ivr: IvrDep) -> Response:
+    params, bound = await _webhook(request, ivr, "CallSid", "To")
+    call_id = params["CallSid"]
+    digits = params.get("Digits", "")
+    try:
+        answer = await ivr.control.input(bound.tenant, call_id, digits, silent=not digits)
+    except Exception as error:  # noqa: BLE001
+        raise call_problem(error, call_id) from None
+    return _twiml(request, answer)
+
+
+@router.post("/recording", response_class=Response, responses=TWIML_RESPONSE,
+             openapi_extra=_form_body("CallSid", "To", "RecordingUrl", "RecordingDuration",
+                                      required=("CallSid", "To", "RecordingUrl")),
+             summary="A voicemail was recorded", name="twilio_recording")  # fmt: skip
+async def twilio_recording(request: Request, ivr: IvrDep) -> Response:
+    params, bound = await _webhook(request, ivr, "CallSid", "To", "RecordingUrl")
+    call_id = params["CallSid"]
+    duration = float(params.get("RecordingDuration") or 0)
+    try:
+        answer = await ivr.control.recording(
+            bound.tenant, call_id, params["RecordingUrl"], duration
+        )
+    except Exception as error:  # noqa: BLE001
+        raise call_problem(error, call_id) from None
+    return _twiml(request, answer)
+
+
+@router.post("/status", response_class=Response, responses=TWIML_RESPONSE,
+             openapi_extra=_form_body("CallSid", "To", "CallStatus",
+                                      required=("CallSid", "To", "CallStatus")),
+             summary="Call status callback: a finished call is a hang-up")  # fmt: skip
+async def twilio_status(request: Request, ivr: IvrDep) -> Response:
+    params, bound = await _webhook(request, ivr, "CallSid", "To", "CallStatus")
+    if params["CallStatus"] in ENDED:
+        try:
+            await ivr.control.hang_up(bound.tenant, params["CallSid"])
+        except Exception as error:  # noqa: BLE001
+            problem = call_problem(error, params["CallSid"])
+            if problem.status != 409:  # already ended: Twilio may tell us twice
+                raise problem from None
+    return Response(to_twiml([], gather_url="", recording_url=""), media_type=TWIML)

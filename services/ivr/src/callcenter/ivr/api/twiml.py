@@ -1,0 +1,65 @@
+"""Instructions as TwiML (Twilio's voice markup), built with Twilio's own library."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from twilio.twiml.voice_response import Gather as TwimlGather
+from twilio.twiml.voice_response import VoiceResponse
+
+from callcenter.ivr.domain.instructions import (
+    Enqueue,
+    Gather,
+    Hangup,
+    Instruction,
+    Play,
+    Record,
+    Say,
+    Transfer,
+)
+
+
+def to_twiml(instructions: Sequence[Instruction], *, gather_url: str, recording_url: str) -> str:
+    response = VoiceResponse()
+    for item in instructions:
+        match item:
+            case Say() | Play():
+                _prompt(response, item)
+            case Gather():
+                attributes: dict[str, object] = {
+                    "input": "dtmf",
+                    "action": gather_url,
+                    "method": "POST",
+                    "timeout": max(1, math.ceil(item.timeout)),
+                    "finish_on_key": item.finish_key,
+                    # Twilio posts to the action on silence too (with no Digits)
+                    "action_on_empty_result": True,
+                }
+                if item.min_digits == item.max_digits:
+                    attributes["num_digits"] = item.max_digits
+                gather = response.gather(**attributes)
+                for prompt in item.prompts:
+                    _prompt(gather, prompt)
+            case Enqueue():
+                response.enqueue(item.queue, wait_url=item.hold_music)
+            case Record():
+                response.record(
+                    action=recording_url,
+                    method="POST",
+                    max_length=item.max_length,
+                    finish_on_key=item.finish_key or None,
+                    play_beep=True,
+                )
+            case Transfer():
+                response.dial(item.number)
+            case Hangup():
+                response.hangup()
+    return str(response)
+
+
+def _prompt(parent: VoiceResponse | TwimlGather, prompt: Say | Play) -> None:
+    if isinstance(prompt, Play):
+        parent.play(prompt.url)
+    else:
+        parent.say(prompt.text, language=prompt.language, voice=prompt.voice)

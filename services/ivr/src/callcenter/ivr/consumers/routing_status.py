@@ -1,0 +1,87 @@
+"""Consumes ``callcenter.routing``: routing's queues (for flow checks) and the
+call events the provider must hear about (into the webhook outbox)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.events.catalogue.routing import (
+    CallAbandoned,
+    CallAnswered,
+    CallbackCompleted,
+    CallbackOffered,
+    CallbackRequested,
+    CallEnded,
+    CallExitedQueue,
+    CallOffered,
+    CallQueued,
+    QueueConfigured,
+    QueueRemoved,
+)
+from callcenter.events.envelope import Envelope, format_time
+from callcenter.ivr.store import queries
+from callcenter.ivr.store.tables import calls, webhooks
+
+# What a provider acts on: connect, announce position and EWT, offer a callback, end.
+NOTIFIED = (
+    CallQueued,
+    CallOffered,
+    CallAnswered,
+    CallAbandoned,
+    CallExitedQueue,
+    CallEnded,
+    CallbackRequested,
+    CallbackOffered,
+    CallbackCompleted,
+)
+
+
+def make_handler(clock):  # type: ignore[no-untyped-def]
+    """``clock()`` gives unix seconds (injected so tests control retries)."""
+
+    async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
+        data = envelope.data
+        if isinstance(data, QueueConfigured):
+            await queries.save_queue(conn, envelope.tenant, data.queue_id, data.name)
+            return
+        if isinstance(data, QueueRemoved):
+            await queries.remove_queue(conn, envelope.tenant, data.queue_id)
+            return
+        if not isinstance(data, NOTIFIED):
+            return
+        call_id = data.call_id
+        known = await conn.scalar(
+            select(calls.c.call_id).where(
+                calls.c.tenant == envelope.tenant, calls.c.call_id == call_id
+            )
+        )
+        if known is None:
+            return  # not a call that came through this IVR
+        settings = await queries.load_telephony(conn, envelope.tenant)
+        if not settings.status_callback_url:
+            return
+        body = {
+            "id": envelope.id,
+            "type": envelope.type,
+            "time": format_time(envelope.time),
+            "tenant": envelope.tenant,
+            "call_id": call_id,
+            "data": envelope.data_json(),
+        }
+        await conn.execute(
+            webhooks.insert().values(
+                event_id=envelope.id,
+                tenant=envelope.tenant,
+                call_id=call_id,
+                url=settings.status_callback_url,
+                body=json.dumps(body, separators=(",", ":"), sort_keys=True),
+                status="pending",
+                attempts=0,
+                next_attempt_at=clock(),
+            )
+        )
+
+    return handle

@@ -1,0 +1,250 @@
+"""The single writer of calls: decides commands in batches, one transaction per batch.
+
+Commits are the costly part (decision 0002), so requests wait in a queue and the
+desk takes everything waiting, decides each command against its call's state
+(in order, a call's commands seeing the previous ones), appends all the events
+in one transaction, updates the calls' snapshots, and only then answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.events import store
+from callcenter.events.catalogue import Event
+from callcenter.events.db import Database
+from callcenter.events.envelope import Envelope, format_time, new_envelope
+from callcenter.ivr.domain.engine import CallState, Command, StartCall, decide, evolve
+from callcenter.ivr.domain.flow import Flow
+from callcenter.ivr.store import queries
+from callcenter.ivr.store.tables import calls
+
+log = logging.getLogger(__name__)
+
+
+class CallNotFound(LookupError):
+    pass
+
+
+class FlowMissing(LookupError):
+    pass
+
+
+def stream_id(tenant: str, call_id: str) -> str:
+    return f"ivr.call:{tenant}:{call_id}"
+
+
+class FlowCache:
+    """Published flow versions are immutable: parse each once."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._flows: OrderedDict[tuple[str, str, int], Flow] = OrderedDict()
+        self._size = size
+
+    async def get(self, conn: AsyncConnection, tenant: str, flow_id: str, version: int) -> Flow:
+        key = (tenant, flow_id, version)
+        if (flow := self._flows.get(key)) is not None:
+            self._flows.move_to_end(key)
+            return flow
+        stored = await queries.flow_version(conn, tenant, flow_id, version)
+        if stored is None:
+            raise FlowMissing(f"flow {flow_id!r} version {version} does not exist")
+        flow = Flow.model_validate(stored.document)
+        self._flows[key] = flow
+        if len(self._flows) > self._size:
+            self._flows.popitem(last=False)
+        return flow
+
+
+@dataclass(frozen=True)
+class Decided:
+    before: CallState
+    events: list[Event]
+    after: CallState
+
+
+@dataclass
+class _Job:
+    tenant: str
+    call_id: str
+    command: Command
+    future: asyncio.Future[Decided] = field(repr=False)
+
+
+@dataclass
+class _Call:
+    version: int
+    state: CallState
+    stored: bool  # a row exists already
+
+
+class CallDesk:
+    def __init__(
+        self,
+        db: Database,
+        flows: FlowCache,
+        *,
+        source: str,
+        committed: Callable[[], None],
+        max_batch: int = 256,
+    ) -> None:
+        self.db = db
+        self.flows = flows
+        self.source = source
+        self.committed = committed
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    async def submit(self, tenant: str, call_id: str, command: Command) -> Decided:
+        future: asyncio.Future[Decided] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(tenant, call_id, command, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain(), name="call-desk")
+        return await future
+
+    async def _drain(self) -> None:
+        """Take everything waiting, as batches, until nothing waits (then the task ends)."""
+        while not self._queue.empty():
+            batch = [self._queue.get_nowait()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self.process(batch)
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            await self._worker
+
+    async def process(self, batch: list[_Job]) -> None:
+        now = datetime.now(UTC)
+        outcomes: list[Decided | Exception] = []
+        try:
+            async with self.db.transaction() as conn:
+                known: dict[tuple[str, str], _Call] = {}
+                envelopes: list[Envelope] = []
+                for job in batch:
+                    outcomes.append(await self._decide(conn, job, known, envelopes, now))
+                await store.append(conn, envelopes)
+                await self._save(conn, known, now)
+        except Exception as error:
+            log.exception("a batch of %d call commands failed", len(batch))
+            outcomes = [error] * len(batch)
+        else:
+            if envelopes:
+                self.committed()
+        for job, outcome in zip(batch, outcomes, strict=True):
+            if job.future.done():
+                continue  # the caller went away
+            if isinstance(outcome, Exception):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(outcome)
+
+    async def _decide(
+        self,
+        conn: AsyncConnection,
+        job: _Job,
+        known: dict[tuple[str, str], _Call],
+        envelopes: list[Envelope],
+        now: datetime,
+    ) -> Decided | Exception:
+        key = (job.tenant, job.call_id)
+        call = known.get(key)
+        try:
+            if call is None:
+                call = await self._load(conn, job)
+        except (CallNotFound, FlowMissing) as error:
+            return error
+        try:
+            events = decide(job.command, call.state, now)
+        except Exception as error:  # noqa: BLE001 - a rejected command leaves the batch intact
+            return error
+        after = call.state
+        for offset, event in enumerate(events, start=1):
+            after = evolve(after, event)
+            envelopes.append(
+                new_envelope(
+                    event,
+                    source=self.source,
+                    tenant=job.tenant,
+                    stream_id=stream_id(*key),
+                    stream_version=call.version + offset,
+                    correlation_id=job.call_id,
+                    subject=job.call_id,
+                    time=now,
+                )
+            )
+        known[key] = _Call(call.version + len(events), after, call.stored)
+        return Decided(call.state, events, after)
+
+    async def _load(self, conn: AsyncConnection, job: _Job) -> _Call:
+        row = await queries.load_call(conn, job.tenant, job.call_id)
+        if row is not None:
+            snapshot = row.snapshot
+            flow = await self.flows.get(
+                conn, job.tenant, snapshot["flow_id"], snapshot["flow_version"]
+            )
+            return _Call(row.stream_version, CallState.from_snapshot(flow, snapshot), True)
+        if not isinstance(job.command, StartCall):
+            raise CallNotFound(f"call {job.call_id!r} does not exist")
+        command = job.command
+        flow = await self.flows.get(conn, job.tenant, command.flow_id, command.flow_version)
+        return _Call(0, CallState(flow=flow), False)
+
+    async def _save(
+        self, conn: AsyncConnection, known: dict[tuple[str, str], _Call], now: datetime
+    ) -> None:
+        at = format_time(now)
+        rows = [
+            {
+                "k_tenant": tenant,
+                "k_call_id": call_id,
+                "stream_version": call.version,
+                "status": call.state.status,
+                "snapshot": call.state.snapshot(),
+                "updated_at": at,
+            }
+            for (tenant, call_id), call in known.items()
+            if call.version > 0
+        ]
+        new = [row for row, call in zip(rows, _started(known), strict=True) if not call.stored]
+        old = [row for row, call in zip(rows, _started(known), strict=True) if call.stored]
+        if new:
+            await conn.execute(
+                calls.insert(),
+                [
+                    {"tenant": row["k_tenant"], "call_id": row["k_call_id"], **_values(row)}
+                    for row in new
+                ],
+            )
+        if old:
+            statement = (
+                update(calls)
+                .where(
+                    calls.c.tenant == bindparam("k_tenant"),
+                    calls.c.call_id == bindparam("k_call_id"),
+                )
+                .values(
+                    stream_version=bindparam("stream_version"),
+                    status=bindparam("status"),
+                    snapshot=bindparam("snapshot"),
+                    updated_at=bindparam("updated_at"),
+                )
+            )
+            await conn.execute(statement, old)
+
+
+def _started(known: dict[tuple[str, str], _Call]) -> list[_Call]:
+    return [call for call in known.values() if call.version > 0]
+
+
+def _values(row: dict[str, object]) -> dict[str, object]:
+    return {key: value for key, value in row.items() if not key.startswith("k_")}

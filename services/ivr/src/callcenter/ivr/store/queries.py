@@ -1,0 +1,159 @@
+"""Reads and writes of the IVR's tables (SQLAlchemy Core, in the caller's transaction)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.ivr.store.tables import calls, flows, numbers, queues, telephony
+
+
+@dataclass(frozen=True)
+class StoredFlow:
+    flow_id: str
+    version: int
+    document: dict[str, Any]
+    created_at: str
+    created_by: str
+
+
+@dataclass(frozen=True)
+class Binding:
+    number: str
+    tenant: str
+    flow_id: str
+    flow_version: int
+
+
+@dataclass(frozen=True)
+class CallRow:
+    stream_version: int
+    snapshot: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Telephony:
+    twilio_auth_token: str | None = None
+    status_callback_url: str | None = None
+    status_callback_secret: str | None = None
+
+
+def _flow(row: Any) -> StoredFlow:
+    return StoredFlow(row.flow_id, row.version, row.document, row.created_at, row.created_by)
+
+
+async def latest_flow(conn: AsyncConnection, tenant: str, flow_id: str) -> StoredFlow | None:
+    query = (
+        select(flows)
+        .where(flows.c.tenant == tenant, flows.c.flow_id == flow_id)
+        .order_by(flows.c.version.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    return _flow(row) if row else None
+
+
+async def flow_version(
+    conn: AsyncConnection, tenant: str, flow_id: str, version: int
+) -> StoredFlow | None:
+    query = select(flows).where(
+        flows.c.tenant == tenant, flows.c.flow_id == flow_id, flows.c.version == version
+    )
+    row = (await conn.execute(query)).first()
+    return _flow(row) if row else None
+
+
+async def flow_versions(conn: AsyncConnection, tenant: str, flow_id: str) -> list[int]:
+    query = (
+        select(flows.c.version)
+        .where(flows.c.tenant == tenant, flows.c.flow_id == flow_id)
+        .order_by(flows.c.version)
+    )
+    return list((await conn.scalars(query)).all())
+
+
+async def add_flow_version(conn: AsyncConnection, tenant: str, flow: StoredFlow) -> None:
+    await conn.execute(
+        flows.insert().values(
+            tenant=tenant,
+            flow_id=flow.flow_id,
+            version=flow.version,
+            document=flow.document,
+            created_at=flow.created_at,
+            created_by=flow.created_by,
+        )
+    )
+
+
+async def binding(conn: AsyncConnection, number: str) -> Binding | None:
+    row = (await conn.execute(select(numbers).where(numbers.c.number == number))).first()
+    return Binding(row.number, row.tenant, row.flow_id, row.flow_version) if row else None
+
+
+async def bind_number(conn: AsyncConnection, bound: Binding, at: str) -> None:
+    values = {"flow_id": bound.flow_id, "flow_version": bound.flow_version, "updated_at": at}
+    changed = await conn.execute(
+        update(numbers)
+        .where(numbers.c.number == bound.number, numbers.c.tenant == bound.tenant)
+        .values(**values)
+    )
+    if changed.rowcount == 0:
+        await conn.execute(
+            numbers.insert().values(number=bound.number, tenant=bound.tenant, **values)
+        )
+
+
+async def load_call(conn: AsyncConnection, tenant: str, call_id: str) -> CallRow | None:
+    query = select(calls.c.stream_version, calls.c.snapshot).where(
+        calls.c.tenant == tenant, calls.c.call_id == call_id
+    )
+    row = (await conn.execute(query)).first()
+    return CallRow(row.stream_version, row.snapshot) if row else None
+
+
+async def known_queues(conn: AsyncConnection, tenant: str) -> set[str]:
+    query = select(queues.c.queue_id).where(queues.c.tenant == tenant)
+    return set((await conn.scalars(query)).all())
+
+
+async def count_queues(conn: AsyncConnection, tenant: str) -> int:
+    query = select(func.count()).select_from(queues).where(queues.c.tenant == tenant)
+    return int(await conn.scalar(query) or 0)
+
+
+async def save_queue(conn: AsyncConnection, tenant: str, queue_id: str, name: str) -> None:
+    changed = await conn.execute(
+        update(queues)
+        .where(queues.c.tenant == tenant, queues.c.queue_id == queue_id)
+        .values(name=name)
+    )
+    if changed.rowcount == 0:
+        await conn.execute(queues.insert().values(tenant=tenant, queue_id=queue_id, name=name))
+
+
+async def remove_queue(conn: AsyncConnection, tenant: str, queue_id: str) -> None:
+    gone = delete(queues).where(queues.c.tenant == tenant, queues.c.queue_id == queue_id)
+    await conn.execute(gone)
+
+
+async def load_telephony(conn: AsyncConnection, tenant: str) -> Telephony:
+    row = (await conn.execute(select(telephony).where(telephony.c.tenant == tenant))).first()
+    if row is None:
+        return Telephony()
+    return Telephony(row.twilio_auth_token, row.status_callback_url, row.status_callback_secret)
+
+
+async def save_telephony(conn: AsyncConnection, tenant: str, settings: Telephony) -> None:
+    values = {
+        "twilio_auth_token": settings.twilio_auth_token,
+        "status_callback_url": settings.status_callback_url,
+        "status_callback_secret": settings.status_callback_secret,
+    }
+    changed = await conn.execute(
+        update(telephony).where(telephony.c.tenant == tenant).values(**values)
+    )
+    if changed.rowcount == 0:
+        await conn.execute(telephony.insert().values(tenant=tenant, **values))

@@ -1,0 +1,79 @@
+"""The IVR's read models, beside the event store in the service's own database."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Float, Index, Integer, MetaData, String, Table, Text
+
+# Our own MetaData: the backbone's (store.metadata) is created by every service's 0001.
+metadata = MetaData()
+
+flows = Table(
+    "ivr_flows",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("flow_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+# A number belongs to one tenant (the provider tells us only the dialed number).
+numbers = Table(
+    "ivr_numbers",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("tenant", String(100), nullable=False),
+    Column("flow_id", String(64), nullable=False),
+    Column("flow_version", Integer, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+
+calls = Table(
+    "ivr_calls",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("call_id", String(64), primary_key=True),
+    Column("stream_version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("snapshot", JSON, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+
+# Routing's queues per tenant (from QueueConfigured): flows may only enqueue to these.
+queues = Table(
+    "ivr_queues",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("queue_id", String(100), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+telephony = Table(
+    "ivr_telephony",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("twilio_auth_token", String(200)),
+    Column("status_callback_url", String(2000)),
+    Column("status_callback_secret", String(200)),
+)
+
+# The outbox of status callbacks to the provider: a restart loses none.
+webhooks = Table(
+    "ivr_webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("tenant", String(100), nullable=False),
+    Column("call_id", String(64), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float, nullable=False),  # unix seconds
+    Column("last_error", String(500)),
+    Index("ix_ivr_webhooks_due", "status", "next_attempt_at"),
+    sqlite_autoincrement=True,
+)
+
+IVR_TABLES = [flows, numbers, calls, queues, telephony, webhooks]
