@@ -128,6 +128,7 @@ def ivr_settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path,
         signing_key=KEY,
         demo_tenant="",
+        deliver_webhooks=False,
     )
 
 

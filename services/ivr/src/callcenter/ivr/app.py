@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     control = CallControl(desk, dip)
     sender = WebhookSender(runtime.db, http, timeout=settings.webhook_timeout_seconds)
     runtime.consume("routing-status", ["callcenter.routing"], make_handler(sender.clock))
-    runtime.background("webhooks", sender.run)
+    if settings.deliver_webhooks:
+        runtime.background("webhooks", sender.run)
     if settings.demo_tenant:
         runtime.background(
             "demo-flow", demo_installer(runtime.db, settings.demo_tenant, settings.demo_number)

@@ -53,8 +53,9 @@ def parse_document(raw: bytes, content_type: str) -> dict[str, Any]:
         else:
             document = json.loads(raw)
     except (ValueError, yaml.YAMLError) as error:
-        raise bad_field("body", f"not a valid {'YAML' if 'yaml' in content_type else 'JSON'} "
-                        f"document: {error}") from None  # fmt: skip
+        raise bad_field(
+            "body", f"not a valid {'YAML' if 'yaml' in content_type else 'JSON'} document: {error}"
+        ) from None
     if not isinstance(document, dict):
         raise bad_field("body", "a flow document is an object")
     return document

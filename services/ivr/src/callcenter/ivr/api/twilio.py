@@ -94,9 +94,13 @@ def _twiml(request: Request, answer: Answer) -> Response:
     return Response(body, media_type=TWIML)
 
 
-@router.post("/voice", response_class=Response, responses=TWIML_RESPONSE,
-             openapi_extra=_form_body("CallSid", "From", "To", required=("CallSid", "From", "To")),
-             summary="A call comes in")  # fmt: skip
+@router.post(
+    "/voice",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body("CallSid", "From", "To", required=("CallSid", "From", "To")),
+    summary="A call comes in",
+)
 async def twilio_voice(request: Request, ivr: IvrDep) -> Response:
     params, bound = await _webhook(request, ivr, "CallSid", "From", "To")
     call_id = params["CallSid"]
@@ -107,9 +111,14 @@ async def twilio_voice(request: Request, ivr: IvrDep) -> Response:
     return _twiml(request, answer)
 
 
-@router.post("/gather", response_class=Response, responses=TWIML_RESPONSE,
-             openapi_extra=_form_body("CallSid", "To", "Digits", required=("CallSid", "To")),
-             summary="The caller pressed keys (or nothing)", name="twilio_gather")  # fmt: skip
+@router.post(
+    "/gather",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body("CallSid", "To", "Digits", required=("CallSid", "To")),
+    summary="The caller pressed keys (or nothing)",
+    name="twilio_gather",
+)
 async def twilio_gather(request: Request, ivr: IvrDep) -> Response:
     params, bound = await _webhook(request, ivr, "CallSid", "To")
     call_id = params["CallSid"]
@@ -121,10 +130,20 @@ async def twilio_gather(request: Request, ivr: IvrDep) -> Response:
     return _twiml(request, answer)
 
 
-@router.post("/recording", response_class=Response, responses=TWIML_RESPONSE,
-             openapi_extra=_form_body("CallSid", "To", "RecordingUrl", "RecordingDuration",
-                                      required=("CallSid", "To", "RecordingUrl")),
-             summary="A voicemail was recorded", name="twilio_recording")  # fmt: skip
+@router.post(
+    "/recording",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body(
+        "CallSid",
+        "To",
+        "RecordingUrl",
+        "RecordingDuration",
+        required=("CallSid", "To", "RecordingUrl"),
+    ),
+    summary="A voicemail was recorded",
+    name="twilio_recording",
+)
 async def twilio_recording(request: Request, ivr: IvrDep) -> Response:
     params, bound = await _webhook(request, ivr, "CallSid", "To", "RecordingUrl")
     call_id = params["CallSid"]
@@ -138,10 +157,15 @@ async def twilio_recording(request: Request, ivr: IvrDep) -> Response:
     return _twiml(request, answer)
 
 
-@router.post("/status", response_class=Response, responses=TWIML_RESPONSE,
-             openapi_extra=_form_body("CallSid", "To", "CallStatus",
-                                      required=("CallSid", "To", "CallStatus")),
-             summary="Call status callback: a finished call is a hang-up")  # fmt: skip
+@router.post(
+    "/status",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body(
+        "CallSid", "To", "CallStatus", required=("CallSid", "To", "CallStatus")
+    ),
+    summary="Call status callback: a finished call is a hang-up",
+)
 async def twilio_status(request: Request, ivr: IvrDep) -> Response:
     params, bound = await _webhook(request, ivr, "CallSid", "To", "CallStatus")
     if params["CallStatus"] in ENDED:

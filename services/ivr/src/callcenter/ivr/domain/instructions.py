@@ -116,8 +116,15 @@ def _for_event(state: CallState, event: Event) -> list[Instruction]:
             if isinstance(node, CollectNode) and node.confirm:
                 variables = {**state.variables, "value": " ".join(event.digits)}
                 prompts = _prompts(state, node.confirm_prompts, variables)
-                return [Gather(min_digits=1, max_digits=1, finish_key="", timeout=node.timeout,
-                               prompts=prompts)]  # fmt: skip
+                return [
+                    Gather(
+                        min_digits=1,
+                        max_digits=1,
+                        finish_key="",
+                        timeout=node.timeout,
+                        prompts=prompts,
+                    )
+                ]
         case IvrInputInvalid():
             node = state.node
             assert isinstance(node, MenuNode | CollectNode)
@@ -173,9 +180,13 @@ def _gather(node: MenuNode | CollectNode | CallbackNode, prompts: list[Say | Pla
         case MenuNode():
             lengths = [len(digits) for digits in node.choices]
             varying = min(lengths) != max(lengths) and "#" not in node.choices
-            return Gather(min_digits=min(lengths), max_digits=max(lengths),
-                          finish_key="#" if varying else "", timeout=node.timeout,
-                          prompts=prompts)  # fmt: skip
+            return Gather(
+                min_digits=min(lengths),
+                max_digits=max(lengths),
+                finish_key="#" if varying else "",
+                timeout=node.timeout,
+                prompts=prompts,
+            )
         case CollectNode():
             return Gather(
                 min_digits=node.min_digits,
@@ -184,5 +195,10 @@ def _gather(node: MenuNode | CollectNode | CallbackNode, prompts: list[Say | Pla
                 timeout=node.timeout,
                 prompts=prompts,
             )
-    return Gather(min_digits=len(node.accept_digit), max_digits=len(node.accept_digit),
-                  finish_key="", timeout=node.timeout, prompts=prompts)  # fmt: skip
+    return Gather(
+        min_digits=len(node.accept_digit),
+        max_digits=len(node.accept_digit),
+        finish_key="",
+        timeout=node.timeout,
+        prompts=prompts,
+    )
