@@ -62,3 +62,9 @@ def desk() -> Desk:
 @pytest.fixture
 def event_names():
     return names
+
+
+@pytest.fixture
+def desk_factory():
+    """For hypothesis tests: a fresh desk per example (function fixtures are shared)."""
+    return Desk

@@ -207,8 +207,8 @@ class _Decision:
     def pool(self, call: Call, queue: Queue) -> list[Agent]:
         """The ready agents this call may be offered to now."""
         state = self.state
-        preferred = call.preferred_agent_id
-        if preferred and waited(call, self.now) < queue.config.preferred_agent_seconds:
+        preferred = self.preferred_only(call, queue)
+        if preferred:
             agent = state.agents.get(preferred)
             ok = agent is not None and agent.status == "ready" and self.eligible(agent, call, queue)
             return [agent] if ok else []
@@ -237,8 +237,18 @@ class _Decision:
             ]
         return pool
 
+    def preferred_only(self, call: Call, queue: Queue) -> str | None:
+        """The preferred agent, while the call waits for them alone."""
+        preferred = call.preferred_agent_id
+        if preferred and waited(call, self.now) < queue.config.preferred_agent_seconds:
+            return preferred
+        return None
+
     def eligible(self, agent: Agent, call: Call, queue: Queue) -> bool:
         if agent.id in call.declined:
+            return False
+        preferred = self.preferred_only(call, queue)
+        if preferred and preferred != agent.id:
             return False
         config = queue.config
         if eligible_by_skills(config, call, agent):
