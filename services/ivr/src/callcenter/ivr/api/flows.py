@@ -24,6 +24,7 @@ from callcenter.ivr.store.queries import StoredFlow
 
 FlowId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 MAX_DOCUMENT = 512 * 1024
+MAX_VERSION = 2**31 - 1
 
 router = APIRouter(tags=["flows"])
 
@@ -168,7 +169,10 @@ async def get_flow(flow_id: FlowId, principal: Viewer, ivr: IvrDep) -> FlowVersi
     "/flows/{flow_id}/versions/{version}", response_model=FlowVersion, summary="One version"
 )
 async def get_flow_version(
-    flow_id: FlowId, version: Annotated[int, Path(ge=1)], principal: Viewer, ivr: IvrDep
+    flow_id: FlowId,
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+    principal: Viewer,
+    ivr: IvrDep,
 ) -> FlowVersion:
     async with ivr.db.read() as conn:
         stored = await queries.flow_version(conn, principal.tenant, flow_id, version)
@@ -196,7 +200,9 @@ class MockedDip(BaseModel):
 
 
 class SimulationRequest(BaseModel):
-    version: int | None = Field(default=None, ge=1, description="default: the latest")
+    version: int | None = Field(
+        default=None, ge=1, le=MAX_VERSION, description="default: the latest"
+    )
     inputs: list[ScriptItem] = Field(default_factory=list, max_length=500)
     at: AwareDatetime | None = Field(default=None, description="the moment (business hours)")
     ani: str = Field(default="+15550000000", pattern=r"^\+?[0-9]{3,20}$")

@@ -21,7 +21,9 @@ router = APIRouter(tags=["numbers"])
 
 class NumberBinding(BaseModel):
     flow_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    version: int = Field(ge=1, description="a published version: calls keep the one they start on")
+    version: int = Field(
+        ge=1, le=2**31 - 1, description="a published version: calls keep the one they start on"
+    )
 
 
 class BoundNumber(NumberBinding):
