@@ -103,6 +103,11 @@ class CallDesk:
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        # States of the calls this desk wrote last, so a batch need not read them
+        # back. Another replica writing the same call makes the append fail on
+        # its stream version: the cache is then dropped and the batch redone.
+        self._live: OrderedDict[tuple[str, str], _Call] = OrderedDict()
+        self._live_size = 50_000
 
     async def submit(self, tenant: str, call_id: str, command: Command) -> Decided:
         future: asyncio.Future[Decided] = asyncio.get_running_loop().create_future()
@@ -140,6 +145,33 @@ class CallDesk:
         else:
             if envelopes:
                 self.committed()
+        self._answer(batch, outcomes)
+
+    async def _attempt(self, batch: list[_Job]) -> list[Decided | Exception]:
+        now = datetime.now(UTC)
+        outcomes: list[Decided | Exception] = []
+        known: dict[tuple[str, str], _Call] = {}
+        envelopes: list[Envelope] = []
+        async with self.db.transaction() as conn:
+            for job in batch:
+                outcomes.append(await self._decide(conn, job, known, envelopes, now))
+            await store.append(conn, envelopes)
+            await self._save(conn, known, now)
+        for key, call in known.items():
+            if call.version == 0:
+                continue
+            if call.state.status == "ended":
+                self._live.pop(key, None)
+            else:
+                self._live[key] = _Call(call.version, call.state, True)
+                self._live.move_to_end(key)
+        while len(self._live) > self._live_size:
+            self._live.popitem(last=False)
+        if envelopes:
+            self.committed()
+        return outcomes
+
+    def _answer(self, batch: list[_Job], outcomes: list[Decided | Exception]) -> None:
         for job, outcome in zip(batch, outcomes, strict=True):
             if job.future.done():
                 continue  # the caller went away
@@ -157,7 +189,7 @@ class CallDesk:
         now: datetime,
     ) -> Decided | Exception:
         key = (job.tenant, job.call_id)
-        call = known.get(key)
+        call = known.get(key) or self._live.get(key)
         try:
             if call is None:
                 call = await self._load(conn, job)
