@@ -57,7 +57,7 @@ def agent_commands(levels: list[tuple[int, int]]) -> list[cmd.Command]:
 def next_command(data: st.DataObject, state: RoutingState, n: int) -> cmd.Command | float:
     offers = [(c.id, a) for c in state.calls.values() for a in sorted(c.offers)]
     connected = [c.id for c in state.calls.values() if c.status == "connected"]
-    known_calls = sorted(state.calls) + ["missing"]
+    known_calls = [*sorted(state.calls), "missing"]
     kind = data.draw(st.sampled_from(
         ["wait", "wait", "login", "ready", "not_ready", "logout", "call", "call", "answer",
          "answer", "reject", "hangup", "hangup", "callback", "finish_wrap", "answer_anything"]

@@ -2,13 +2,26 @@ from fastapi import FastAPI
 
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
+from callcenter.routing.acd import Acd
+from callcenter.routing.api import ROUTERS
+from callcenter.routing.consumers import record_ivr_event
 from callcenter.routing.settings import Settings
 
 DESCRIPTION = (
-    "Queues, agents, skills, strategies, overflow and timers: the automatic call distributor."
+    "The automatic call distributor: queues with skills and levels, agents and their states, "
+    "eight strategies, tiered overflow, priority with aging, preferred agents, callbacks, "
+    "and an explanation for every assignment."
 )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    runtime = Runtime(settings or Settings(), publishes=True)
-    return create_service_app(runtime, title="Routing (ACD)", description=DESCRIPTION)
+    runtime = Runtime(settings or Settings())
+    acd = Acd(runtime.db, on_commit=runtime.committed)
+    runtime.background("acd", acd.run)
+    runtime.background("timers", acd.tick_loop)
+    runtime.consume("ivr", ["callcenter.ivr"], record_ivr_event)
+    app = create_service_app(
+        runtime, title="Routing (ACD)", description=DESCRIPTION, routers=ROUTERS
+    )
+    app.state.acd = acd
+    return app

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, status
+from pydantic import BaseModel, Field
+
+from callcenter.events.kit.problems import ProblemError
+from callcenter.routing.api.deps import (
+    AcdDep,
+    AgentOrSupervisor,
+    CallControl,
+    Reader,
+    acting_for,
+    refusals_as_problems,
+)
+from callcenter.routing.domain import commands as cmd
+from callcenter.routing.domain.config import Identifier, Level, SkillName
+from callcenter.routing.domain.decide import call_view
+
+router = APIRouter(tags=["calls"])
+CallId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+PHONE = r"^\+?[0-9]{3,20}$"
+
+
+class EnqueueBody(BaseModel):
+    call_id: Identifier
+    queue_id: Identifier
+    priority: int = Field(default=0, ge=-10, le=10)
+    customer_id: str | None = Field(default=None, max_length=100)
+    ani: str | None = Field(default=None, pattern=PHONE)
+    skills: dict[SkillName, Level] = Field(default_factory=dict)
+    preferred_agent_id: Identifier | None = None
+
+
+class AgentBody(BaseModel):
+    agent_id: Identifier
+
+
+class HangUpBody(BaseModel):
+    by: Literal["caller", "agent", "system"] = "caller"
+    outcome: Literal["connected", "no_answer", "busy", "failed"] = Field(
+        default="connected", description="for a callback the agent dialed: how the dial went"
+    )
+
+
+class CallbackBody(BaseModel):
+    number: str = Field(pattern=PHONE, description="where to call the customer back")
+
+
+class CallDecision(BaseModel):
+    call: dict[str, Any] | None
+    events: list[str]
+
+
+async def _decide(acd, principal, call_id: str, command: cmd.Command) -> CallDecision:
+    with refusals_as_problems():
+        events = await acd.execute(principal.tenant, command, correlation_id=call_id)
+    state = await acd.state(principal.tenant)
+    call = state.calls.get(call_id)
+    view = call_view(state, call, datetime.now(UTC)) if call else None
+    return CallDecision(call=view, events=[e.event_type for e in events])
+
+
+@router.post("/calls", response_model=CallDecision, status_code=status.HTTP_201_CREATED,
+             summary="Queue a call (the IVR does this through its events too)")  # fmt: skip
+async def enqueue(body: EnqueueBody, principal: CallControl, acd: AcdDep):
+    command = cmd.EnqueueCall(
+        call_id=body.call_id,
+        queue_id=body.queue_id,
+        priority=body.priority,
+        skills=body.skills,
+        customer_id=body.customer_id,
+        ani=body.ani,
+        preferred_agent_id=body.preferred_agent_id,
+    )
+    return await _decide(acd, principal, body.call_id, command)
+
+
+@router.get("/calls/{call_id}", summary="Where a call is: position, EWT, agent, and why")
+async def get_call(call_id: CallId, principal: Reader, acd: AcdDep) -> dict[str, Any]:
+    state = await acd.state(principal.tenant)
+    call = state.calls.get(call_id)
+    if call is None:
+        raise ProblemError(
+            404, "Not found", f"call {call_id!r} is not in any queue or conversation"
+        )
+    return call_view(state, call, datetime.now(UTC))
+
+
+@router.post("/calls/{call_id}/answer", response_model=CallDecision)
+async def answer(call_id: CallId, body: AgentBody, principal: AgentOrSupervisor, acd: AcdDep):
+    acting_for(principal, body.agent_id)
+    return await _decide(acd, principal, call_id, cmd.AnswerCall(call_id, body.agent_id))
+
+
+@router.post("/calls/{call_id}/reject", response_model=CallDecision)
+async def reject(call_id: CallId, body: AgentBody, principal: AgentOrSupervisor, acd: AcdDep):
+    acting_for(principal, body.agent_id)
+    return await _decide(acd, principal, call_id, cmd.RejectCall(call_id, body.agent_id))
+
+
+@router.post("/calls/{call_id}/hangup", response_model=CallDecision)
+async def hang_up(call_id: CallId, principal: Reader, acd: AcdDep, body: HangUpBody | None = None):
+    body = body or HangUpBody()
+    return await _decide(acd, principal, call_id, cmd.HangUp(call_id, body.by, body.outcome))
+
+
+@router.post("/calls/{call_id}/callback", response_model=CallDecision,
+             summary="The caller keeps their place and will be called back")  # fmt: skip
+async def request_callback(
+    call_id: CallId, body: CallbackBody, principal: CallControl, acd: AcdDep
+):
+    return await _decide(acd, principal, call_id, cmd.RequestCallback(call_id, body.number))
+
+
+@router.get("/callbacks", summary="Callbacks waiting in queues")
+async def list_callbacks(principal: Reader, acd: AcdDep) -> list[dict[str, Any]]:
+    state = await acd.state(principal.tenant)
+    now = datetime.now(UTC)
+    return [
+        call_view(state, call, now)
+        for call in sorted(state.calls.values(), key=lambda c: c.id)
+        if call.callback_number
+    ]

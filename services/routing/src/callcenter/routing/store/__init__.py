@@ -1,0 +1,1 @@
+"""Routing's own tables beside the event store: snapshots and the inbox."""

@@ -1,0 +1,158 @@
+"""Routing's HTTP API, as integrators, supervisors and agents use it, on both databases."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from callcenter.events.kit.auth import Role, issue_token
+from callcenter.events.kit.migrations import upgrade
+from callcenter.routing.app import create_app
+from callcenter.routing.settings import Settings
+
+KEY = "routing-api-tests-signing-key-32-bytes!"
+
+
+def token(role: Role, subject: str = "sam", tenant: str = "acme") -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {issue_token(KEY, subject=subject, tenant=tenant, roles=[role])}"
+    }
+
+
+SUPERVISOR = token(Role.SUPERVISOR)
+INTEGRATOR = token(Role.INTEGRATOR)
+
+
+@pytest.fixture
+def routing(database_url, kafka, tmp_path):
+    upgrade("callcenter.routing", database_url)
+
+    def start() -> TestClient:
+        settings = Settings(
+            database_url=database_url, kafka=kafka, data_dir=tmp_path, signing_key=KEY
+        )
+        return TestClient(create_app(settings))
+
+    return start
+
+
+def staff(client: TestClient) -> None:
+    queue = {"skills": {"general": 2}, "strategy": "longest_idle", "wrap_up_seconds": 30}
+    assert client.put("/v1/queues/general", json=queue, headers=SUPERVISOR).status_code == 200
+    for agent in ("alice", "bob"):
+        body = {"name": agent.title(), "skills": {"general": 5}}
+        assert client.put(f"/v1/agents/{agent}", json=body, headers=SUPERVISOR).status_code == 200
+        me = token(Role.AGENT, subject=agent)
+        assert client.post(f"/v1/agents/{agent}/login", headers=me).json()["status"] == "not_ready"
+        assert client.post(f"/v1/agents/{agent}/ready", headers=me).json()["status"] == "ready"
+
+
+def test_a_call_from_queue_to_wrap_up_through_the_api(routing):
+    with routing() as client:
+        staff(client)
+
+        queued = client.post("/v1/calls", json={"call_id": "c1", "queue_id": "general",
+                                                 "ani": "+33628000001"}, headers=INTEGRATOR)  # fmt: skip
+        assert queued.status_code == 201, queued.text
+        assert queued.json()["events"] == ["CallQueued", "CallOffered"]
+        view = client.get("/v1/calls/c1", headers=SUPERVISOR).json()
+        assert view["status"] == "offered"
+        assert view["offered_to"] == ["alice"]
+        assert view["explanation"]["strategy"] == "longest_idle"
+        assert [c["agent_id"] for c in view["explanation"]["candidates"]] == ["alice", "bob"]
+
+        as_bob = client.post("/v1/calls/c1/answer", json={"agent_id": "alice"},
+                             headers=token(Role.AGENT, subject="bob"))  # fmt: skip
+        assert as_bob.status_code == 403
+        answered = client.post("/v1/calls/c1/answer", json={"agent_id": "alice"},
+                               headers=token(Role.AGENT, subject="alice"))  # fmt: skip
+        assert answered.json()["call"]["status"] == "connected"
+
+        ended = client.post("/v1/calls/c1/hangup", json={"by": "agent"}, headers=SUPERVISOR)
+        assert ended.json()["events"] == ["CallEnded", "AgentWrapUpStarted"]
+        alice = client.post("/v1/agents/alice/wrap-up-done", headers=token(Role.AGENT, "alice"))
+        assert alice.json()["status"] == "ready"
+        assert alice.json()["calls_today"] == 1
+
+
+def test_bad_input_is_refused_with_a_problem_and_changes_nothing(routing):
+    with routing() as client:
+        staff(client)
+        before = client.get("/v1/agents", headers=SUPERVISOR).json()
+
+        unknown = client.post("/v1/calls", json={"call_id": "c1", "queue_id": "nowhere"},
+                              headers=INTEGRATOR)  # fmt: skip
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"].startswith("application/problem+json")
+        assert unknown.json()["detail"] == "queue 'nowhere' does not exist"
+
+        not_offered = client.post(
+            "/v1/calls/c9/answer", json={"agent_id": "alice"}, headers=SUPERVISOR
+        )
+        assert not_offered.status_code == 404
+
+        level = client.put("/v1/queues/q2", json={"skills": {"general": 11}}, headers=SUPERVISOR)
+        assert level.status_code == 422
+        assert level.json()["errors"][0]["field"] == "body.skills.general"
+
+        overflow = {"overflow": [{"after_seconds": 10, "add_queues": ["ghost"]}]}
+        refused = client.put("/v1/queues/q2", json=overflow, headers=SUPERVISOR)
+        assert refused.status_code == 422
+        assert "ghost" in refused.json()["detail"]
+
+        no_condition = client.put("/v1/queues/q2", json={"overflow": [{"lower_levels_by": 1}]},
+                                  headers=SUPERVISOR)  # fmt: skip
+        assert no_condition.status_code == 422
+        assert "condition" in no_condition.json()["detail"]
+
+        assert client.post("/v1/agents/zed/ready", headers=SUPERVISOR).status_code == 404
+        assert client.get("/v1/agents", headers=SUPERVISOR).json() == before
+        assert [q["id"] for q in client.get("/v1/queues", headers=SUPERVISOR).json()] == ["general"]
+
+
+def test_a_tenant_sees_only_its_own_queues_and_agents(routing):
+    with routing() as client:
+        staff(client)
+        other = token(Role.SUPERVISOR, tenant="globex")
+
+        assert client.get("/v1/queues", headers=other).json() == []
+        assert client.get("/v1/agents/alice", headers=other).status_code == 404
+        assert client.get("/v1/queues/general/live", headers=other).status_code == 404
+
+
+def test_a_restarted_service_rebuilds_the_acd_from_its_log(routing):
+    with routing() as client:
+        staff(client)
+        client.post("/v1/agents/bob/not-ready", json={"reason": "lunch"}, headers=SUPERVISOR)
+        for n in range(3):
+            client.post(
+                "/v1/calls", json={"call_id": f"c{n}", "queue_id": "general"}, headers=INTEGRATOR
+            )
+        before = client.get("/v1/queues/general/live", headers=SUPERVISOR).json()
+        agents_before = client.get("/v1/agents", headers=SUPERVISOR).json()
+
+    with routing() as client:
+        after = client.get("/v1/queues/general/live", headers=SUPERVISOR).json()
+        assert [c["call_id"] for c in after["calls"]] == [c["call_id"] for c in before["calls"]]
+        assert [c["position"] for c in after["calls"]] == [c["position"] for c in before["calls"]]
+        assert client.get("/v1/agents", headers=SUPERVISOR).json() == agents_before
+        assert client.get("/v1/calls/c0", headers=SUPERVISOR).json()["offered_to"] == ["alice"]
+
+
+def test_offers_expire_on_the_timer_and_go_to_the_next_agent(routing):
+    with routing() as client:
+        staff(client)
+        client.put("/v1/queues/general", json={"skills": {"general": 2}, "ring_timeout_seconds": 0.5},
+                   headers=SUPERVISOR)  # fmt: skip
+        client.post("/v1/calls", json={"call_id": "c1", "queue_id": "general"}, headers=INTEGRATOR)
+        assert client.get("/v1/calls/c1", headers=SUPERVISOR).json()["offered_to"] == ["alice"]
+
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            view = client.get("/v1/calls/c1", headers=SUPERVISOR).json()
+            if view["offered_to"] == ["bob"]:
+                break
+            time.sleep(0.05)
+        assert view["offered_to"] == ["bob"]
