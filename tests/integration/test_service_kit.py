@@ -42,10 +42,13 @@ def append_directly(database_url: str, tenant: str, stream: str, count: int) -> 
         db = Database(database_url)
         async with db.transaction() as conn:
             version = await store.stream_version(conn, stream)
+            steps = [
+                IvrNodeEntered(call_id="c1", node_id=f"a{n}", node_type="menu")
+                for n in range(count)
+            ]
             await store.append_to_stream(
-                conn, stream, version, [IvrNodeEntered(call_id="c1", node_id=f"a{n}", node_type="menu") for n in range(count)],
-                source="test", tenant=tenant, correlation_id=stream,
-            )  # fmt: skip
+                conn, stream, version, steps, source="test", tenant=tenant, correlation_id=stream
+            )
         await db.dispose()
 
     asyncio.run(append())

@@ -5,8 +5,7 @@ import asyncio
 import pytest
 
 from callcenter.events import store
-from callcenter.events.catalogue.ivr import CallArrived, CallHungUp
-from callcenter.events.catalogue.ivr import IvrNodeEntered
+from callcenter.events.catalogue.ivr import CallArrived, CallHungUp, IvrNodeEntered
 from callcenter.events.db import Database
 
 

@@ -53,8 +53,8 @@ def test_a_call_from_queue_to_wrap_up_through_the_api(routing):
     with routing() as client:
         staff(client)
 
-        queued = client.post("/v1/calls", json={"call_id": "c1", "queue_id": "general",
-                                                 "ani": "+33628000001"}, headers=INTEGRATOR)  # fmt: skip
+        call = {"call_id": "c1", "queue_id": "general", "ani": "+33628000001"}
+        queued = client.post("/v1/calls", json=call, headers=INTEGRATOR)
         assert queued.status_code == 201, queued.text
         assert queued.json()["events"] == ["CallQueued", "CallOffered"]
         view = client.get("/v1/calls/c1", headers=SUPERVISOR).json()
@@ -144,8 +144,8 @@ def test_a_restarted_service_rebuilds_the_acd_from_its_log(routing):
 def test_offers_expire_on_the_timer_and_go_to_the_next_agent(routing):
     with routing() as client:
         staff(client)
-        client.put("/v1/queues/general", json={"skills": {"general": 2}, "ring_timeout_seconds": 0.5},
-                   headers=SUPERVISOR)  # fmt: skip
+        quick = {"skills": {"general": 2}, "ring_timeout_seconds": 0.5}
+        client.put("/v1/queues/general", json=quick, headers=SUPERVISOR)
         client.post("/v1/calls", json={"call_id": "c1", "queue_id": "general"}, headers=INTEGRATOR)
         assert client.get("/v1/calls/c1", headers=SUPERVISOR).json()["offered_to"] == ["alice"]
 

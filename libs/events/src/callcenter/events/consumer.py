@@ -106,6 +106,8 @@ class Consumer:
         self._expected_anchor: dict[TopicPartition, tuple[int, str]] = {}
         # A rebalance waits for the batch in hand, so it reads committed positions.
         self._batch_lock = asyncio.Lock()
+        self._assignments = 0
+        self._assigned_at: dict[TopicPartition, int] = {}
         self.assigned = asyncio.Event()
 
     # lifecycle -----------------------------------------------------------------
@@ -145,11 +147,20 @@ class Consumer:
     async def poll_once(self, timeout_ms: int = 200) -> int:
         """Fetch and apply one batch; returns the number of messages looked at."""
         assert self._consumer is not None, "start() first"
+        assignment = self._assignments
         fetched = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_batch)
         fetched = {tp: records for tp, records in fetched.items() if records}
         if not fetched:
             return 0
         async with self._batch_lock:
+            if assignment != self._assignments:
+                # A rebalance positioned the partitions while this batch was being
+                # fetched: drop it and fetch again from the positions it chose.
+                for partition, records in fetched.items():
+                    self._consumer.seek(
+                        partition, self._assigned_at.get(partition, records[0].offset)
+                    )
+                return 0
             try:
                 try:
                     batch = await self._apply_batch(fetched, careful=False)
@@ -399,11 +410,13 @@ class Consumer:
         for partition in assigned:
             if partition in saved:
                 next_offset, event_id = saved[partition]
-                self._consumer.seek(partition, next_offset - 1)
+                self._assigned_at[partition] = next_offset - 1
                 self._expected_anchor[partition] = (next_offset - 1, event_id)
             else:
+                self._assigned_at[partition] = FIRST_OFFSET
                 self._expected_anchor.pop(partition, None)
-                self._consumer.seek(partition, FIRST_OFFSET)
+            self._consumer.seek(partition, self._assigned_at[partition])
+        self._assignments += 1
         self.assigned.set()
 
 

@@ -95,7 +95,9 @@ class CallOfferCancelled(RoutingEvent):
 
     call_id: str
     agent_id: str
-    reason: Literal["caller_hung_up", "answered_elsewhere", "agent_logged_out", "callback_requested"]
+    reason: Literal[
+        "caller_hung_up", "answered_elsewhere", "agent_logged_out", "callback_requested"
+    ]
 
 
 @event_type()
