@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 Level = Annotated[int, Field(ge=1, le=10)]
 SkillName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["08:00"])]
 Identifier = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 
 Strategy = Literal[
@@ -33,8 +34,9 @@ class BusinessHours(_Config):
     """Opening hours in the tenant's time zone: 7x24, 7x8 (every day) or 5x8 (Mon-Fri)."""
 
     pattern: Literal["7x24", "7x8", "5x8"] = "7x24"
-    opens: time = time(8, 0)
-    closes: time = time(16, 0)
+    # Local wall-clock times, "HH:MM" (a JSON Schema "time" would demand an offset).
+    opens: ClockTime = "08:00"
+    closes: ClockTime = "16:00"
     timezone: str = "UTC"
     holidays: list[date] = Field(default_factory=list)
 
@@ -49,7 +51,7 @@ class BusinessHours(_Config):
 
     @model_validator(mode="after")
     def _opens_before_closing(self) -> BusinessHours:
-        if self.pattern != "7x24" and self.opens >= self.closes:
+        if self.pattern != "7x24" and self.opens >= self.closes:  # "HH:MM" sorts as time
             raise ValueError("opens must be before closes")
         return self
 

@@ -16,4 +16,4 @@ def is_open(hours: BusinessHours, now: datetime) -> bool:
         return True
     if hours.pattern == "5x8" and local.weekday() not in WORKING_DAYS:
         return False
-    return hours.opens <= local.time() < hours.closes
+    return hours.opens <= local.strftime("%H:%M") < hours.closes
