@@ -271,16 +271,21 @@ Commit {commit}, {time.strftime("%Y-%m-%d")}.
 |---|---|---|
 {table}
 """
+    replace_section(SECTION, section)
+    return section
+
+
+def replace_section(heading: str, section: str) -> None:
+    """Put ``section`` in docs/benchmarks.md in place of the one under ``heading``."""
     introduction = "# Benchmarks\n\nNumbers, not pass/fail tests: what, how, machine, result.\n"
     existing = REPORT.read_text() if REPORT.exists() else introduction
-    if SECTION in existing:
-        before, _, after = existing.partition(SECTION)
+    if heading in existing:
+        before, _, after = existing.partition(heading)
         rest = after.split("\n## ", 1)
         existing = before + section + ("\n## " + rest[1] if len(rest) > 1 else "")
     else:
         existing = existing.rstrip() + "\n\n" + section
     REPORT.write_text(existing)
-    return section
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 
 import uvicorn
 from fastapi import FastAPI
@@ -16,10 +17,21 @@ def service_command(
     package: str,
     settings_factory: Callable[[], ServiceSettings],
     app_factory: Callable[[ServiceSettings], FastAPI],
+    tools: Mapping[str, Callable[[list[str]], None]] | None = None,
 ) -> Callable[[list[str] | None], None]:
+    """``migrate`` and ``serve``, plus the service's own ``tools`` (each parses its arguments)."""
+    tools = dict(tools or {})
+
     def main(argv: list[str] | None = None) -> None:
+        argv = sys.argv[1:] if argv is None else argv
+        if argv and argv[0] in tools:
+            tools[argv[0]](argv[1:])
+            return
         settings = settings_factory()
-        parser = argparse.ArgumentParser(prog=f"callcenter-{settings.service}")
+        parser = argparse.ArgumentParser(
+            prog=f"callcenter-{settings.service}",
+            epilog=f"also: {', '.join(sorted(tools))} (--help for each)" if tools else None,
+        )
         commands = parser.add_subparsers(dest="command", required=True)
         commands.add_parser("migrate", help="bring the database schema to the latest revision")
         serve = commands.add_parser("serve", help="run the HTTP API, relay and consumers")

@@ -21,12 +21,17 @@ from callcenter.routing.domain import commands as cmd
 from callcenter.routing.domain.config import QueueConfig
 from callcenter.routing.domain.errors import Conflict, Invalid, NotFound
 from callcenter.routing.domain.hours import is_open
+from callcenter.routing.domain.pools import (
+    added_queues,
+    base_pool_holds,
+    eligible_by_skills,
+    requirements,
+)
 from callcenter.routing.domain.state import (
     Agent,
     Call,
     Queue,
     RoutingState,
-    base_pool_holds,
     evolve,
     sort_key,
     waited,
@@ -177,9 +182,8 @@ class _Decision:
             return
         best: Call | None = None
         best_score = 0.0
-        for queue in self.state.queues.values():
-            if not could_serve(self.state, queue, agent):
-                continue
+        for queue_id in self.state.serves.get(agent.id, ()):
+            queue = self.state.queues[queue_id]
             for _, call_id in queue.order:
                 call = self.state.calls[call_id]
                 if call.status != "waiting" or (call.not_before and self.now < call.not_before):
@@ -251,7 +255,7 @@ class _Decision:
         if preferred and preferred != agent.id:
             return False
         config = queue.config
-        if eligible_by_skills(config, call, agent):
+        if eligible_by_skills(config, call, agent.config):
             return True
         return any(
             extra in self.state.queues
@@ -322,52 +326,6 @@ class _Decision:
 
 def callback_id(call_id: str) -> str:
     return f"cb-{call_id}"
-
-
-def lowered_by(config: QueueConfig, step: int) -> int:
-    return sum(s.lower_levels_by for s in config.overflow[: step + 1])
-
-
-def added_groups(config: QueueConfig, step: int) -> set[str]:
-    return {group for s in config.overflow[: step + 1] for group in s.add_groups}
-
-
-def added_queues(config: QueueConfig, step: int) -> list[str]:
-    return [queue for s in config.overflow[: step + 1] for queue in s.add_queues]
-
-
-def requirements(config: QueueConfig, call: Call) -> dict[str, int]:
-    """The queue's skills and the call's own (the higher level wins), lowered by overflow."""
-    lower = lowered_by(config, call.step)
-    merged = dict(config.skills)
-    for skill, level in call.skills.items():
-        merged[skill] = max(level, merged.get(skill, 0))
-    return {skill: max(1, level - lower) for skill, level in merged.items()}
-
-
-def eligible_by_skills(config: QueueConfig, call: Call, agent: Agent) -> bool:
-    if config.agent_groups:
-        groups = set(config.agent_groups) | added_groups(config, call.step)
-        if not groups & set(agent.config.groups):
-            return False
-    skills = agent.config.skills
-    return all(skills.get(skill, 0) >= level for skill, level in requirements(config, call).items())
-
-
-def could_serve(state: RoutingState, queue: Queue, agent: Agent) -> bool:
-    """A cheap bound: can this agent take any call of this queue, at any overflow step?"""
-    config = queue.config
-    deepest = len(config.overflow) - 1
-    lower = lowered_by(config, deepest)
-    skills = agent.config.skills
-    if all(skills.get(skill, 0) >= max(1, level - lower) for skill, level in config.skills.items()):
-        groups = set(config.agent_groups) | added_groups(config, deepest)
-        if not config.agent_groups or groups & set(agent.config.groups):
-            return True
-    return any(
-        extra in state.queues and base_pool_holds(state.queues[extra].config, agent.config)
-        for extra in added_queues(config, deepest)
-    )
 
 
 def call_score(config: QueueConfig, call: Call, now: datetime) -> float:

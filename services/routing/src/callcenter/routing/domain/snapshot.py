@@ -149,4 +149,5 @@ def from_snapshot(data: dict[str, Any]) -> RoutingState:
     state.deadlines = [
         Deadline(_parse_time(when), seq, kind, key) for when, seq, kind, key in data["deadlines"]
     ]
+    state.reindex()
     return state

@@ -2,7 +2,7 @@
 
 State is a projection of the routing log: ``evolve`` applies one event. It
 mutates the state in place and returns it (a copy per event would cost more
-than the decision itself); ``decide`` never mutates. Timers are deadlines kept
+than the decision itself); ``decide`` changes state only through it. Timers are deadlines kept
 in a heap inside the state, so they survive a restart and replay identically.
 """
 
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from callcenter.events.catalogue import routing as ev
 from callcenter.routing.domain.config import AgentConfig, QueueConfig
+from callcenter.routing.domain.pools import added_queues, base_pool_holds, could_serve
 
 AgentStatus = Literal["logged_out", "ready", "not_ready", "offered", "on_call", "wrap_up"]
 # Agents who count as staffing a queue (for the estimated wait).
@@ -81,12 +81,14 @@ class Queue:
     answered: int = 0
 
 
-@dataclass(order=True)
-class Deadline:
+class Deadline(NamedTuple):
+    """A timer. A plain tuple: heaps compare them often; ``seq`` is unique, so
+    ``kind`` and ``key`` are never compared."""
+
     when: datetime
     seq: int
-    kind: DeadlineKind = field(compare=False)
-    key: str = field(compare=False)
+    kind: DeadlineKind
+    key: str
 
 
 @dataclass
@@ -99,6 +101,14 @@ class RoutingState:
     deadlines: list[Deadline] = field(default_factory=list)
     seq: int = 0  # ties between equal instants, in the order events happened
     version: int = 0
+    # Derived from the configurations (rebuilt by ``reindex``, never snapshotted):
+    # agent -> queues whose base pool holds it (it staffs them, for the EWT) ...
+    members: dict[str, set[str]] = field(default_factory=dict)
+    # ... and queues of which it could take some call, at some overflow step.
+    serves: dict[str, set[str]] = field(default_factory=dict)
+    agents_by_skill: dict[str, set[str]] = field(default_factory=dict)
+    queues_by_skill: dict[str, set[str]] = field(default_factory=dict)
+    open_queues: set[str] = field(default_factory=set)  # no skills asked, or overflow to queues
 
     def queue_position(self, call: Call) -> int:
         """1 + the waiting calls ahead (calls already ringing an agent are being served)."""
@@ -108,23 +118,72 @@ class RoutingState:
         ahead = queue.order[: bisect.bisect_left(queue.order, entry)]
         return 1 + sum(1 for _, call_id in ahead if self.calls[call_id].status == "waiting")
 
-    def agent_queues(self, agent: Agent) -> Iterator[Queue]:
-        """Queues whose base pool holds this agent (for staffing counts)."""
+    def reindex(self) -> None:
+        self.agents_by_skill = {}
+        for agent in self.agents.values():
+            for skill in agent.config.skills:
+                self.agents_by_skill.setdefault(skill, set()).add(agent.id)
         for queue in self.queues.values():
-            if base_pool_holds(queue.config, agent.config):
-                yield queue
+            self.index_queue_skills(queue)
+        for agent in self.agents.values():
+            self.reindex_agent(agent)
+
+    def index_queue_skills(self, queue: Queue) -> None:
+        for queues in self.queues_by_skill.values():
+            queues.discard(queue.id)
+        self.open_queues.discard(queue.id)
+        config = queue.config
+        if not config.skills or any(step.add_queues for step in config.overflow):
+            self.open_queues.add(queue.id)
+        for skill in config.skills:
+            self.queues_by_skill.setdefault(skill, set()).add(queue.id)
+
+    def reindex_agent(self, agent: Agent) -> None:
+        """After an agent's skills changed: which queues it staffs and could serve."""
+        self.members[agent.id] = set()
+        self.serves[agent.id] = set()
+        skills = agent.config.skills
+        candidates = set(self.open_queues)
+        for skill in skills:
+            candidates |= self.queues_by_skill.get(skill, set())
+        for queue_id in candidates:
+            queue = self.queues[queue_id]
+            if queue_id in self.open_queues or all(s in skills for s in queue.config.skills):
+                self._place(agent, queue)
+
+    def reindex_queue(self, queue_id: str) -> None:
+        """After a queue changed: its pool, and the pools of queues overflowing into it."""
+        affected = [queue_id] + [
+            q.id
+            for q in self.queues.values()
+            if queue_id in added_queues(q.config, len(q.config.overflow))
+        ]
+        for q in affected:
+            queue = self.queues.get(q)
+            for agent in self.agents.values():
+                self.members.setdefault(agent.id, set()).discard(q)
+                self.serves.setdefault(agent.id, set()).discard(q)
+            if queue is not None:
+                for agent_id in self._candidates(queue):
+                    self._place(self.agents[agent_id], queue)
+
+    def _candidates(self, queue: Queue) -> set[str] | list[str]:
+        """Agents who may be in the queue's pools: those with all its skills (any level),
+        unless overflow reaches into other groups' or queues' agents."""
+        config = queue.config
+        if not config.skills or any(s.add_queues for s in config.overflow):
+            return list(self.agents)
+        sets = [self.agents_by_skill.get(skill, set()) for skill in config.skills]
+        return set.intersection(*sets)
+
+    def _place(self, agent: Agent, queue: Queue) -> None:
+        if base_pool_holds(queue.config, agent.config):
+            self.members.setdefault(agent.id, set()).add(queue.id)
+        if could_serve(queue.config, agent.config, self.queues):
+            self.serves.setdefault(agent.id, set()).add(queue.id)
 
     def next_deadline(self) -> datetime | None:
         return self.deadlines[0].when if self.deadlines else None
-
-
-def base_pool_holds(queue: QueueConfig, agent: AgentConfig, lower_by: int = 0) -> bool:
-    if queue.agent_groups and not set(queue.agent_groups) & set(agent.groups):
-        return False
-    return all(
-        agent.skills.get(skill, 0) >= max(1, level - lower_by)
-        for skill, level in queue.skills.items()
-    )
 
 
 def waited(call: Call, now: datetime) -> float:
@@ -170,8 +229,8 @@ def _set_status(state: RoutingState, agent: Agent, status: AgentStatus, at: date
         for skill in agent.config.skills:
             state.ready_by_skill.setdefault(skill, set()).add(agent.id)
     if was_staffed != (status in STAFFED):
-        for queue in state.agent_queues(agent):
-            queue.staffed += 1 if status in STAFFED else -1
+        for queue_id in state.members.get(agent.id, ()):
+            state.queues[queue_id].staffed += 1 if status in STAFFED else -1
 
 
 def _becomes_free(state: RoutingState, agent: Agent, at: datetime) -> None:
@@ -187,27 +246,45 @@ def _queue_configured(state: RoutingState, event: ev.QueueConfigured) -> None:
     if queue is None:
         queue = state.queues[event.queue_id] = Queue(event.queue_id, config)
     queue.config = config
+    state.index_queue_skills(queue)
+    state.reindex_queue(queue.id)
     queue.staffed = sum(
         1
         for agent in state.agents.values()
-        if agent.status in STAFFED and base_pool_holds(config, agent.config)
+        if agent.status in STAFFED and queue.id in state.members.get(agent.id, ())
     )
 
 
 def _queue_removed(state: RoutingState, event: ev.QueueRemoved) -> None:
-    state.queues.pop(event.queue_id, None)
+    queue = state.queues.pop(event.queue_id, None)
+    if queue is not None:
+        for queues in state.queues_by_skill.values():
+            queues.discard(queue.id)
+        state.open_queues.discard(queue.id)
+    state.reindex_queue(event.queue_id)
 
 
 def _agent_configured(state: RoutingState, event: ev.AgentConfigured) -> None:
     config = AgentConfig.model_validate(event.config)
     agent = state.agents.get(event.agent_id)
     if agent is None:
-        state.agents[event.agent_id] = Agent(event.agent_id, config)
+        agent = state.agents[event.agent_id] = Agent(event.agent_id, config)
+        _index_skills(state, agent)
+        state.reindex_agent(agent)
         return
     status = agent.status
     _set_status(state, agent, "logged_out", event.at)  # leave every index under the old skills
+    for skill in agent.config.skills:
+        state.agents_by_skill.get(skill, set()).discard(agent.id)
     agent.config = config
+    _index_skills(state, agent)
+    state.reindex_agent(agent)
     _set_status(state, agent, status, event.at)
+
+
+def _index_skills(state: RoutingState, agent: Agent) -> None:
+    for skill in agent.config.skills:
+        state.agents_by_skill.setdefault(skill, set()).add(agent.id)
 
 
 def _logged_in(state: RoutingState, event: ev.AgentLoggedIn) -> None:
