@@ -58,6 +58,7 @@ class Outcome:
     answered_s: float | None = None
     abandoned_s: float | None = None
     agent_id: str | None = None
+    ewt_s: float | None = None  # what the caller was told on joining the queue
 
     @property
     def wait_s(self) -> float | None:
@@ -182,7 +183,9 @@ class Simulation:
         return events
 
     def _observe(self, event: ev.RoutingEvent) -> None:
-        if isinstance(event, ev.CallOffered):
+        if isinstance(event, ev.CallQueued):
+            self.outcomes[event.call_id].ewt_s = event.ewt
+        elif isinstance(event, ev.CallOffered):
             self._later(self.now_s, "answer", f"{event.call_id}|{event.agent_id}")
         elif isinstance(event, ev.CallAnswered):
             outcome = self.outcomes[event.call_id]
@@ -284,6 +287,7 @@ class Simulation:
         thresholds = {q.id: q.config.service_level_seconds for q in self.state.queues.values()}
         in_time = sum(1 for o in answered if o.wait_s <= thresholds.get(o.queue_id, 20))
         handled = len(answered) + len(abandoned)
+        told = [o for o in answered if o.ewt_s is not None]
         return {
             "offered": len(outcomes),
             "answered": len(answered),
@@ -292,6 +296,11 @@ class Simulation:
             "asa_s": round(sum(o.wait_s for o in answered) / len(answered), 2)
             if answered
             else None,
+            # Estimated wait told on joining vs. the wait that followed (answered calls).
+            "ewt_mean_abs_error_s": (
+                round(sum(abs(o.ewt_s - o.wait_s) for o in told) / len(told), 2) if told else None
+            ),
+            "ewt_mean_s": round(sum(o.ewt_s for o in told) / len(told), 2) if told else None,
             "occupancy": {
                 agent_id: round(clock.busy_s / clock.logged_in_s, 4) if clock.logged_in_s else None
                 for agent_id, clock in sorted(self.agents.items())

@@ -49,14 +49,17 @@ def decide(command: cmd.Command, state: RoutingState, now: datetime) -> list[ev.
 
 
 def estimated_wait(state: RoutingState, queue: Queue, position: int) -> float | None:
-    """EWT: position x average handle time / agents staffing the queue.
+    """EWT: the callers ahead that no free agent will take, x average handle time
+    / agents staffing the queue (an agent frees up every AHT/N on average).
 
     The average handle time (talk + hold + wrap-up) is smoothed over the
     queue's recent calls; with nobody staffing the queue it is unknown.
     """
     if queue.staffed <= 0:
         return None
-    return round(position * queue.handle_seconds / queue.staffed, 1)
+    free = sum(1 for agent_id in state.ready if queue.id in state.members.get(agent_id, ()))
+    ahead = max(0, position - free)
+    return round(ahead * queue.handle_seconds / queue.staffed, 1)
 
 
 def call_view(state: RoutingState, call: Call, now: datetime) -> dict[str, Any]:
