@@ -33,6 +33,8 @@ format: $(INSTALLED)
 
 bench: $(INSTALLED) ## measure; numbers go to docs/benchmarks.md
 	$(BIN)/python bench/event_backbone.py
+	$(BIN)/python bench/routing_decisions.py
+	$(BIN)/python bench/ivr_calls.py
 
 migrate: $(INSTALLED) ## bring every service's database to the latest revision
 	for service in $(SERVICES); do $(BIN)/callcenter-$$service migrate || exit 1; done
