@@ -318,6 +318,36 @@ class _Decision:
             self.emit(ev.AgentWrapUpEnded(at=self.now, agent_id=agent.id, call_id=call_id, wrap=0))
             self.dispatch_agent(agent)
 
+    def end_wrap_up(self, agent: Agent) -> None:
+        wrap = (self.now - agent.since).total_seconds() if agent.since else 0.0
+        self.emit(
+            ev.AgentWrapUpEnded(
+                at=self.now, agent_id=agent.id, call_id=agent.call_id or "", wrap=max(0.0, wrap)
+            )
+        )
+
+    def callback_completed(
+        self,
+        call: Call,
+        outcome: str,
+        attempt: int,
+        agent_id: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        self.emit(
+            ev.CallbackCompleted(
+                at=self.now,
+                callback_id=callback_id(call.id),
+                call_id=call.id,
+                number=call.callback_number or "",
+                queue_id=call.queue_id,
+                agent_id=agent_id,
+                outcome=outcome,
+                attempt=attempt,
+                retry_at=retry_at,
+            )
+        )
+
     def miss(self, agent: Agent, limit: int) -> None:
         """After ``limit`` consecutive missed offers the agent is set not ready."""
         if limit and agent.misses >= limit and agent.status == "ready":
@@ -466,12 +496,7 @@ def _make_ready(d: _Decision, c: cmd.MakeReady) -> None:
     if agent.status in ("offered", "on_call"):
         raise Conflict(f"agent {agent.id!r} is {agent.status.replace('_', ' ')}")
     if agent.status == "wrap_up":
-        wrap = (d.now - agent.since).total_seconds() if agent.since else 0.0
-        d.emit(
-            ev.AgentWrapUpEnded(
-                at=d.now, agent_id=agent.id, call_id=agent.call_id or "", wrap=max(0.0, wrap)
-            )
-        )
+        d.end_wrap_up(agent)
     elif agent.status == "not_ready":
         d.emit(ev.AgentReady(at=d.now, agent_id=agent.id))
     d.dispatch_agent(agent)
@@ -485,12 +510,7 @@ def _make_not_ready(d: _Decision, c: cmd.MakeNotReady) -> None:
             "finish or reject the call first"
         )
     if agent.status == "wrap_up":
-        wrap = (d.now - agent.since).total_seconds() if agent.since else 0.0
-        d.emit(
-            ev.AgentWrapUpEnded(
-                at=d.now, agent_id=agent.id, call_id=agent.call_id or "", wrap=max(0.0, wrap)
-            )
-        )
+        d.end_wrap_up(agent)
     if agent.status != "not_ready" or agent.reason != c.reason:
         d.emit(ev.AgentNotReady(at=d.now, agent_id=agent.id, reason=c.reason))
 
@@ -614,17 +634,7 @@ def _hang_up(d: _Decision, c: cmd.HangUp) -> None:
             if c.by == "caller":
                 return  # expected: the caller keeps their place and hangs up
             freed = d.cancel_offers(call, "caller_hung_up")
-            d.emit(
-                ev.CallbackCompleted(
-                    at=d.now,
-                    callback_id=callback_id(call.id),
-                    call_id=call.id,
-                    number=call.callback_number,
-                    queue_id=call.queue_id,
-                    outcome="cancelled",
-                    attempt=max(1, call.callback_attempt),
-                )
-            )
+            d.callback_completed(call, "cancelled", max(1, call.callback_attempt))
             d.dispatch_freed(freed)
             return
         position = d.state.queue_position(call)
@@ -654,18 +664,7 @@ def _hang_up(d: _Decision, c: cmd.HangUp) -> None:
             )
         )
         if call.callback_number:
-            d.emit(
-                ev.CallbackCompleted(
-                    at=d.now,
-                    callback_id=callback_id(call.id),
-                    call_id=call.id,
-                    number=call.callback_number,
-                    queue_id=call.queue_id,
-                    agent_id=agent.id,
-                    outcome="connected",
-                    attempt=call.callback_attempt + 1,
-                )
-            )
+            d.callback_completed(call, "connected", call.callback_attempt + 1, agent.id)
     d.start_wrap_up(agent, call.id, wrap_seconds)
 
 
@@ -674,19 +673,8 @@ def _callback_not_reached(d: _Decision, call: Call, agent: Agent, outcome: str) 
     policy = queue.config.callback if queue else None
     attempt = call.callback_attempt + 1
     retry = policy is not None and attempt < policy.max_attempts
-    d.emit(
-        ev.CallbackCompleted(
-            at=d.now,
-            callback_id=callback_id(call.id),
-            call_id=call.id,
-            number=call.callback_number or "",
-            queue_id=call.queue_id,
-            agent_id=agent.id,
-            outcome=outcome if retry else "gave_up",
-            attempt=attempt,
-            retry_at=d.now + timedelta(seconds=policy.retry_delay_seconds) if retry else None,
-        )
-    )
+    retry_at = d.now + timedelta(seconds=policy.retry_delay_seconds) if retry else None
+    d.callback_completed(call, outcome if retry else "gave_up", attempt, agent.id, retry_at)
 
 
 def _request_callback(d: _Decision, c: cmd.RequestCallback) -> None:
@@ -713,12 +701,7 @@ def _finish_wrap_up(d: _Decision, c: cmd.FinishWrapUp) -> None:
     agent = d.logged_in(c.agent_id)
     if agent.status != "wrap_up":
         raise Conflict(f"agent {agent.id!r} is not in wrap-up")
-    wrap = (d.now - agent.since).total_seconds() if agent.since else 0.0
-    d.emit(
-        ev.AgentWrapUpEnded(
-            at=d.now, agent_id=agent.id, call_id=agent.call_id or "", wrap=max(0.0, wrap)
-        )
-    )
+    d.end_wrap_up(agent)
     d.dispatch_agent(agent)
 
 
@@ -750,12 +733,7 @@ def _deadline_reached(d: _Decision, kind: str, key: str, when: datetime) -> None
         agent = state.agents.get(key)
         if agent is None or agent.status != "wrap_up" or agent.wrap_until != when:
             return
-        wrap = (d.now - agent.since).total_seconds() if agent.since else 0.0
-        d.emit(
-            ev.AgentWrapUpEnded(
-                at=d.now, agent_id=agent.id, call_id=agent.call_id or "", wrap=max(0.0, wrap)
-            )
-        )
+        d.end_wrap_up(agent)
         d.dispatch_agent(agent)
     elif kind == "overflow":
         call = state.calls.get(key)
