@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from callcenter.events.db import Database
 from callcenter.events.kit.auth import Role, issue_token
 from callcenter.events.kit.migrations import upgrade
 from callcenter.routing.app import create_app
 from callcenter.routing.settings import Settings
+from callcenter.routing.store.tables import snapshots
 
 KEY = "routing-api-tests-signing-key-32-bytes!"
 
@@ -29,9 +33,9 @@ INTEGRATOR = token(Role.INTEGRATOR)
 def routing(database_url, kafka, tmp_path):
     upgrade("callcenter.routing", database_url)
 
-    def start() -> TestClient:
+    def start(**options) -> TestClient:
         settings = Settings(
-            database_url=database_url, kafka=kafka, data_dir=tmp_path, signing_key=KEY
+            database_url=database_url, kafka=kafka, data_dir=tmp_path, signing_key=KEY, **options
         )
         return TestClient(create_app(settings))
 
@@ -122,8 +126,9 @@ def test_a_tenant_sees_only_its_own_queues_and_agents(routing):
         assert client.get("/v1/queues/general/live", headers=other).status_code == 404
 
 
-def test_a_restarted_service_rebuilds_the_acd_from_its_log(routing):
-    with routing() as client:
+@pytest.mark.parametrize("snapshot_every", [1000, 7])
+def test_a_restarted_service_rebuilds_the_acd_from_its_log(routing, snapshot_every, database_url):
+    with routing(snapshot_every=snapshot_every) as client:
         staff(client)
         client.post("/v1/agents/bob/not-ready", json={"reason": "lunch"}, headers=SUPERVISOR)
         for n in range(3):
@@ -133,12 +138,23 @@ def test_a_restarted_service_rebuilds_the_acd_from_its_log(routing):
         before = client.get("/v1/queues/general/live", headers=SUPERVISOR).json()
         agents_before = client.get("/v1/agents", headers=SUPERVISOR).json()
 
-    with routing() as client:
+    if snapshot_every < 1000:
+        # 12 events: the snapshot at 7, and 5 events after it to replay at start-up.
+        assert asyncio.run(snapshot_versions(database_url)) == [7]
+    with routing(snapshot_every=snapshot_every) as client:
         after = client.get("/v1/queues/general/live", headers=SUPERVISOR).json()
         assert [c["call_id"] for c in after["calls"]] == [c["call_id"] for c in before["calls"]]
         assert [c["position"] for c in after["calls"]] == [c["position"] for c in before["calls"]]
         assert client.get("/v1/agents", headers=SUPERVISOR).json() == agents_before
         assert client.get("/v1/calls/c0", headers=SUPERVISOR).json()["offered_to"] == ["alice"]
+
+
+async def snapshot_versions(database_url: str) -> list[int]:
+    db = Database(database_url)
+    async with db.read() as conn:
+        versions = list(await conn.scalars(select(snapshots.c.version)))
+    await db.dispose()
+    return versions
 
 
 def test_offers_expire_on_the_timer_and_go_to_the_next_agent(routing):

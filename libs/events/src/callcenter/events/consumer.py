@@ -399,7 +399,6 @@ class Consumer:
             log.debug("consumer %s: offset mirror not committed: %s", self.name, error)
 
     async def position_on_assignment(self, assigned: set[TopicPartition]) -> None:
-        assert self._consumer is not None
         table = store.consumer_offsets
         async with self.db.read() as conn:
             rows = await conn.execute(select(table).where(table.c.consumer == self.name))
@@ -407,6 +406,8 @@ class Consumer:
                 TopicPartition(row.topic, row.partition): (row.next_offset, row.anchor_event_id)
                 for row in rows
             }
+        if self._consumer is None:
+            return  # stopping: a rebalance finished as the consumer was being closed
         for partition in assigned:
             if partition in saved:
                 next_offset, event_id = saved[partition]

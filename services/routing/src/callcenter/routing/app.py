@@ -15,8 +15,9 @@ DESCRIPTION = (
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    runtime = Runtime(settings or Settings())
-    acd = Acd(runtime.db, on_commit=runtime.committed)
+    settings = settings or Settings()
+    runtime = Runtime(settings)
+    acd = Acd(runtime.db, on_commit=runtime.committed, snapshot_every=settings.snapshot_every)
     runtime.background("acd", acd.run)
     runtime.background("timers", acd.tick_loop)
     runtime.consume("ivr", ["callcenter.ivr"], record_ivr_event)

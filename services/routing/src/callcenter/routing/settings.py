@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from callcenter.events.kit.settings import ServiceSettings
@@ -8,3 +9,5 @@ class Settings(ServiceSettings):
 
     service: str = "routing"
     port: int = 8001
+    # Start-up loads each tenant's latest snapshot, then the events after it.
+    snapshot_every: int = Field(default=1000, ge=1)
