@@ -3,7 +3,7 @@
 import argparse
 import os
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -120,7 +120,7 @@ def _create_key_file(key_file: Path) -> None:
 bearer_scheme = HTTPBearer(auto_error=False, description="A JWT from callcenter-token")
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
@@ -136,12 +136,12 @@ def authenticate(
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency factory: the principal, if it has any of ``roles`` (no role implies another)."""
     if not roles:
         raise ValueError("require_roles needs at least one role")
 
-    def dependency(principal: PrincipalDep) -> Principal:
+    async def dependency(principal: PrincipalDep) -> Principal:
         if principal.roles.isdisjoint(roles):
             needed = " or ".join(role.value for role in roles)
             raise ProblemError(403, "Forbidden", f"role {needed} required")

@@ -24,7 +24,7 @@ class Ivr:
     control: CallControl
 
 
-def _ivr(request: Request) -> Ivr:
+async def _ivr(request: Request) -> Ivr:
     return request.app.state.ivr
 
 

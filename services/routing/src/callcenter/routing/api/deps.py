@@ -16,7 +16,7 @@ from callcenter.routing.domain.errors import RoutingError
 TITLES = {404: "Not found", 409: "Conflict", 422: "Invalid request"}
 
 
-def get_acd(request: Request) -> Acd:
+async def get_acd(request: Request) -> Acd:
     return request.app.state.acd
 
 
