@@ -1,29 +1,46 @@
-"""Events of ``callcenter.workorders`` (writer: workorders; one stream per ticket)."""
+"""Events of ``callcenter.workorders`` (writer: workorders; one stream per ticket).
+
+Every event carries ``at``, the instant the decision was taken (the clock the
+decider was given), so that replay and analytics never depend on append time.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime
 
 from callcenter.events.catalogue.base import Event, event_type
+
+Priority = Literal["low", "normal", "high", "urgent"]
+SlaMetric = Literal["first_reply", "next_reply", "resolution", "follow_up"]
 
 
 @event_type()
 class TicketOpened(Event):
     ticket_id: str
     type: str
-    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    priority: Priority = "normal"
     customer_id: str | None = None
     call_id: str | None = None
     source: Literal["agent", "voicemail", "callback", "abandoned_call", "api", "email"] = "agent"
     sla_policy: str | None = None
+    title: str = ""
+    by: str = "system"
+    at: AwareDatetime | None = None
+    # The type's definition as it was when the ticket opened: the workflow
+    # (states, transitions, roles, required fields) and the SLA policy
+    # (targets per priority, business-hours calendar). Replay needs nothing else.
+    workflow: dict[str, Any] | None = None
+    sla: dict[str, Any] | None = None
 
 
 class _TicketStep(Event):
     ticket_id: str
     by: str
     to: str | None = None
+    note: str | None = None
+    at: AwareDatetime | None = None
 
 
 @event_type()
@@ -46,10 +63,17 @@ class TicketPendingCustomer(_TicketStep):
     pass
 
 
+@event_type()
+class TicketResumed(_TicketStep):
+    """The customer answered: the ticket leaves pending and its clocks run again."""
+
+
 class _TicketOutcome(Event):
     ticket_id: str
     first_contact_resolution: bool = False
     reason: str | None = None
+    by: str = "system"
+    at: AwareDatetime | None = None
 
 
 @event_type()
@@ -77,10 +101,39 @@ class TicketsMerged(_TicketOutcome):
     merged_ticket_id: str
 
 
+@event_type()
+class TicketPriorityChanged(Event):
+    ticket_id: str
+    priority: Priority
+    by: str = "system"
+    at: AwareDatetime | None = None
+
+
+@event_type()
+class TicketSlaClockChanged(Event):
+    """An SLA clock started, paused, resumed, was retargeted or was met (metric events).
+
+    It carries the clock's whole state after the transition: business seconds
+    consumed so far, the target, and while running the due and warning instants.
+    """
+
+    ticket_id: str
+    metric: SlaMetric
+    transition: Literal["started", "paused", "resumed", "retargeted", "met", "stopped"]
+    status: Literal["running", "paused", "met", "stopped"]
+    at: AwareDatetime
+    target_seconds: float
+    consumed_seconds: float
+    running_since: AwareDatetime | None = None
+    due_at: AwareDatetime | None = None
+    warn_at: AwareDatetime | None = None
+
+
 class _TicketSla(Event):
     ticket_id: str
-    metric: Literal["first_reply", "next_reply", "resolution", "follow_up"]
+    metric: SlaMetric
     due_at: AwareDatetime
+    at: AwareDatetime | None = None
 
 
 @event_type()
@@ -96,3 +149,6 @@ class TicketSlaBreached(_TicketSla):
 @event_type()
 class TicketEscalated(_TicketSla):
     level: int = 1
+    action: Literal["notify_supervisor", "raise_priority", "redispatch"] = "notify_supervisor"
+    priority: Priority | None = None
+    notify: str | None = None

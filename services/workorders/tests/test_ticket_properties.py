@@ -1,0 +1,87 @@
+"""Invariants of the ticket under random actions and time steps (hypothesis).
+
+After every step: the state is one the workflow knows, no clock runs while the
+ticket waits on the customer or is finished, a clock breaches at most once, a
+cancelled ticket was never resolved, and replaying the events (through JSON, as
+they are stored) rebuilds the same ticket.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from callcenter.events.catalogue import registry
+from callcenter.workorders.domain.commands import Act
+from callcenter.workorders.domain.config import ACTIONS, PRIORITIES
+from callcenter.workorders.domain.errors import TicketError
+from callcenter.workorders.domain.ticket import Ticket, evolve
+
+PROPERTY = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+ROLES = ("agent", "supervisor", "admin", "integrator")
+MAYBE_TEXT = st.one_of(st.none(), st.sampled_from(["", "bob", "t0", "duplicate"]))
+
+actions = st.builds(
+    Act,
+    action=st.sampled_from(ACTIONS),
+    by=st.sampled_from(["alice", "bob", "customer"]),
+    role=st.sampled_from(ROLES),
+    to=MAYBE_TEXT,
+    reason=MAYBE_TEXT,
+    into=st.one_of(st.none(), st.sampled_from(["t0", "t1"])),
+    priority=st.one_of(st.none(), st.sampled_from([*PRIORITIES, "critical"])),
+)
+steps = st.lists(
+    st.one_of(actions, st.floats(min_value=1, max_value=3 * 86400)), min_size=1, max_size=40
+)
+
+
+def round_trip(events) -> Ticket:
+    ticket = Ticket()
+    for event in events:
+        model = registry.model(event.event_type)
+        ticket = evolve(ticket, model.model_validate_json(event.model_dump_json()))
+    return ticket
+
+
+def check(desk) -> None:
+    ticket = desk.ticket
+    assert ticket.status in ticket.workflow.states
+    running = {m for m, c in ticket.clocks.items() if c.status == "running"}
+    if ticket.status != "new" and ticket.status != "assigned":
+        assert not running, (ticket.status, running)
+    if ticket.status in ("closed", "cancelled", "merged"):
+        assert all(c.status in ("met", "stopped") for c in ticket.clocks.values())
+    for clock in ticket.clocks.values():
+        assert clock.consumed_seconds <= (desk.now - ticket.opened_at).total_seconds() + 1e-6
+    breaches = Counter(e.metric for e in desk.log if type(e).__name__ == "TicketSlaBreached")
+    assert all(count == 1 for count in breaches.values())
+    kinds = [type(e).__name__ for e in desk.log]
+    if "TicketCancelled" in kinds:
+        assert "TicketResolved" not in kinds[: kinds.index("TicketCancelled")]
+    assert round_trip(desk.log) == ticket
+
+
+@PROPERTY
+@given(steps=steps, priority=st.sampled_from(PRIORITIES))
+def test_random_actions_never_reach_an_illegal_state(make_desk, steps, priority):
+    desk = make_desk()
+    desk.open(priority=priority)
+    for step in steps:
+        if isinstance(step, float):
+            desk.wait(step)
+        else:
+            before = (desk.ticket, len(desk.log))
+            try:
+                desk.do(step)
+            except TicketError:
+                assert (desk.ticket, len(desk.log)) == before
+            desk.now += timedelta(seconds=1)
+        check(desk)
