@@ -1,12 +1,21 @@
 from fastapi import FastAPI
 
+from callcenter.crm.api import ROUTERS
+from callcenter.crm.consumers import ivr_handler
 from callcenter.crm.settings import Settings
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
 
-DESCRIPTION = "Customers, screen pop, the interaction timeline, segments and the knowledge base."
+DESCRIPTION = (
+    "Customers (phones as E.164, duplicate detection, tiers, tags) and the screen pop: "
+    "each arriving caller identified by number, with the card an agent sees."
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    runtime = Runtime(settings or Settings(), publishes=True)
-    return create_service_app(runtime, title="CRM", description=DESCRIPTION)
+    settings = settings or Settings()
+    runtime = Runtime(settings, publishes=True)
+    runtime.consume("ivr", ["callcenter.ivr"], ivr_handler(settings, runtime.committed))
+    app = create_service_app(runtime, title="CRM", description=DESCRIPTION, routers=ROUTERS)
+    app.state.settings = settings
+    return app

@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from callcenter.events.kit.settings import ServiceSettings
@@ -8,3 +9,10 @@ class Settings(ServiceSettings):
 
     service: str = "crm"
     port: int = 8003
+    # Region used to read national phone numbers ("06 28 ...") when a tenant has none of its own.
+    default_region: str = "FR"
+    # Per-tenant regions, e.g. {"acme-uk": "GB"}.
+    tenant_regions: dict[str, str] = Field(default_factory=dict)
+
+    def region_for(self, tenant: str) -> str:
+        return self.tenant_regions.get(tenant, self.default_region)

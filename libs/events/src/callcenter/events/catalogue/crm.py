@@ -15,14 +15,19 @@ Tier = Literal["key_important", "key_secondary", "ordinary", "small"]
 class CustomerCreated(Event):
     customer_id: str
     tier: Tier = "ordinary"
-    # Personal fields travel encrypted with the customer's own key (crypto-shredding).
+    tags: list[str] = Field(default_factory=list)
+    # Personal fields (first_name, last_name, company, phones and emails as JSON lists).
+    # To travel encrypted with the customer's own key (crypto-shredding): not yet done.
     personal: dict[str, str] = Field(default_factory=dict)
 
 
 @event_type()
 class CustomerUpdated(Event):
+    """Only what changed: absent tier/tags and personal keys are unchanged."""
+
     customer_id: str
     tier: Tier | None = None
+    tags: list[str] | None = None
     personal: dict[str, str] = Field(default_factory=dict)
 
 

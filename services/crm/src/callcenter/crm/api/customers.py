@@ -1,0 +1,255 @@
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from sqlalchemy import select
+
+from callcenter.crm import customers as model
+from callcenter.crm.api.deps import (
+    CustomerId,
+    RuntimeDep,
+    SettingsDep,
+    duplicate_problem,
+    not_found,
+)
+from callcenter.crm.audit import record_card_read
+from callcenter.crm.phones import InvalidPhone, to_e164
+from callcenter.crm.store.tables import customer_emails, customer_phones, customer_tags, customers
+from callcenter.events.kit.auth import PrincipalDep
+from callcenter.events.kit.problems import ProblemError
+
+router = APIRouter(tags=["customers"])
+
+Tier = Literal["key_important", "key_secondary", "ordinary", "small"]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^\S+$")
+]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    if len(value) > 320 or not EMAIL.match(value):
+        raise ValueError("is not an email address")
+    return value
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+class CustomerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    first_name: Name = ""
+    last_name: Name = ""
+    company: Name = ""
+    tier: Tier = "ordinary"
+    phones: list[Phone] = Field(default_factory=list, max_length=10)
+    emails: list[str] = Field(default_factory=list, max_length=10)
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+
+    @field_validator("emails")
+    @classmethod
+    def emails_are_addresses(cls, values: list[str]) -> list[str]:
+        return _unique([_email(v) for v in values])
+
+    @field_validator("tags")
+    @classmethod
+    def tags_once(cls, values: list[str]) -> list[str]:
+        return _unique(values)
+
+
+class CustomerPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    first_name: Name | None = None
+    last_name: Name | None = None
+    company: Name | None = None
+    tier: Tier | None = None
+    phones: list[Phone] | None = Field(default=None, max_length=10)
+    emails: list[str] | None = Field(default=None, max_length=10)
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+
+    @field_validator("emails")
+    @classmethod
+    def emails_are_addresses(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _unique([_email(v) for v in values])
+
+    @field_validator("tags")
+    @classmethod
+    def tags_once(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _unique(values)
+
+
+class CustomerOut(BaseModel):
+    id: str
+    first_name: str
+    last_name: str
+    company: str
+    tier: Tier
+    phones: list[str]
+    emails: list[str]
+    tags: list[str]
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerOut]
+    next_cursor: str | None
+
+
+def normalized_phones(raw: list[str], region: str) -> list[str]:
+    phones = []
+    for index, value in enumerate(raw):
+        try:
+            phones.append(to_e164(value, region))
+        except InvalidPhone as error:
+            field_name = f"body.phones.{index}"
+            raise ProblemError(
+                422,
+                "Invalid request",
+                f"{field_name}: {error}",
+                errors=[{"field": field_name, "reason": str(error)}],
+            ) from None
+    return _unique(phones)
+
+
+@router.post(
+    "/customers",
+    response_model=CustomerOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a customer (409 naming the existing one if a phone or email is taken)",
+)
+async def create_customer(
+    body: CustomerIn, principal: PrincipalDep, settings: SettingsDep, runtime: RuntimeDep
+):
+    customer = model.Customer(
+        id=model.new_id(),
+        first_name=body.first_name,
+        last_name=body.last_name,
+        company=body.company,
+        tier=body.tier,
+        phones=normalized_phones(body.phones, settings.region_for(principal.tenant)),
+        emails=body.emails,
+        tags=body.tags,
+    )
+    try:
+        async with runtime.db.transaction() as conn:
+            await model.create(conn, principal.tenant, customer, subject=principal.subject)
+    except model.Duplicate as duplicate:
+        raise duplicate_problem(duplicate) from None
+    runtime.committed()
+    return customer.view()
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerOut)
+async def get_customer(customer_id: CustomerId, principal: PrincipalDep, runtime: RuntimeDep):
+    """A read of the customer's card: recorded in the access audit."""
+    async with runtime.db.transaction() as conn:
+        customer = await model.load(conn, principal.tenant, customer_id)
+        if customer is None:
+            raise not_found(f"customer {customer_id!r}")
+        await record_card_read(conn, principal, customer_id, call_id=None)
+    return customer.view()
+
+
+@router.patch("/customers/{customer_id}", response_model=CustomerOut)
+async def patch_customer(
+    customer_id: CustomerId,
+    body: CustomerPatch,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    runtime: RuntimeDep,
+):
+    changes = body.model_dump(exclude_none=True)
+    if "phones" in changes:
+        changes["phones"] = normalized_phones(
+            changes["phones"], settings.region_for(principal.tenant)
+        )
+    try:
+        async with runtime.db.transaction() as conn:
+            current = await model.load(conn, principal.tenant, customer_id)
+            if current is None:
+                raise not_found(f"customer {customer_id!r}")
+            updated = await model.update_customer(
+                conn, principal.tenant, current, changes, subject=principal.subject
+            )
+    except model.Duplicate as duplicate:
+        raise duplicate_problem(duplicate) from None
+    runtime.committed()
+    return updated.view()
+
+
+@router.get(
+    "/customers",
+    response_model=CustomerPage,
+    summary="Search customers by phone, email, tag, tier or name; ordered by id",
+)
+async def list_customers(
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    runtime: RuntimeDep,
+    phone: Annotated[str | None, Query(max_length=40)] = None,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    tier: Tier | None = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+):
+    tenant = principal.tenant
+    query = select(customers).where(customers.c.tenant == tenant)
+    if phone is not None:
+        try:
+            e164 = to_e164(phone, settings.region_for(tenant))
+        except InvalidPhone as error:
+            raise ProblemError(
+                422,
+                "Invalid request",
+                f"query.phone: {error}",
+                errors=[{"field": "query.phone", "reason": str(error)}],
+            ) from None
+        query = query.where(
+            customers.c.id.in_(
+                select(customer_phones.c.customer_id).where(
+                    customer_phones.c.tenant == tenant, customer_phones.c.e164 == e164
+                )
+            )
+        )
+    if email is not None:
+        query = query.where(
+            customers.c.id.in_(
+                select(customer_emails.c.customer_id).where(
+                    customer_emails.c.tenant == tenant,
+                    customer_emails.c.email == email.strip().lower(),
+                )
+            )
+        )
+    if tag is not None:
+        query = query.where(
+            customers.c.id.in_(
+                select(customer_tags.c.customer_id).where(
+                    customer_tags.c.tenant == tenant, customer_tags.c.tag == tag
+                )
+            )
+        )
+    if tier is not None:
+        query = query.where(customers.c.tier == tier)
+    if name is not None:
+        query = query.where(customers.c.search_name.contains(name.strip().lower(), autoescape=True))
+    if cursor is not None:
+        query = query.where(customers.c.id > cursor)
+    query = query.order_by(customers.c.id).limit(limit + 1)
+    async with runtime.db.read() as conn:
+        rows = (await conn.execute(query)).all()
+    items = [model.from_row(row).view() for row in rows[:limit]]
+    next_cursor = items[-1]["id"] if len(rows) > limit else None
+    return CustomerPage(items=items, next_cursor=next_cursor)

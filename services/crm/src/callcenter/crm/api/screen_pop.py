@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from callcenter.crm import customers as model
+from callcenter.crm.api.customers import CustomerOut
+from callcenter.crm.api.deps import CallId, RuntimeDep, not_found
+from callcenter.crm.audit import record_card_read
+from callcenter.crm.store.tables import call_ivr_steps, calls
+from callcenter.events.kit.auth import PrincipalDep
+
+router = APIRouter(tags=["screen pop"])
+LAST_INTERACTIONS = 10
+
+
+class IvrStep(BaseModel):
+    kind: str
+    node_id: str
+    node_type: str
+    digits: str
+    timeout: bool
+    at: str
+
+
+class Interaction(BaseModel):
+    channel: str
+    call_id: str
+    at: str
+
+
+class ScreenPop(BaseModel):
+    call_id: str
+    identified: bool
+    customer: CustomerOut | None
+    tier: str | None
+    ivr_path: list[IvrStep]
+    last_interactions: list[Interaction]
+
+
+@router.get(
+    "/screen-pop/{call_id}",
+    response_model=ScreenPop,
+    summary="The caller's card for an agent: profile, tier, this call's IVR path, past calls",
+)
+async def screen_pop(call_id: CallId, principal: PrincipalDep, runtime: RuntimeDep):
+    """404 until the CRM has seen the call arrive. Reading a card is recorded in the audit."""
+    tenant = principal.tenant
+    async with runtime.db.transaction() as conn:
+        call = (
+            await conn.execute(
+                select(calls).where(calls.c.tenant == tenant, calls.c.call_id == call_id)
+            )
+        ).first()
+        if call is None:
+            raise not_found(f"call {call_id!r}")
+        steps = (
+            await conn.execute(
+                select(call_ivr_steps)
+                .where(call_ivr_steps.c.tenant == tenant, call_ivr_steps.c.call_id == call_id)
+                .order_by(call_ivr_steps.c.position)
+            )
+        ).all()
+        customer = None
+        history: list[dict[str, Any]] = []
+        if call.customer_id is not None:
+            customer = await model.load(conn, tenant, call.customer_id)
+        if customer is not None:
+            past = await conn.execute(
+                select(calls.c.call_id, calls.c.arrived_at)
+                .where(
+                    calls.c.tenant == tenant,
+                    calls.c.customer_id == customer.id,
+                    calls.c.call_id != call_id,
+                )
+                .order_by(calls.c.arrived_at.desc())
+                .limit(LAST_INTERACTIONS)
+            )
+            history = [
+                {"channel": "phone", "call_id": row.call_id, "at": row.arrived_at} for row in past
+            ]
+            await record_card_read(conn, principal, customer.id, call_id=call_id)
+    return ScreenPop(
+        call_id=call_id,
+        identified=customer is not None,
+        customer=CustomerOut(**customer.view()) if customer else None,
+        tier=customer.tier if customer else None,
+        ivr_path=[IvrStep(**row._mapping) for row in steps],
+        last_interactions=[Interaction(**item) for item in history],
+    )

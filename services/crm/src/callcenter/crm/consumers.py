@@ -1,0 +1,109 @@
+"""What the CRM takes from the IVR: identify each arriving caller, record each call's IVR path.
+
+Handlers run inside the consumer's transaction (the consumer deduplicates deliveries),
+so the events they append, the rows they write and the offsets commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.crm.phones import e164_or_none
+from callcenter.crm.settings import Settings
+from callcenter.crm.store.tables import call_ivr_steps, calls, customer_phones, customers
+from callcenter.events import store
+from callcenter.events.catalogue import crm, ivr
+from callcenter.events.envelope import Envelope, format_time
+
+SOURCE = "crm"
+
+
+def call_stream(call_id: str) -> str:
+    return f"call:{call_id}"
+
+
+async def identify_caller(
+    conn: AsyncConnection, envelope: Envelope, arrived: ivr.CallArrived, region: str
+) -> None:
+    tenant = envelope.tenant
+    seen = await conn.scalar(
+        select(calls.c.call_id).where(calls.c.tenant == tenant, calls.c.call_id == arrived.call_id)
+    )
+    if seen is not None:
+        return
+    e164 = e164_or_none(arrived.ani, region)
+    found = None
+    if e164 is not None:
+        found = (
+            await conn.execute(
+                select(customers.c.id, customers.c.tier)
+                .join(
+                    customer_phones,
+                    (customer_phones.c.tenant == customers.c.tenant)
+                    & (customer_phones.c.customer_id == customers.c.id),
+                )
+                .where(customer_phones.c.tenant == tenant, customer_phones.c.e164 == e164)
+            )
+        ).first()
+    await conn.execute(
+        insert(calls).values(
+            tenant=tenant,
+            call_id=arrived.call_id,
+            ani=e164 or arrived.ani,
+            customer_id=found.id if found else None,
+            arrived_at=format_time(arrived.at or envelope.time),
+        )
+    )
+    event: crm.CustomerIdentified | crm.CallerUnknown = (
+        crm.CustomerIdentified(call_id=arrived.call_id, customer_id=found.id, tier=found.tier)
+        if found
+        else crm.CallerUnknown(call_id=arrived.call_id)
+    )
+    stream = call_stream(arrived.call_id)
+    await store.append_to_stream(
+        conn,
+        stream,
+        await store.stream_version(conn, stream),
+        [event],
+        source=SOURCE,
+        tenant=tenant,
+        correlation_id=envelope.correlation_id,
+        causation_id=envelope.id,
+    )
+
+
+async def record_ivr_step(
+    conn: AsyncConnection,
+    envelope: Envelope,
+    step: ivr.IvrNodeEntered | ivr.IvrInputReceived,
+) -> None:
+    is_input = isinstance(step, ivr.IvrInputReceived)
+    await conn.execute(
+        insert(call_ivr_steps).values(
+            tenant=envelope.tenant,
+            call_id=step.call_id,
+            kind="input" if is_input else "node",
+            node_id=step.node_id,
+            node_type=step.node_type,
+            digits=step.digits if is_input else "",
+            timeout=step.timeout if is_input else False,
+            at=format_time(envelope.time),
+        )
+    )
+
+
+def ivr_handler(
+    settings: Settings, on_identified: Callable[[], None]
+) -> Callable[[AsyncConnection, Envelope], Awaitable[None]]:
+    async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
+        data = envelope.data
+        if isinstance(data, ivr.CallArrived):
+            await identify_caller(conn, envelope, data, settings.region_for(envelope.tenant))
+            on_identified()
+        elif isinstance(data, ivr.IvrNodeEntered | ivr.IvrInputReceived):
+            await record_ivr_step(conn, envelope, data)
+
+    return handle

@@ -1,0 +1,16 @@
+"""Customers, their phone/email/tag indexes, calls, IVR paths and the access audit."""
+
+from alembic import op
+
+from callcenter.crm.store.tables import metadata
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade() -> None:
+    metadata.create_all(op.get_bind())
+
+
+def downgrade() -> None:
+    metadata.drop_all(op.get_bind())
