@@ -39,7 +39,7 @@ class Desk:
         return self.do(Open("t1", self.ticket_type, by="alice", **details))
 
     def act(self, action: str, by: str = "alice", role: str = "agent", **fields) -> list:
-        return self.do(Act(action, by=by, role=role, **fields))
+        return self.do(Act(action, by=by, roles=(role,), **fields))
 
     def at(self, moment: datetime) -> list:
         self.now = moment

@@ -32,7 +32,7 @@ actions = st.builds(
     Act,
     action=st.sampled_from(ACTIONS),
     by=st.sampled_from(["alice", "bob", "customer"]),
-    role=st.sampled_from(ROLES),
+    roles=st.sets(st.sampled_from(ROLES), min_size=1, max_size=2).map(lambda r: tuple(sorted(r))),
     to=MAYBE_TEXT,
     reason=MAYBE_TEXT,
     into=st.one_of(st.none(), st.sampled_from(["t0", "t1"])),

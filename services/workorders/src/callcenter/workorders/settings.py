@@ -8,3 +8,8 @@ class Settings(ServiceSettings):
 
     service: str = "workorders"
     port: int = 8004
+    # How often the timer loop looks for due SLA deadlines.
+    tick_seconds: float = 1.0
+    # Tickets opened from other services' events: which type (empty: none).
+    voicemail_ticket_type: str = "inquiry"
+    failed_callback_ticket_type: str = "inquiry"

@@ -25,7 +25,7 @@ class Act:
 
     action: str
     by: str
-    role: str = "agent"
+    roles: tuple[str, ...] = ("agent",)  # the caller's roles; any allowed one will do
     to: str | None = None
     note: str | None = None
     reason: str | None = None

@@ -83,7 +83,7 @@ def _act(d: _Decision, command: Act) -> None:
         raise IllegalTransition(
             command.action, ticket.status, ticket.workflow.allowed(ticket.status)
         )
-    if command.role not in step.roles:
+    if not set(command.roles) & set(step.roles):
         raise NotPermitted(
             f"{command.action} needs role {' or '.join(step.roles)}", roles=list(step.roles)
         )

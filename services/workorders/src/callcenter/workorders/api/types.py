@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from callcenter.events.kit.problems import ProblemError, problem_responses
+from callcenter.workorders.api.deps import Identifier, Manager, Staff, TicketsDep
+from callcenter.workorders.domain.config import default_types
+from callcenter.workorders.store.tables import ticket_types
+from callcenter.workorders.types import type_from_json, type_to_json
+
+router = APIRouter(tags=["ticket types"])
+
+
+class TicketTypeBody(BaseModel):
+    workflow: dict[str, Any] | None = Field(
+        default=None,
+        description="states and, per action, from/to/roles/requires; default workflow if absent",
+    )
+    sla: dict[str, Any] = Field(
+        default_factory=dict,
+        description="targets per priority (first_reply, resolution in business seconds), "
+        "calendar (zone, hours per weekday in minutes, holidays), warn_ratio, reopen_days",
+    )
+
+
+@router.get("/ticket-types", summary="The tenant's ticket types (defaults until it defines some)")
+async def list_types(principal: Staff, service: TicketsDep) -> dict[str, Any]:
+    kinds = {name: type_to_json(kind) for name, kind in default_types().items()}
+    async with service.db.read() as conn:
+        rows = await conn.execute(
+            select(ticket_types).where(ticket_types.c.tenant == principal.tenant)
+        )
+        for row in rows:
+            kinds[row.name] = type_to_json(type_from_json(row.name, row.definition))
+    return {"items": [kinds[name] for name in sorted(kinds)]}
+
+
+@router.put("/ticket-types/{name}", responses=problem_responses(422),
+            summary="Define or replace a ticket type (open tickets keep theirs)")  # fmt: skip
+async def put_type(
+    name: Identifier, body: TicketTypeBody, principal: Manager, service: TicketsDep
+) -> dict[str, Any]:
+    definition = body.model_dump()
+    try:
+        kind = type_from_json(name, definition)
+    except (ValueError, KeyError, TypeError) as error:
+        field = "workflow" if body.workflow and "workflow" in str(error) else "sla"
+        raise ProblemError(
+            422, "Invalid request", f"invalid ticket type: {error}", field=field
+        ) from None
+    async with service.db.transaction() as conn:
+        where = (ticket_types.c.tenant == principal.tenant) & (ticket_types.c.name == name)
+        await conn.execute(ticket_types.delete().where(where))
+        await conn.execute(
+            ticket_types.insert().values(
+                tenant=principal.tenant, name=name, definition=type_to_json(kind)
+            )
+        )
+    return type_to_json(kind)

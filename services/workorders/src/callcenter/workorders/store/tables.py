@@ -1,0 +1,42 @@
+from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, UniqueConstraint
+
+from callcenter.events import store
+
+metadata = MetaData()
+
+# One row per ticket, written in the transaction that appends its events: the
+# list/filter read model and the timer loop's index of due deadlines.
+tickets = Table(
+    "workorders_tickets",
+    metadata,
+    Column("position", store.Position, primary_key=True, autoincrement=True),
+    Column("tenant", String(100), nullable=False),
+    Column("ticket_id", String(100), nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("status", String(40), nullable=False),
+    Column("priority", String(20), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("customer_id", String(100)),
+    Column("call_id", String(100)),
+    Column("assignee", String(100)),
+    Column("sla_state", String(20), nullable=False),  # none, ok, warning, breached
+    Column("breached", Boolean, nullable=False),
+    Column("next_deadline", String(40), index=True),  # UTC, ISO 8601: sorts as text
+    Column("opened_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("tenant", "ticket_id", name="uq_workorders_tickets_ticket"),
+    sqlite_autoincrement=True,
+)
+
+# Per-tenant ticket types (workflow and SLA policy, as JSON); the defaults
+# apply to a tenant until it defines its own.
+ticket_types = Table(
+    "workorders_ticket_types",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("definition", JSON, nullable=False),
+)
+
+__all__ = ["metadata", "ticket_types", "tickets"]

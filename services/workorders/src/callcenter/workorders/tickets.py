@@ -1,0 +1,194 @@
+"""The shell around the decider: load a ticket's stream, decide, append the events
+and update the read model in one transaction; tick due deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.events import store
+from callcenter.events.aio import sleep_or_stop
+from callcenter.events.catalogue import Event
+from callcenter.events.db import Database
+from callcenter.events.envelope import Envelope, format_time
+from callcenter.workorders.domain.commands import Command, Open, Tick
+from callcenter.workorders.domain.config import TicketType, default_types
+from callcenter.workorders.domain.decide import decide
+from callcenter.workorders.domain.errors import NoSuchTicket, TicketError
+from callcenter.workorders.domain.ticket import Ticket, evolve
+from callcenter.workorders.store.tables import ticket_types, tickets
+from callcenter.workorders.types import type_from_json
+
+log = logging.getLogger(__name__)
+SOURCE = "callcenter.workorders"
+RETRIES = 5
+
+
+def stream_id(ticket_id: str) -> str:
+    return f"ticket:{ticket_id}"
+
+
+def sla_state(ticket: Ticket) -> str:
+    clocks = ticket.clocks.values()
+    if not clocks:
+        return "none"
+    if any(clock.breached for clock in clocks):
+        return "breached"
+    if any(clock.warned for clock in clocks):
+        return "warning"
+    return "ok"
+
+
+async def load(
+    conn: AsyncConnection, tenant: str, ticket_id: str
+) -> tuple[Ticket, int, list[Envelope]]:
+    """The ticket, its stream version and its history; another tenant's ticket is absent."""
+    history = await store.read_stream(conn, stream_id(ticket_id))
+    if history and history[0].tenant != tenant:
+        return Ticket(id=ticket_id), 0, []
+    ticket = Ticket(id=ticket_id)
+    for envelope in history:
+        ticket = evolve(ticket, envelope.data)
+    return ticket, len(history), history
+
+
+async def apply(
+    conn: AsyncConnection,
+    tenant: str,
+    ticket_id: str,
+    command: Command,
+    now: datetime,
+    *,
+    correlation_id: str,
+    causation_id: str | None = None,
+) -> tuple[Ticket, list[Event], int]:
+    """Decide ``command`` and record its events, in the caller's transaction.
+
+    Returns the ticket after them, the events, and the stream's version."""
+    ticket, version, history = await load(conn, tenant, ticket_id)
+    if version == 0 and await store.stream_version(conn, stream_id(ticket_id)):
+        # another tenant's ticket: it does not exist for this one, and its id is taken
+        if isinstance(command, Open):
+            raise TicketError(f"ticket id {ticket_id} is taken")
+        raise NoSuchTicket(f"ticket {ticket_id} does not exist")
+    events = decide(command, ticket, now)
+    if not events:
+        return ticket, [], version
+    for event in events:
+        ticket = evolve(ticket, event)
+    await store.append_to_stream(
+        conn, stream_id(ticket_id), version, events, source=SOURCE, tenant=tenant,
+        correlation_id=history[0].correlation_id if history else correlation_id,
+        causation_id=causation_id, subject=ticket_id,
+    )  # fmt: skip
+    await _save_row(conn, tenant, ticket, version + len(events), is_new=version == 0)
+    return ticket, events, version + len(events)
+
+
+async def _save_row(
+    conn: AsyncConnection, tenant: str, ticket: Ticket, version: int, *, is_new: bool
+) -> None:
+    deadline = ticket.next_deadline()
+    values: dict[str, Any] = {
+        "type": ticket.type,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "title": ticket.title,
+        "customer_id": ticket.customer_id,
+        "call_id": ticket.call_id,
+        "assignee": ticket.assignee,
+        "sla_state": sla_state(ticket),
+        "breached": ticket.breached,
+        "next_deadline": format_time(deadline) if deadline else None,
+        "updated_at": format_time(ticket.updated_at or datetime.now(UTC)),
+        "version": version,
+    }
+    if is_new:
+        assert ticket.opened_at is not None
+        await conn.execute(tickets.insert().values(
+            tenant=tenant, ticket_id=ticket.id, opened_at=format_time(ticket.opened_at), **values
+        ))  # fmt: skip
+    else:
+        await conn.execute(
+            tickets.update()
+            .where(tickets.c.tenant == tenant, tickets.c.ticket_id == ticket.id)
+            .values(**values)
+        )
+
+
+async def ticket_type(conn: AsyncConnection, tenant: str, name: str) -> TicketType | None:
+    row = await conn.scalar(
+        select(ticket_types.c.definition).where(
+            ticket_types.c.tenant == tenant, ticket_types.c.name == name
+        )
+    )
+    if row is not None:
+        return type_from_json(name, row)
+    return default_types().get(name)
+
+
+class Tickets:
+    """Commands over HTTP and the timer loop, each in its own transaction."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        on_commit: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tick_seconds: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.on_commit = on_commit
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+
+    async def execute(
+        self, tenant: str, ticket_id: str, command: Command, *, correlation_id: str | None = None
+    ) -> tuple[Ticket, list[Event], int]:
+        for attempt in range(RETRIES):
+            try:
+                async with self.db.transaction() as conn:
+                    result = await apply(conn, tenant, ticket_id, command, self.clock(),
+                                         correlation_id=correlation_id or ticket_id)  # fmt: skip
+            except store.ConcurrencyError:
+                if attempt == RETRIES - 1:
+                    raise
+                continue
+            if result[1]:
+                self.on_commit()
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def due(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]:
+        """Tickets with a deadline at or before ``now`` (the index the timer loop polls)."""
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                select(tickets.c.tenant, tickets.c.ticket_id)
+                .where(tickets.c.next_deadline <= format_time(now))
+                .order_by(tickets.c.next_deadline)
+                .limit(limit)
+            )
+            return [(row.tenant, row.ticket_id) for row in rows]
+
+    async def tick_due(self) -> int:
+        """Fire every due deadline once; returns how many tickets changed."""
+        fired = 0
+        for tenant, ticket_id in await self.due(self.clock()):
+            _, events, _ = await self.execute(tenant, ticket_id, Tick())
+            fired += bool(events)
+        return fired
+
+    async def tick_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.tick_due()
+            except Exception as error:  # noqa: BLE001 - the loop must outlive a bad tick
+                log.warning("ticking due tickets failed: %s", error)
+            await sleep_or_stop(stop, self.tick_seconds)

