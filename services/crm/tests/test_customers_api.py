@@ -274,3 +274,36 @@ def test_reading_a_card_is_audited_and_needs_a_token(crm, database_url):
 
     rows = run(database_url, lambda conn: conn.execute(select(card_reads)))
     assert [(r.subject, r.customer_id, r.call_id) for r in rows] == [("alice", lea["id"], None)]
+
+
+def test_notes_go_on_the_customer_stream_and_timeline(crm, database_url):
+    with crm() as client:
+        lea = create(client, last_name="Martin").json()
+        url = f"/v1/customers/{lea['id']}/notes"
+        for body, field in (({"text": "  "}, "body.text"), ({}, "body.text"),
+                            ({"text": "x" * 5001}, "body.text")):  # fmt: skip
+            bad = client.post(url, json=body, headers=AGENT)
+            assert bad.status_code == 422
+            assert bad.json()["errors"][0]["field"] == field
+        assert client.post(url, json={"text": "hi"}, headers=OTHER_TENANT).status_code == 404
+        first = client.post(url, json={"text": "Called about delivery"}, headers=AGENT)
+        second = client.post(url, json={"text": "Delivery confirmed"},
+                             headers=token(subject="bob"))  # fmt: skip
+        assert first.status_code == second.status_code == 201
+        entries = client.get(f"/v1/customers/{lea['id']}/timeline", headers=AGENT).json()
+        assert [(e["author"], e["text"]) for e in entries] == [
+            ("bob", "Delivery confirmed"),
+            ("alice", "Called about delivery"),
+        ]
+        assert client.get(f"/v1/customers/{lea['id']}/timeline",
+                          headers=OTHER_TENANT).status_code == 404  # fmt: skip
+        # The customer's stream went on: a later update appends after the notes.
+        patched = client.patch(f"/v1/customers/{lea['id']}", json={"tier": "small"},
+                               headers=AGENT)  # fmt: skip
+        assert patched.json()["version"] == 4
+
+    events = stored_events(database_url, f"customer:{lea['id']}")
+    assert [e.type for e in events] == [
+        "CustomerCreated", "NoteAdded", "NoteAdded", "CustomerUpdated"
+    ]  # fmt: skip
+    assert events[1].data.author == "alice"

@@ -137,6 +137,19 @@ def test_an_arriving_caller_is_identified_and_the_agent_sees_the_card(
         assert client.get("/v1/screen-pop/c1", headers=token(tenant="globex")).status_code == 404
         assert client.get("/v1/screen-pop/nope", headers=AGENT).status_code == 404
 
+        text = {"text": "Asked about her March invoice"}
+        note = client.post(f"/v1/customers/{lea['id']}/notes", json=text, headers=AGENT)
+        assert note.status_code == 201, note.text
+        entries = client.get(f"/v1/customers/{lea['id']}/timeline", headers=AGENT).json()
+        assert [e["kind"] for e in entries] == ["note", "call", "call"]
+        assert entries[0]["text"] == "Asked about her March invoice"
+        assert entries[0]["author"] == "alice"
+        assert sorted(e["call_id"] for e in entries[1:]) == ["c0", "c1"]
+        c1 = next(e for e in entries if e.get("call_id") == "c1")
+        assert [step["node_id"] for step in c1["ivr_path"]] == ["welcome", "welcome", "billing"]
+        again = client.get("/v1/screen-pop/c1", headers=AGENT).json()
+        assert [e["kind"] for e in again["last_interactions"]] == ["note", "call"]
+
         fastest = min(_timed(client, "c1") for _ in range(5))
         assert fastest < 0.05, f"screen pop took {fastest * 1000:.1f} ms"
 
@@ -150,8 +163,10 @@ def test_an_arriving_caller_is_identified_and_the_agent_sees_the_card(
     ]
     reads = read_db(database_url, lambda conn: conn.execute(select(card_reads)))
     reads = [(r.subject, r.customer_id, r.call_id) for r in reads]
-    # Each read of Léa's card for c1, and the one for c0; unknown callers show no card.
-    assert set(reads) == {("alice", lea["id"], "c1"), ("alice", lea["id"], "c0")}
+    # Each read of Léa's card for c1 and c0, and her timeline; unknown callers show no card.
+    assert set(reads) == {
+        ("alice", lea["id"], "c1"), ("alice", lea["id"], "c0"), ("alice", lea["id"], None)
+    }  # fmt: skip
     assert reads.count(("alice", lea["id"], "c1")) >= 6
 
 

@@ -60,3 +60,13 @@ class InteractionRecorded(Event):
     customer_id: str
     channel: Literal["sms", "email", "chat", "fax", "web", "phone"]
     direction: Literal["inbound", "outbound"]
+
+
+@event_type()
+class NoteAdded(Event):
+    """An agent's note on a customer; the text is personal (it may name anyone)."""
+
+    customer_id: str
+    note_id: str
+    author: str
+    personal: dict[str, str] = Field(default_factory=dict)  # {"text": ...}

@@ -1,5 +1,5 @@
-"""The CRM's HTTP API: customers and the screen pop."""
+"""The CRM's HTTP API: customers, the screen pop, notes and the timeline."""
 
-from callcenter.crm.api import customers, screen_pop
+from callcenter.crm.api import customers, screen_pop, timeline
 
-ROUTERS = [customers.router, screen_pop.router]
+ROUTERS = [customers.router, screen_pop.router, timeline.router]

@@ -9,8 +9,10 @@ from sqlalchemy import select
 from callcenter.crm import customers as model
 from callcenter.crm.api.customers import CustomerOut
 from callcenter.crm.api.deps import CallId, RuntimeDep, not_found
+from callcenter.crm.api.timeline import TimelineEntry
 from callcenter.crm.audit import record_card_read
 from callcenter.crm.store.tables import call_ivr_steps, calls
+from callcenter.crm.timeline import timeline
 from callcenter.events.kit.auth import PrincipalDep
 
 router = APIRouter(tags=["screen pop"])
@@ -26,19 +28,13 @@ class IvrStep(BaseModel):
     at: str
 
 
-class Interaction(BaseModel):
-    channel: str
-    call_id: str
-    at: str
-
-
 class ScreenPop(BaseModel):
     call_id: str
     identified: bool
     customer: CustomerOut | None
     tier: str | None
     ivr_path: list[IvrStep]
-    last_interactions: list[Interaction]
+    last_interactions: list[TimelineEntry]
 
 
 @router.get(
@@ -69,19 +65,9 @@ async def screen_pop(call_id: CallId, principal: PrincipalDep, runtime: RuntimeD
         if call.customer_id is not None:
             customer = await model.load(conn, tenant, call.customer_id)
         if customer is not None:
-            past = await conn.execute(
-                select(calls.c.call_id, calls.c.arrived_at)
-                .where(
-                    calls.c.tenant == tenant,
-                    calls.c.customer_id == customer.id,
-                    calls.c.call_id != call_id,
-                )
-                .order_by(calls.c.arrived_at.desc())
-                .limit(LAST_INTERACTIONS)
+            history = await timeline(
+                conn, tenant, customer.id, limit=LAST_INTERACTIONS, besides_call=call_id
             )
-            history = [
-                {"channel": "phone", "call_id": row.call_id, "at": row.arrived_at} for row in past
-            ]
             await record_card_read(conn, principal, customer.id, call_id=call_id)
     return ScreenPop(
         call_id=call_id,
@@ -89,5 +75,5 @@ async def screen_pop(call_id: CallId, principal: PrincipalDep, runtime: RuntimeD
         customer=CustomerOut(**customer.view()) if customer else None,
         tier=customer.tier if customer else None,
         ivr_path=[IvrStep(**row._mapping) for row in steps],
-        last_interactions=[Interaction(**item) for item in history],
+        last_interactions=[TimelineEntry(**item) for item in history],
     )

@@ -93,3 +93,16 @@ card_reads = Table(
     Index("ix_crm_card_reads_customer", "tenant", "customer_id", "position"),
     sqlite_autoincrement=True,
 )
+
+# Agents' notes on a customer (events NoteAdded on the customer's stream).
+notes = Table(
+    "crm_notes",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("text", String(5000), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Index("ix_crm_notes_customer", "tenant", "customer_id", "created_at"),
+)
