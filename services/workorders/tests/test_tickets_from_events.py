@@ -1,0 +1,112 @@
+"""Tickets opened from other services' events: a voicemail left in the IVR travels
+through the real broker and becomes a ticket; the handler is idempotent."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from callcenter.events import store
+from callcenter.events.bus import KafkaSettings
+from callcenter.events.catalogue import ivr, routing
+from callcenter.events.catalogue.base import Event
+from callcenter.events.db import Database
+from callcenter.events.envelope import new_envelope, utcnow
+from callcenter.events.kit.auth import Role, issue_token
+from callcenter.events.kit.migrations import upgrade
+from callcenter.events.relay import Relay
+from callcenter.workorders.app import create_app
+from callcenter.workorders.consumers import ticket_opener
+from callcenter.workorders.settings import Settings
+from callcenter.workorders.store.tables import tickets
+
+KEY = "workorders-event-tests-signing-key-32-bytes"
+SUPERVISOR = {
+    "Authorization": "Bearer "
+    + issue_token(KEY, subject="sam", tenant="acme", roles=[Role.SUPERVISOR])
+}
+
+
+def ivr_publishes(tmp_path: Path, kafka: KafkaSettings, calls: dict[str, list[Event]]) -> None:
+    """The IVR appends each call's events to its own store; its relay publishes them."""
+
+    async def go() -> None:
+        db = Database(f"sqlite:///{tmp_path / 'ivr.db'}")
+        async with db.engine.begin() as conn:
+            await conn.run_sync(store.metadata.create_all)
+        for call_id, events in calls.items():
+            async with db.transaction() as conn:
+                await store.append_to_stream(
+                    conn, f"call-{call_id}", 0, events,
+                    source="ivr", tenant="acme", correlation_id=call_id,
+                )  # fmt: skip
+        relay = Relay(db, kafka, kafka.topic("callcenter.ivr"))
+        await relay.start()
+        try:
+            await relay.publish_pending()
+        finally:
+            await relay.stop()
+            await db.dispose()
+
+    asyncio.run(go())
+
+
+@pytest.mark.broker
+def test_a_voicemail_in_the_ivr_becomes_a_ticket(database_url, kafka, tmp_path):
+    upgrade("callcenter.workorders", database_url)
+    settings = Settings(database_url=database_url, kafka=kafka, data_dir=tmp_path,
+                        signing_key=KEY, tick_seconds=3600)  # fmt: skip
+    with TestClient(create_app(settings)) as client:
+        ivr_publishes(tmp_path, kafka, {
+            "c1": [ivr.CallArrived(call_id="c1", ani="+33628123456", dnis="+3311"),
+                   ivr.VoicemailRecorded(call_id="c1", recording_uri="s3://vm/c1.wav",
+                                         duration=42, customer_id="cus-9")],
+            "c2": [ivr.CallArrived(call_id="c2", ani="+33628000000", dnis="+3311")],
+        })  # fmt: skip
+        deadline = time.monotonic() + 30
+        while (answer := client.get("/v1/tickets/vm-c1", headers=SUPERVISOR)).status_code == 404:
+            assert time.monotonic() < deadline, "no ticket from the voicemail"
+            time.sleep(0.05)
+        ticket = answer.json()
+        assert (ticket["source"], ticket["type"], ticket["status"]) == (
+            "voicemail",
+            "inquiry",
+            "new",
+        )
+        assert (ticket["customer_id"], ticket["call_id"]) == ("cus-9", "c1")
+        assert ticket["title"] == "Voicemail (42 s)"
+        listed = client.get("/v1/tickets", headers=SUPERVISOR).json()["items"]
+        assert [item["ticket_id"] for item in listed] == ["vm-c1"]
+
+
+def test_the_handler_opens_one_ticket_per_voicemail_and_callback(database_url, tmp_path):
+    upgrade("callcenter.workorders", database_url)
+    settings = Settings(database_url=database_url, data_dir=tmp_path)
+    handle = ticket_opener(settings)
+    voicemail = ivr.VoicemailRecorded(call_id="c1", recording_uri="u", duration=3)
+    gave_up = routing.CallbackCompleted(callback_id="cb1", call_id="c2", number="+331",
+                                        queue_id="q", outcome="gave_up", at=utcnow())  # fmt: skip
+    connected = gave_up.model_copy(update={"callback_id": "cb2", "outcome": "connected"})
+
+    async def go() -> list[tuple[str, str]]:
+        db = Database(database_url)
+        try:
+            for data in (voicemail, voicemail, gave_up, connected):
+                envelope = new_envelope(data, source="x", tenant="acme", stream_id="s",
+                                        stream_version=1, correlation_id="corr")  # fmt: skip
+                async with db.transaction() as conn:
+                    await handle(conn, envelope)
+            async with db.read() as conn:
+                rows = await conn.execute(select(tickets.c.ticket_id, tickets.c.status))
+                count = await conn.scalar(select(func.count()).select_from(store.events))
+                assert count == 6  # two tickets, each opened with two clocks
+                return sorted((row.ticket_id, row.status) for row in rows)
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(go()) == [("cb-cb1", "new"), ("vm-c1", "new")]
