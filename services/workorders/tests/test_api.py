@@ -211,3 +211,29 @@ def test_a_tenant_defines_its_own_ticket_type(workorders):
             client.get("/v1/ticket-types", headers=OTHER_TENANT).json()["items"][0]["name"]
             == "complaint"
         )
+
+
+def test_bulk_dispatch_and_title_search(workorders):
+    with workorders() as client:
+        open_ticket(client, ticket_id="T1", title="Router 100% down")
+        open_ticket(client, ticket_id="T2", title="Invoice twice")
+        open_ticket(client, ticket_id="T3", title="router blinking")
+        act(client, "T3", "resolve")
+        body = {"ticket_ids": ["T1", "T2", "T3", "T9"], "to": "team-b"}
+        answer = client.post("/v1/tickets:dispatch", json=body, headers=SUPERVISOR)
+        assert answer.status_code == 200, answer.text
+        assert [(r["ticket_id"], r["status"]) for r in answer.json()["results"]] == [
+            ("T1", 200), ("T2", 200), ("T3", 409), ("T9", 404)
+        ]  # fmt: skip
+        empty = client.post("/v1/tickets:dispatch", json={"ticket_ids": [], "to": "x"},
+                            headers=SUPERVISOR)  # fmt: skip
+        assert empty.status_code == 422
+
+        def search(text: str) -> list[str]:
+            page = client.get("/v1/tickets", params={"q": text}, headers=SUPERVISOR).json()
+            return [item["ticket_id"] for item in page["items"]]
+
+        assert search("ROUTER") == ["T3", "T1"]
+        assert search("100%") == ["T1"]
+        assert client.get("/v1/tickets", params={"assignee": "team-b"},
+                          headers=AGENT).json()["items"][0]["ticket_id"] == "T2"  # fmt: skip

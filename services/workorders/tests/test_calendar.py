@@ -3,6 +3,8 @@
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from callcenter.workorders.domain.calendar import Calendar
 
@@ -68,3 +70,17 @@ def test_bad_calendars_are_refused():
 def test_json_round_trip():
     calendar = Calendar(zone="Asia/Shanghai", hours=OFFICE, holidays=frozenset({date(2026, 10, 1)}))
     assert Calendar.from_json(calendar.to_json()) == calendar
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
+                       timezones=st.just(UTC)),
+    seconds=st.floats(min_value=0, max_value=200 * HOUR),
+    zone=st.sampled_from(["Europe/Paris", "America/New_York", "Asia/Shanghai", "UTC"]),
+)  # fmt: skip
+def test_adding_business_time_and_measuring_it_agree(start, seconds, zone):
+    calendar = Calendar(zone=zone, hours=OFFICE, holidays=frozenset({date(2026, 12, 25)}))
+    due = calendar.add(start, seconds)
+    assert due >= start
+    assert calendar.business_seconds(start, due) == pytest.approx(seconds, abs=1e-3)

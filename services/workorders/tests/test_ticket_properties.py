@@ -9,14 +9,15 @@ they are stored) rebuilds the same ticket.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from callcenter.events.catalogue import registry
 from callcenter.workorders.domain.commands import Act
-from callcenter.workorders.domain.config import ACTIONS, PRIORITIES
+from callcenter.workorders.domain.calendar import Calendar
+from callcenter.workorders.domain.config import ACTIONS, PRIORITIES, SlaPolicy, Targets, TicketType
 from callcenter.workorders.domain.errors import TicketError
 from callcenter.workorders.domain.ticket import Ticket, evolve
 
@@ -40,6 +41,25 @@ actions = st.builds(
 )
 steps = st.lists(
     st.one_of(actions, st.floats(min_value=1, max_value=3 * 86400)), min_size=1, max_size=40
+)
+
+
+HOUR = 3600.0
+OFFICE = Calendar(
+    zone="Europe/Paris",
+    hours={d: ((9 * 60, 12 * 60), (13 * 60, 17 * 60)) for d in range(5)},
+    holidays=frozenset({date(2026, 3, 30)}),
+)
+KINDS = {
+    "24x7": SlaPolicy(targets={p: Targets(HOUR, 2 * HOUR) for p in PRIORITIES}),
+    "office": SlaPolicy(targets={p: Targets(2 * HOUR, 8 * HOUR) for p in PRIORITIES},
+                        calendar=OFFICE),
+}  # fmt: skip
+# Starts around the spring DST change in Paris (29 March 2026) and a plain week.
+STARTS = st.builds(
+    lambda day, minute: datetime(2026, 3, 26, tzinfo=UTC) + timedelta(days=day, minutes=minute),
+    st.integers(0, 5) | st.just(60),
+    st.integers(0, 24 * 60 - 1),
 )
 
 
@@ -70,9 +90,10 @@ def check(desk) -> None:
 
 
 @PROPERTY
-@given(steps=steps, priority=st.sampled_from(PRIORITIES))
-def test_random_actions_never_reach_an_illegal_state(make_desk, steps, priority):
-    desk = make_desk()
+@given(steps=steps, priority=st.sampled_from(PRIORITIES), kind=st.sampled_from(sorted(KINDS)),
+       start=STARTS)  # fmt: skip
+def test_random_actions_never_reach_an_illegal_state(make_desk, steps, priority, kind, start):
+    desk = make_desk(TicketType("repair", sla=KINDS[kind]), now=start)
     desk.open(priority=priority)
     for step in steps:
         if isinstance(step, float):

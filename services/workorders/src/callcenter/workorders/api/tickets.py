@@ -136,6 +136,30 @@ async def get_ticket(ticket_id: Identifier, principal: Staff, service: TicketsDe
     return {**ticket_view(ticket, version), "history": [history_entry(e) for e in history]}
 
 
+class BulkDispatchBody(BaseModel):
+    ticket_ids: list[Text] = Field(min_length=1, max_length=500)
+    to: Text
+    note: str | None = Field(default=None, max_length=4000)
+
+
+@router.post("/tickets:dispatch", responses=problem_responses(422),
+             summary="Dispatch tickets to an agent or group; a result per ticket")  # fmt: skip
+async def bulk_dispatch(body: BulkDispatchBody, principal: Staff, service: TicketsDep):
+    results = []
+    for ticket_id in dict.fromkeys(body.ticket_ids):
+        command = Act("dispatch", by=principal.subject, roles=_roles(principal), to=body.to,
+                      note=body.note)  # fmt: skip
+        try:
+            with refusals_as_problems():
+                _, events, _ = await service.execute(principal.tenant, ticket_id, command)
+        except ProblemError as refused:
+            results.append({"ticket_id": ticket_id, "status": refused.status,
+                            "detail": refused.detail})  # fmt: skip
+            continue
+        results.append({"ticket_id": ticket_id, "status": 200, "events": _names(events)})
+    return {"results": results}
+
+
 @router.post("/tickets/{ticket_id}/{action}", response_model=TicketDecision,
              responses=problem_responses(403, 404, 409, 422),
              summary="Take a workflow action (dispatch, reply, resolve, cancel...)")  # fmt: skip
@@ -180,6 +204,9 @@ async def list_tickets(
     priority: Priority | None = None,
     sla_state: Literal["none", "ok", "warning", "breached"] | None = None,
     breached: bool | None = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="in the title")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
@@ -193,6 +220,8 @@ async def list_tickets(
             query = query.where(tickets.c[column] == value)
     if breached is not None:
         query = query.where(tickets.c.breached == breached)
+    if q is not None:
+        query = query.where(tickets.c.title.icontains(q, autoescape=True))
     if cursor is not None:
         query = query.where(tickets.c.position < _position(cursor))
     query = query.order_by(tickets.c.position.desc()).limit(limit + 1)
