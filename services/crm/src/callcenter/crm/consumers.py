@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callcenter.crm.customers import find_by_phone
 from callcenter.crm.phones import e164_or_none
 from callcenter.crm.settings import Settings
-from callcenter.crm.store.tables import call_ivr_steps, calls, customer_phones, customers
+from callcenter.crm.store.tables import call_ivr_steps, calls
 from callcenter.events import store
 from callcenter.events.catalogue import crm, ivr
 from callcenter.events.envelope import Envelope, format_time
@@ -35,19 +36,7 @@ async def identify_caller(
     if seen is not None:
         return
     e164 = e164_or_none(arrived.ani, region)
-    found = None
-    if e164 is not None:
-        found = (
-            await conn.execute(
-                select(customers.c.id, customers.c.tier)
-                .join(
-                    customer_phones,
-                    (customer_phones.c.tenant == customers.c.tenant)
-                    & (customer_phones.c.customer_id == customers.c.id),
-                )
-                .where(customer_phones.c.tenant == tenant, customer_phones.c.e164 == e164)
-            )
-        ).first()
+    found = await find_by_phone(conn, tenant, e164) if e164 is not None else None
     await conn.execute(
         insert(calls).values(
             tenant=tenant,

@@ -100,6 +100,20 @@ async def load(conn: AsyncConnection, tenant: str, customer_id: str) -> Customer
     return from_row(row) if row else None
 
 
+async def find_by_phone(conn: AsyncConnection, tenant: str, e164: str) -> Any | None:
+    """The screen pop's lookup: (id, tier) of the customer with this number, if any."""
+    query = (
+        select(customers.c.id, customers.c.tier)
+        .join(
+            customer_phones,
+            (customer_phones.c.tenant == customers.c.tenant)
+            & (customer_phones.c.customer_id == customers.c.id),
+        )
+        .where(customer_phones.c.tenant == tenant, customer_phones.c.e164 == e164)
+    )
+    return (await conn.execute(query)).first()
+
+
 async def find_duplicate(
     conn: AsyncConnection, tenant: str, phones: list[str], emails: list[str], *, besides: str = ""
 ) -> Duplicate | None:
