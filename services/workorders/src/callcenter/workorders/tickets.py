@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
@@ -120,6 +120,29 @@ async def _save_row(
             .where(tickets.c.tenant == tenant, tickets.c.ticket_id == ticket.id)
             .values(**values)
         )
+
+
+def list_query(
+    tenant: str,
+    filters: dict[str, str | None],
+    *,
+    breached: bool | None = None,
+    text: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> Select[Any]:
+    """Tickets of a tenant, newest first, matching every filter given (the list's query)."""
+    query = select(tickets).where(tickets.c.tenant == tenant)
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(tickets.c[column] == value)
+    if breached is not None:
+        query = query.where(tickets.c.breached == breached)
+    if text is not None:
+        query = query.where(tickets.c.title.icontains(text, autoescape=True))
+    if before is not None:
+        query = query.where(tickets.c.position < before)
+    return query.order_by(tickets.c.position.desc()).limit(limit)
 
 
 async def ticket_type(conn: AsyncConnection, tenant: str, name: str) -> TicketType | None:

@@ -21,7 +21,7 @@ from callcenter.workorders.domain.commands import Act, Open
 from callcenter.workorders.domain.config import ACTIONS
 from callcenter.workorders.domain.ticket import Ticket
 from callcenter.workorders.store.tables import tickets
-from callcenter.workorders.tickets import load, sla_state, ticket_type
+from callcenter.workorders.tickets import list_query, load, sla_state, ticket_type
 
 router = APIRouter(tags=["tickets"])
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -210,21 +210,13 @@ async def list_tickets(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    query = select(tickets).where(tickets.c.tenant == principal.tenant)
     filters = {
         "status": status, "type": type, "assignee": assignee, "customer_id": customer_id,
         "priority": priority, "sla_state": sla_state,
     }  # fmt: skip
-    for column, value in filters.items():
-        if value is not None:
-            query = query.where(tickets.c[column] == value)
-    if breached is not None:
-        query = query.where(tickets.c.breached == breached)
-    if q is not None:
-        query = query.where(tickets.c.title.icontains(q, autoescape=True))
-    if cursor is not None:
-        query = query.where(tickets.c.position < _position(cursor))
-    query = query.order_by(tickets.c.position.desc()).limit(limit + 1)
+    after = _position(cursor) if cursor is not None else None
+    query = list_query(principal.tenant, filters, breached=breached, text=q, before=after,
+                       limit=limit + 1)  # fmt: skip
     async with service.db.read() as conn:
         rows = list(await conn.execute(query))
     items = [_row_view(row) for row in rows[:limit]]

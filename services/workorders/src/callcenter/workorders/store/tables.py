@@ -1,4 +1,14 @@
-from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
 from callcenter.events import store
 
@@ -28,6 +38,11 @@ tickets = Table(
     UniqueConstraint("tenant", "ticket_id", name="uq_workorders_tickets_ticket"),
     sqlite_autoincrement=True,
 )
+# The list's filters, newest first: each an index ending in the position (the cursor).
+for _column in ("status", "type", "assignee", "customer_id", "sla_state"):
+    Index(f"ix_workorders_tickets_{_column}", tickets.c.tenant, tickets.c[_column],
+          tickets.c.position)  # fmt: skip
+Index("ix_workorders_tickets_tenant", tickets.c.tenant, tickets.c.position)
 
 # Per-tenant ticket types (workflow and SLA policy, as JSON); the defaults
 # apply to a tenant until it defines its own.
