@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from callcenter.crm.store.tables import customer_emails, customer_phones, customer_tags, customers
 from callcenter.events import store
 from callcenter.events.catalogue import crm
-from callcenter.events.envelope import format_time, utcnow
+from callcenter.events.envelope import Envelope, format_time
 
 SOURCE = "crm"
 
@@ -60,6 +60,30 @@ class Customer:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
+
+
+def evolve(customer: Customer | None, envelope: Envelope) -> Customer:
+    """The customer after one of its events (the read model is this fold of its stream)."""
+    data = envelope.data
+    personal = getattr(data, "personal", {})
+    if isinstance(data, crm.CustomerCreated):
+        customer = Customer(id=data.customer_id, tier=data.tier, tags=list(data.tags))
+        customer.created_at = format_time(envelope.time)
+    assert customer is not None, f"{envelope.stream_id} does not start with CustomerCreated"
+    if isinstance(data, crm.CustomerCreated | crm.CustomerUpdated):
+        for name in ("first_name", "last_name", "company"):
+            if name in personal:
+                setattr(customer, name, personal[name])
+        for name in ("phones", "emails"):
+            if name in personal:
+                setattr(customer, name, json.loads(personal[name]))
+        if data.tier is not None:
+            customer.tier = data.tier
+        if data.tags is not None:
+            customer.tags = list(data.tags)
+        customer.updated_at = format_time(envelope.time)
+    customer.version = envelope.stream_version
+    return customer
 
 
 class Duplicate(Exception):
@@ -136,7 +160,7 @@ async def find_duplicate(
     return None
 
 
-def _row(tenant: str, customer: Customer) -> dict[str, Any]:
+def row_values(tenant: str, customer: Customer) -> dict[str, Any]:
     search = " ".join((customer.first_name, customer.last_name, customer.company)).lower()
     return {
         "tenant": tenant,
@@ -155,7 +179,7 @@ def _row(tenant: str, customer: Customer) -> dict[str, Any]:
     }
 
 
-async def _write_indexes(conn: AsyncConnection, tenant: str, customer: Customer) -> None:
+async def write_indexes(conn: AsyncConnection, tenant: str, customer: Customer) -> None:
     for table in (customer_phones, customer_emails, customer_tags):
         await conn.execute(
             delete(table).where(table.c.tenant == tenant, table.c.customer_id == customer.id)
@@ -180,8 +204,6 @@ async def create(
     duplicate = await find_duplicate(conn, tenant, customer.phones, customer.emails)
     if duplicate:
         raise duplicate
-    now = format_time(utcnow())
-    customer.created_at = customer.updated_at = now
     customer.version = 1
     event = crm.CustomerCreated(
         customer_id=customer.id,
@@ -189,7 +211,7 @@ async def create(
         tags=customer.tags,
         personal=customer.personal(),
     )
-    await store.append_to_stream(
+    [envelope] = await store.append_to_stream(
         conn,
         stream_id(customer.id),
         0,
@@ -199,7 +221,8 @@ async def create(
         correlation_id=customer.id,
         subject=subject,
     )
-    await conn.execute(insert(customers).values(**_row(tenant, customer)))
+    customer.created_at = customer.updated_at = format_time(envelope.time)
+    await conn.execute(insert(customers).values(**row_values(tenant, customer)))
     await _write_indexes_or_duplicate(conn, tenant, customer)
     return customer
 
@@ -218,7 +241,6 @@ async def update_customer(
         raise duplicate
     updated = Customer(**{**current.__dict__, **changed})
     updated.version = current.version + 1
-    updated.updated_at = format_time(utcnow())
     personal = {k: v for k, v in updated.personal().items() if k in changed}
     event = crm.CustomerUpdated(
         customer_id=current.id,
@@ -226,7 +248,7 @@ async def update_customer(
         tags=changed.get("tags"),
         personal=personal,
     )
-    await store.append_to_stream(
+    [envelope] = await store.append_to_stream(
         conn,
         stream_id(current.id),
         current.version,
@@ -236,10 +258,11 @@ async def update_customer(
         correlation_id=current.id,
         subject=subject,
     )
+    updated.updated_at = format_time(envelope.time)
     await conn.execute(
         update(customers)
         .where(customers.c.tenant == tenant, customers.c.id == current.id)
-        .values(**_row(tenant, updated))
+        .values(**row_values(tenant, updated))
     )
     await _write_indexes_or_duplicate(conn, tenant, updated)
     return updated
@@ -249,7 +272,7 @@ async def _write_indexes_or_duplicate(conn: AsyncConnection, tenant: str, c: Cus
     # Two concurrent writers may both pass the duplicate check; the index's key refuses one.
     try:
         async with conn.begin_nested():
-            await _write_indexes(conn, tenant, c)
+            await write_indexes(conn, tenant, c)
     except IntegrityError:
         duplicate = await find_duplicate(conn, tenant, c.phones, c.emails, besides=c.id)
         if duplicate is None:

@@ -11,18 +11,17 @@ from callcenter.crm import customers as model
 from callcenter.crm.store.tables import call_ivr_steps, calls, customers, notes
 from callcenter.events import store
 from callcenter.events.catalogue import crm
-from callcenter.events.envelope import format_time, utcnow
+from callcenter.events.envelope import format_time
 
 
 async def add_note(
     conn: AsyncConnection, tenant: str, customer: model.Customer, text: str, *, author: str
 ) -> dict[str, Any]:
-    note = {"id": model.new_id(), "author": author, "text": text,
-            "created_at": format_time(utcnow())}  # fmt: skip
+    note_id = model.new_id()
     event = crm.NoteAdded(
-        customer_id=customer.id, note_id=note["id"], author=author, personal={"text": text}
+        customer_id=customer.id, note_id=note_id, author=author, personal={"text": text}
     )
-    await store.append_to_stream(
+    [envelope] = await store.append_to_stream(
         conn,
         model.stream_id(customer.id),
         customer.version,
@@ -32,6 +31,7 @@ async def add_note(
         correlation_id=customer.id,
         subject=author,
     )
+    note = {"id": note_id, "author": author, "text": text, "created_at": format_time(envelope.time)}
     await conn.execute(insert(notes).values(tenant=tenant, customer_id=customer.id, **note))
     await conn.execute(
         update(customers)

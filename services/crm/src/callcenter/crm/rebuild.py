@@ -1,0 +1,55 @@
+"""Rebuild the customer read model (customers, their indexes, notes) by replaying the store."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.crm import customers as model
+from callcenter.crm.store.tables import (
+    customer_emails,
+    customer_phones,
+    customer_tags,
+    customers,
+    notes,
+)
+from callcenter.events import store
+from callcenter.events.catalogue import crm
+from callcenter.events.envelope import format_time
+
+BATCH = 1000
+
+
+async def rebuild_customers(conn: AsyncConnection) -> int:
+    """In the caller's write transaction; returns how many customers were rebuilt."""
+    for table in (customer_phones, customer_emails, customer_tags, notes, customers):
+        await conn.execute(delete(table))
+    folded: dict[tuple[str, str], model.Customer] = {}
+    note_rows = []
+    position = 0
+    while batch := await store.read_all(conn, position, BATCH):
+        position = batch[-1].position
+        for stored in batch:
+            if not stored.stream_id.startswith("customer:"):
+                continue
+            envelope = stored.envelope()
+            key = (envelope.tenant, envelope.stream_id.removeprefix("customer:"))
+            folded[key] = model.evolve(folded.get(key), envelope)
+            if isinstance(envelope.data, crm.NoteAdded):
+                note = envelope.data
+                note_rows.append({
+                    "tenant": envelope.tenant, "id": note.note_id,
+                    "customer_id": note.customer_id, "author": note.author,
+                    "text": note.personal.get("text", ""),
+                    "created_at": format_time(envelope.time),
+                })  # fmt: skip
+    if folded:
+        await conn.execute(
+            insert(customers),
+            [model.row_values(tenant, customer) for (tenant, _), customer in folded.items()],
+        )
+    for (tenant, _), customer in folded.items():
+        await model.write_indexes(conn, tenant, customer)
+    if note_rows:
+        await conn.execute(insert(notes), note_rows)
+    return len(folded)
