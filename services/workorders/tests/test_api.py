@@ -237,3 +237,24 @@ def test_bulk_dispatch_and_title_search(workorders):
         assert search("100%") == ["T1"]
         assert client.get("/v1/tickets", params={"assignee": "team-b"},
                           headers=AGENT).json()["items"][0]["ticket_id"] == "T2"  # fmt: skip
+
+
+def test_a_tenant_sets_which_events_open_tickets(workorders):
+    with workorders() as client:
+        rules = client.get("/v1/ticket-rules", headers=AGENT).json()["items"]
+        assert {r["trigger"]: r["ticket_type"] for r in rules} == {
+            "voicemail": "inquiry", "failed_callback": "inquiry", "abandoned_call": "complaint"
+        }  # fmt: skip
+        off = client.put("/v1/ticket-rules/voicemail", json={"ticket_type": None},
+                         headers=SUPERVISOR)  # fmt: skip
+        assert off.status_code == 200, off.text
+        unknown = client.put("/v1/ticket-rules/voicemail", json={"ticket_type": "weather"},
+                             headers=SUPERVISOR)  # fmt: skip
+        assert (unknown.status_code, unknown.json()["field"]) == (422, "ticket_type")
+        bad_trigger = client.put("/v1/ticket-rules/fax", json={"ticket_type": None},
+                                 headers=SUPERVISOR)  # fmt: skip
+        assert bad_trigger.status_code == 422
+        rules = client.get("/v1/ticket-rules", headers=AGENT).json()["items"]
+        assert {r["trigger"]: r["ticket_type"] for r in rules}["voicemail"] is None
+        others = client.get("/v1/ticket-rules", headers=OTHER_TENANT).json()["items"]
+        assert {r["trigger"]: r["ticket_type"] for r in others}["voicemail"] == "inquiry"

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from callcenter.events.catalogue import registry
-from callcenter.workorders.domain.commands import Act
 from callcenter.workorders.domain.calendar import Calendar
+from callcenter.workorders.domain.commands import Act
 from callcenter.workorders.domain.config import ACTIONS, PRIORITIES, SlaPolicy, Targets, TicketType
 from callcenter.workorders.domain.errors import TicketError
 from callcenter.workorders.domain.ticket import Ticket, evolve

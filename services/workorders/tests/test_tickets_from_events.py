@@ -23,7 +23,7 @@ from callcenter.events.relay import Relay
 from callcenter.workorders.app import create_app
 from callcenter.workorders.consumers import ticket_opener
 from callcenter.workorders.settings import Settings
-from callcenter.workorders.store.tables import tickets
+from callcenter.workorders.store.tables import ticket_rules, tickets, waiting_calls
 
 KEY = "workorders-event-tests-signing-key-32-bytes"
 SUPERVISOR = {
@@ -110,3 +110,56 @@ def test_the_handler_opens_one_ticket_per_voicemail_and_callback(database_url, t
             await db.dispose()
 
     assert asyncio.run(go()) == [("cb-cb1", "new"), ("vm-c1", "new")]
+
+
+def test_abandoned_calls_of_known_customers_and_tenant_rules(database_url, tmp_path):
+    upgrade("callcenter.workorders", database_url)
+    handle = ticket_opener(Settings(database_url=database_url, data_dir=tmp_path))
+    at = utcnow()
+
+    def queued(call_id: str, customer_id: str | None) -> Event:
+        return routing.CallQueued(call_id=call_id, queue_id="q", position=1,
+                                  customer_id=customer_id, at=at)  # fmt: skip
+
+    def abandoned(call_id: str) -> Event:
+        return routing.CallAbandoned(call_id=call_id, queue_id="q", wait=75, position=1, at=at)
+
+    async def go() -> list[tuple[str, str, str | None]]:
+        db = Database(database_url)
+        try:
+            async with db.transaction() as conn:
+                await conn.execute(ticket_rules.insert().values(
+                    tenant="globex", trigger="voicemail", ticket_type=None, priority="normal"
+                ))  # fmt: skip
+                await conn.execute(ticket_rules.insert().values(
+                    tenant="acme", trigger="abandoned_call", ticket_type="repair", priority="high"
+                ))  # fmt: skip
+            sequence = [
+                ("acme", queued("k1", "cus-1")), ("acme", abandoned("k1")),  # known: ticket
+                ("acme", queued("k2", None)), ("acme", abandoned("k2")),  # unknown caller
+                ("acme", queued("k3", "cus-3")),
+                ("acme", routing.CallAnswered(call_id="k3", queue_id="q", agent_id="a",
+                                              wait=3, ring=1, at=at)),
+                ("acme", abandoned("k3")),  # answered before: no ticket
+                ("globex", ivr.VoicemailRecorded(call_id="g1", recording_uri="u", duration=1)),
+            ]  # fmt: skip
+            for tenant, data in sequence:
+                envelope = new_envelope(data, source="x", tenant=tenant, stream_id="s",
+                                        stream_version=1, correlation_id="corr")  # fmt: skip
+                async with db.transaction() as conn:
+                    await handle(conn, envelope)
+            async with db.read() as conn:
+                rows = await conn.execute(
+                    select(
+                        tickets.c.ticket_id,
+                        tickets.c.type,
+                        tickets.c.priority,
+                        tickets.c.customer_id,
+                    )
+                )
+                assert await conn.scalar(select(func.count()).select_from(waiting_calls)) == 0
+                return sorted(tuple(row) for row in rows)
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(go()) == [("ab-k1", "repair", "high", "cus-1")]

@@ -27,4 +27,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime.consume("routing", ["callcenter.routing"], opener)
     app = create_service_app(runtime, title="Work orders", description=DESCRIPTION, routers=ROUTERS)
     app.state.tickets = service
+    app.state.settings = settings
     return app

@@ -1,14 +1,20 @@
 """Tickets opened from other services' events, in the consumer's transaction.
 
-A voicemail left in the IVR, or a callback routing gave up on, opens a ticket
-whose id is derived from the call, so the event and the ticket are one to one.
-The consumer dedupes deliveries; an id already taken is also treated as done.
+Triggers: a voicemail left in the IVR, a callback routing gave up on, a call
+from a known customer abandoned in queue. Each tenant's rule per trigger (in
+``workorders_ticket_rules``, else the service's settings) names the ticket type
+and priority, or no ticket. The ticket's id is derived from the event's
+subject (``vm-<call>``, ``cb-<callback>``, ``ab-<call>``), so the event and
+the ticket are one to one; the consumer dedupes deliveries, and an id already
+taken is treated as done.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events.catalogue import ivr, routing
@@ -16,36 +22,92 @@ from callcenter.events.envelope import Envelope, utcnow
 from callcenter.workorders.domain.commands import Open
 from callcenter.workorders.domain.errors import TicketError
 from callcenter.workorders.settings import Settings
+from callcenter.workorders.store.tables import ticket_rules, waiting_calls
 from callcenter.workorders.tickets import apply, ticket_type
 
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+TRIGGERS = ("voicemail", "failed_callback", "abandoned_call")
+SOURCES = {"voicemail": "voicemail", "failed_callback": "callback",
+           "abandoned_call": "abandoned_call"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Rule:
+    ticket_type: str | None
+    priority: str = "normal"
+
+
+def default_rule(settings: Settings, trigger: str) -> Rule:
+    name = getattr(settings, f"{trigger}_ticket_type")
+    return Rule(name or None)
+
+
+async def rule_for(conn: AsyncConnection, settings: Settings, tenant: str, trigger: str) -> Rule:
+    row = (
+        await conn.execute(
+            select(ticket_rules).where(
+                ticket_rules.c.tenant == tenant, ticket_rules.c.trigger == trigger
+            )
+        )
+    ).first()
+    return Rule(row.ticket_type, row.priority) if row else default_rule(settings, trigger)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    trigger: str
+    ticket_id: str
+    title: str
+    call_id: str
+    customer_id: str | None
+
+
+async def _wanted(conn: AsyncConnection, envelope: Envelope) -> Wanted | None:
+    data, tenant = envelope.data, envelope.tenant
+    if isinstance(data, ivr.VoicemailRecorded):
+        return Wanted("voicemail", f"vm-{data.call_id}", f"Voicemail ({data.duration:.0f} s)",
+                      data.call_id, data.customer_id)  # fmt: skip
+    if isinstance(data, routing.CallbackCompleted) and data.outcome == "gave_up":
+        return Wanted("failed_callback", f"cb-{data.callback_id}",
+                      f"Callback to {data.number} not completed", data.call_id, None)  # fmt: skip
+    if isinstance(data, routing.CallQueued) and data.customer_id:
+        await conn.execute(waiting_calls.delete().where(
+            waiting_calls.c.tenant == tenant, waiting_calls.c.call_id == data.call_id
+        ))  # fmt: skip
+        await conn.execute(waiting_calls.insert().values(
+            tenant=tenant, call_id=data.call_id, customer_id=data.customer_id
+        ))  # fmt: skip
+        return None
+    if isinstance(data, routing.CallAnswered | routing.CallExitedQueue | routing.CallAbandoned):
+        where = (waiting_calls.c.tenant == tenant) & (waiting_calls.c.call_id == data.call_id)
+        customer_id = await conn.scalar(select(waiting_calls.c.customer_id).where(where))
+        await conn.execute(waiting_calls.delete().where(where))
+        if isinstance(data, routing.CallAbandoned) and customer_id is not None:
+            return Wanted("abandoned_call", f"ab-{data.call_id}",
+                          f"Abandoned after {data.wait:.0f} s in queue {data.queue_id}",
+                          data.call_id, customer_id)  # fmt: skip
+    return None
 
 
 def ticket_opener(settings: Settings, on_open: Callable[[], None] = lambda: None) -> Handler:
     async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
-        data = envelope.data
-        if isinstance(data, ivr.VoicemailRecorded) and settings.voicemail_ticket_type:
-            type_name, source = settings.voicemail_ticket_type, "voicemail"
-            ticket_id, title = f"vm-{data.call_id}", f"Voicemail ({data.duration:.0f} s)"
-            customer_id, call_id = data.customer_id, data.call_id
-        elif (
-            isinstance(data, routing.CallbackCompleted)
-            and data.outcome == "gave_up"
-            and settings.failed_callback_ticket_type
-        ):
-            type_name, source = settings.failed_callback_ticket_type, "callback"
-            ticket_id, title = f"cb-{data.callback_id}", f"Callback to {data.number} not completed"
-            customer_id, call_id = None, data.call_id
-        else:
+        wanted = await _wanted(conn, envelope)
+        if wanted is None:
             return
-        kind = await ticket_type(conn, envelope.tenant, type_name)
+        rule = await rule_for(conn, settings, envelope.tenant, wanted.trigger)
+        if rule.ticket_type is None:
+            return
+        kind = await ticket_type(conn, envelope.tenant, rule.ticket_type)
         if kind is None:
             return
-        command = Open(ticket_id, kind, by="system", title=title, customer_id=customer_id,
-                       call_id=call_id, source=source)  # fmt: skip
+        command = Open(
+            wanted.ticket_id, kind, by="system", priority=rule.priority, title=wanted.title,
+            customer_id=wanted.customer_id, call_id=wanted.call_id,
+            source=SOURCES[wanted.trigger],
+        )  # fmt: skip
         try:
             await apply(
-                conn, envelope.tenant, ticket_id, command, utcnow(),
+                conn, envelope.tenant, wanted.ticket_id, command, utcnow(),
                 correlation_id=envelope.correlation_id, causation_id=envelope.id,
             )  # fmt: skip
         except TicketError:

@@ -10,6 +10,8 @@ class Settings(ServiceSettings):
     port: int = 8004
     # How often the timer loop looks for due SLA deadlines.
     tick_seconds: float = 1.0
-    # Tickets opened from other services' events: which type (empty: none).
+    # Tickets opened from other services' events, unless a tenant's rule says
+    # otherwise: which type (empty: no ticket).
     voicemail_ticket_type: str = "inquiry"
     failed_callback_ticket_type: str = "inquiry"
+    abandoned_call_ticket_type: str = "complaint"

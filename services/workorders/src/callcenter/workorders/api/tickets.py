@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from callcenter.events.envelope import Envelope
 from callcenter.events.kit.auth import Principal
@@ -20,7 +19,6 @@ from callcenter.workorders.api.deps import (
 from callcenter.workorders.domain.commands import Act, Open
 from callcenter.workorders.domain.config import ACTIONS
 from callcenter.workorders.domain.ticket import Ticket
-from callcenter.workorders.store.tables import tickets
 from callcenter.workorders.tickets import list_query, load, sla_state, ticket_type
 
 router = APIRouter(tags=["tickets"])

@@ -1,18 +1,21 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from callcenter.events.kit.problems import ProblemError, problem_responses
 from callcenter.workorders.api.deps import Identifier, Manager, Staff, TicketsDep
+from callcenter.workorders.consumers import TRIGGERS, rule_for
 from callcenter.workorders.domain.config import default_types
-from callcenter.workorders.store.tables import ticket_types
+from callcenter.workorders.store.tables import ticket_rules, ticket_types
+from callcenter.workorders.tickets import ticket_type
 from callcenter.workorders.types import type_from_json, type_to_json
 
 router = APIRouter(tags=["ticket types"])
+Priority = Literal["low", "normal", "high", "urgent"]
 
 
 class TicketTypeBody(BaseModel):
@@ -61,3 +64,42 @@ async def put_type(
             )
         )
     return type_to_json(kind)
+
+
+class RuleBody(BaseModel):
+    ticket_type: str | None = Field(
+        max_length=100, description="the type of the ticket to open; null: open none"
+    )
+    priority: Priority = "normal"
+
+
+@router.get("/ticket-rules", summary="Which events open tickets for the tenant, and how")
+async def list_rules(principal: Staff, service: TicketsDep, request: Request) -> dict[str, Any]:
+    settings = request.app.state.settings
+    async with service.db.read() as conn:
+        rules = {t: await rule_for(conn, settings, principal.tenant, t) for t in TRIGGERS}
+    return {"items": [{"trigger": t, "ticket_type": r.ticket_type, "priority": r.priority}
+                      for t, r in rules.items()]}  # fmt: skip
+
+
+@router.put("/ticket-rules/{trigger}", responses=problem_responses(422),
+            summary="Open tickets of this type on this trigger (or none)")  # fmt: skip
+async def put_rule(
+    trigger: Literal["voicemail", "failed_callback", "abandoned_call"],
+    body: RuleBody,
+    principal: Manager,
+    service: TicketsDep,
+) -> dict[str, Any]:
+    async with service.db.transaction() as conn:
+        if body.ticket_type is not None and not await ticket_type(
+            conn, principal.tenant, body.ticket_type
+        ):
+            raise ProblemError(422, "Invalid request", f"unknown ticket type {body.ticket_type!r}",
+                               field="ticket_type")  # fmt: skip
+        where = (ticket_rules.c.tenant == principal.tenant) & (ticket_rules.c.trigger == trigger)
+        await conn.execute(ticket_rules.delete().where(where))
+        await conn.execute(ticket_rules.insert().values(
+            tenant=principal.tenant, trigger=trigger, ticket_type=body.ticket_type,
+            priority=body.priority,
+        ))  # fmt: skip
+    return {"trigger": trigger, "ticket_type": body.ticket_type, "priority": body.priority}

@@ -54,4 +54,25 @@ ticket_types = Table(
     Column("definition", JSON, nullable=False),
 )
 
-__all__ = ["metadata", "ticket_types", "tickets"]
+
+# Per-tenant rules opening tickets from other services' events: for each
+# trigger (voicemail, failed_callback, abandoned_call) the ticket type and
+# priority, or no ticket (ticket_type NULL). Absent: the service's settings.
+ticket_rules = Table(
+    "workorders_ticket_rules",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("trigger", String(40), primary_key=True),
+    Column("ticket_type", String(100)),
+    Column("priority", String(20), nullable=False),
+)
+
+# Calls waiting in a queue for a known customer (from routing's CallQueued),
+# so that an abandoned one can open a ticket; removed when the call leaves.
+waiting_calls = Table(
+    "workorders_waiting_calls",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("call_id", String(100), primary_key=True),
+    Column("customer_id", String(100), nullable=False),
+)
