@@ -8,7 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, status
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from callcenter.ivr.api.deps import CallController, IvrDep, Viewer, bad_field, call_problem
+from callcenter.ivr.api.deps import (
+    CallController,
+    CallRefusal,
+    IvrDep,
+    Viewer,
+    bad_field,
+    call_problem,
+)
 from callcenter.ivr.calls import Answer
 from callcenter.ivr.desk import CallNotFound
 from callcenter.ivr.domain.instructions import Instruction
@@ -94,7 +101,7 @@ async def create_call(body: NewCall, principal: CallController, ivr: IvrDep) -> 
         raise bad_field("body.to", f"no flow is bound to number {body.dnis}")
     try:
         return answer(await ivr.control.start(principal.tenant, call_id, body.ani, bound))
-    except Exception as error:  # noqa: BLE001 - domain refusals become problems
+    except CallRefusal as error:
         raise call_problem(error, call_id) from None
 
 
@@ -106,7 +113,7 @@ async def call_input(
 ) -> CallAnswer:
     try:
         return answer(await ivr.control.input(principal.tenant, call_id, body.digits, body.timeout))
-    except Exception as error:  # noqa: BLE001
+    except CallRefusal as error:
         raise call_problem(error, call_id) from None
 
 
@@ -120,7 +127,7 @@ async def call_recording(
                 principal.tenant, call_id, body.recording_url, body.duration
             )
         )
-    except Exception as error:  # noqa: BLE001
+    except CallRefusal as error:
         raise call_problem(error, call_id) from None
 
 
@@ -128,7 +135,7 @@ async def call_recording(
 async def call_hangup(call_id: CallId, principal: CallController, ivr: IvrDep) -> CallAnswer:
     try:
         return answer(await ivr.control.hang_up(principal.tenant, call_id))
-    except Exception as error:  # noqa: BLE001
+    except CallRefusal as error:
         raise call_problem(error, call_id) from None
 
 

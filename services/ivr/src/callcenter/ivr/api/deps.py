@@ -35,15 +35,17 @@ Designer = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.INTEGRATO
 Viewer = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATOR))]
 
 
-def call_problem(error: Exception, call_id: str) -> ProblemError:
+# What a call command can be refused for; anything else is a server error.
+CallRefusal = (CallNotFound, CommandRejected)
+
+
+def call_problem(error: CallNotFound | CommandRejected, call_id: str) -> ProblemError:
     """A domain refusal as the problem the client sees (nothing was changed)."""
     if isinstance(error, CallNotFound):
         return ProblemError(404, "Unknown call", f"call {call_id!r} does not exist")
-    if isinstance(error, CommandRejected):
-        return ProblemError(
-            409, "Call cannot take this", error.detail, reason=error.reason, call_id=call_id
-        )
-    raise error
+    return ProblemError(
+        409, "Call cannot take this", error.detail, reason=error.reason, call_id=call_id
+    )
 
 
 def bad_field(field: str, reason: str, title: str = "Invalid request") -> ProblemError:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from twilio.request_validator import RequestValidator
 
 from callcenter.events.kit.problems import ProblemError
-from callcenter.ivr.api.deps import IvrDep, bad_field, call_problem
+from callcenter.ivr.api.deps import CallRefusal, IvrDep, bad_field, call_problem
 from callcenter.ivr.api.twiml import to_twiml
 from callcenter.ivr.calls import Answer
 from callcenter.ivr.store import queries
@@ -106,7 +106,7 @@ async def twilio_voice(request: Request, ivr: IvrDep) -> Response:
     call_id = params["CallSid"]
     try:
         answer = await ivr.control.start(bound.tenant, call_id, params["From"], bound)
-    except Exception as error:  # noqa: BLE001
+    except CallRefusal as error:
         raise call_problem(error, call_id) from None
     return _twiml(request, answer)
 
@@ -125,7 +125,7 @@ async def twilio_gather(request: Request, ivr: IvrDep) -> Response:
     digits = params.get("Digits", "")
     try:
         answer = await ivr.control.input(bound.tenant, call_id, digits, silent=not digits)
-    except Exception as error:  # noqa: BLE001
+    except CallRefusal as error:
         raise call_problem(error, call_id) from None
     return _twiml(request, answer)
 
@@ -152,7 +152,7 @@ async def twilio_recording(request: Request, ivr: IvrDep) -> Response:
         answer = await ivr.control.recording(
             bound.tenant, call_id, params["RecordingUrl"], duration
         )
-    except Exception as error:  # noqa: BLE001
+    except CallRefusal as error:
         raise call_problem(error, call_id) from None
     return _twiml(request, answer)
 
@@ -171,7 +171,7 @@ async def twilio_status(request: Request, ivr: IvrDep) -> Response:
     if params["CallStatus"] in ENDED:
         try:
             await ivr.control.hang_up(bound.tenant, params["CallSid"])
-        except Exception as error:  # noqa: BLE001
+        except CallRefusal as error:
             problem = call_problem(error, params["CallSid"])
             if problem.status != 409:  # already ended: Twilio may tell us twice
                 raise problem from None
