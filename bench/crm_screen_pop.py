@@ -53,13 +53,14 @@ def load(path: Path, count: int) -> float:
         for n in ids:
             numbers = [mobile(2 * n)] + ([mobile(2 * n + 1)] if n % 3 == 0 else [])
             tier = ("key_important", "key_secondary", "ordinary", "small")[n % 4]
+            lists = (json.dumps(numbers), "[]", "[]", "{}", "{}")
             customers.append((TENANT, f"c{n:08d}", "First", f"Last{n}", f"first last{n} ", "",
-                              tier, json.dumps(numbers), "[]", "[]", 1, now, now))  # fmt: skip
+                              tier, *lists, 1, now, now))  # fmt: skip
             phones += [(TENANT, number, f"c{n:08d}") for number in numbers]
         db.executemany(
             "INSERT INTO crm_customers (tenant, id, first_name, last_name, search_name, company,"
-            " tier, phones, emails, tags, version, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " tier, phones, emails, tags, attributes, consent, version, created_at, updated_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             customers,
         )
         db.executemany(

@@ -307,3 +307,35 @@ def test_notes_go_on_the_customer_stream_and_timeline(crm, database_url):
         "CustomerCreated", "NoteAdded", "NoteAdded", "CustomerUpdated"
     ]  # fmt: skip
     assert events[1].data.author == "alice"
+
+
+def test_custom_attributes_and_consent_flags(crm, database_url):
+    with crm() as client:
+        created = create(client, last_name="Martin", attributes={"contract_no": "C-1234"},
+                         consent={"calls": True, "sms": True})  # fmt: skip
+        assert created.status_code == 201, created.text
+        lea = created.json()
+        assert lea["attributes"] == {"contract_no": "C-1234"}
+        assert lea["consent"] == {"calls": True, "sms": True, "email": False, "marketing": False}
+        assert create(client).json()["consent"] == dict.fromkeys(lea["consent"], False)
+
+        url = f"/v1/customers/{lea['id']}"
+        withdrawn = client.patch(url, json={"consent": {"calls": True}}, headers=AGENT).json()
+        assert withdrawn["consent"] == {"calls": True, "sms": False, "email": False,
+                                        "marketing": False}  # fmt: skip
+        assert withdrawn["attributes"] == {"contract_no": "C-1234"}
+        for body, field in (
+            ({"attributes": {"Bad Key": "x"}}, "body.attributes.Bad Key.[key]"),
+            ({"attributes": {"note": "x" * 501}}, "body.attributes.note"),
+            ({"consent": {"fax": True}}, "body.consent.fax"),
+        ):
+            bad = client.patch(url, json=body, headers=AGENT)
+            assert bad.status_code == 422, body
+            assert bad.json()["errors"][0]["field"] == field
+        assert client.get(url, headers=AGENT).json() == withdrawn
+
+    events = stored_events(database_url, f"customer:{lea['id']}")
+    assert events[0].data.consent["sms"] is True
+    assert events[1].data.consent == {"calls": True, "sms": False, "email": False,
+                                      "marketing": False}  # fmt: skip
+    assert "attributes" not in events[1].data.personal

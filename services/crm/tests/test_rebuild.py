@@ -42,13 +42,18 @@ def test_replaying_the_store_rebuilds_the_read_model(crm, database_url):
             lea = client.post("/v1/customers", headers=me, json={
                 "first_name": "Léa", "last_name": "Martin", "phones": ["06 28 12 34 56"],
                 "emails": ["lea@example.fr"], "tags": ["vip"], "tier": "key_secondary",
+                "attributes": {"contract_no": "C-1"}, "consent": {"sms": True},
             }).json()  # fmt: skip
             client.post("/v1/customers", headers=me, json={"last_name": "Durand", "company": "X"})
             client.patch(f"/v1/customers/{lea['id']}", headers=me,
                          json={"phones": ["06 11 22 33 44", "01 42 68 53 00"], "tags": [],
                                "tier": "small", "company": "Acme"})  # fmt: skip
             client.post(f"/v1/customers/{lea['id']}/notes", headers=me, json={"text": "hello"})
-            client.patch(f"/v1/customers/{lea['id']}", headers=me, json={"first_name": "Lea"})
+            client.patch(
+                f"/v1/customers/{lea['id']}",
+                headers=me,
+                json={"first_name": "Lea", "consent": {"calls": True}},
+            )
 
     async def check() -> None:
         db = Database(database_url)

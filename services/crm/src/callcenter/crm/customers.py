@@ -33,6 +33,8 @@ class Customer:
     phones: list[str] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    attributes: dict[str, str] = field(default_factory=dict)
+    consent: dict[str, bool] = field(default_factory=dict)
     version: int = 0
     created_at: str = ""
     updated_at: str = ""
@@ -44,6 +46,7 @@ class Customer:
             "company": self.company,
             "phones": json.dumps(self.phones),
             "emails": json.dumps(self.emails),
+            "attributes": json.dumps(self.attributes, sort_keys=True),
         }
 
     def view(self) -> dict[str, Any]:
@@ -56,6 +59,8 @@ class Customer:
             "phones": self.phones,
             "emails": self.emails,
             "tags": self.tags,
+            "attributes": self.attributes,
+            "consent": self.consent,
             "version": self.version,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -67,20 +72,24 @@ def evolve(customer: Customer | None, envelope: Envelope) -> Customer:
     data = envelope.data
     personal = getattr(data, "personal", {})
     if isinstance(data, crm.CustomerCreated):
-        customer = Customer(id=data.customer_id, tier=data.tier, tags=list(data.tags))
+        customer = Customer(
+            id=data.customer_id, tier=data.tier, tags=list(data.tags), consent=dict(data.consent)
+        )
         customer.created_at = format_time(envelope.time)
     assert customer is not None, f"{envelope.stream_id} does not start with CustomerCreated"
     if isinstance(data, crm.CustomerCreated | crm.CustomerUpdated):
         for name in ("first_name", "last_name", "company"):
             if name in personal:
                 setattr(customer, name, personal[name])
-        for name in ("phones", "emails"):
+        for name in ("phones", "emails", "attributes"):
             if name in personal:
                 setattr(customer, name, json.loads(personal[name]))
         if data.tier is not None:
             customer.tier = data.tier
         if data.tags is not None:
             customer.tags = list(data.tags)
+        if isinstance(data, crm.CustomerUpdated) and data.consent is not None:
+            customer.consent = dict(data.consent)
         customer.updated_at = format_time(envelope.time)
     customer.version = envelope.stream_version
     return customer
@@ -109,6 +118,8 @@ def from_row(row: Any) -> Customer:
         phones=list(row.phones),
         emails=list(row.emails),
         tags=list(row.tags),
+        attributes=dict(row.attributes),
+        consent=dict(row.consent),
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -173,6 +184,8 @@ def row_values(tenant: str, customer: Customer) -> dict[str, Any]:
         "phones": customer.phones,
         "emails": customer.emails,
         "tags": customer.tags,
+        "attributes": customer.attributes,
+        "consent": customer.consent,
         "version": customer.version,
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
@@ -209,6 +222,7 @@ async def create(
         customer_id=customer.id,
         tier=customer.tier,  # type: ignore[arg-type]
         tags=customer.tags,
+        consent=customer.consent,
         personal=customer.personal(),
     )
     [envelope] = await store.append_to_stream(
@@ -246,6 +260,7 @@ async def update_customer(
         customer_id=current.id,
         tier=changed.get("tier"),
         tags=changed.get("tags"),
+        consent=changed.get("consent"),
         personal=personal,
     )
     [envelope] = await store.append_to_stream(

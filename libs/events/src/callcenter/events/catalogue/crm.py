@@ -16,7 +16,8 @@ class CustomerCreated(Event):
     customer_id: str
     tier: Tier = "ordinary"
     tags: list[str] = Field(default_factory=list)
-    # Personal fields (first_name, last_name, company, phones and emails as JSON lists).
+    consent: dict[str, bool] = Field(default_factory=dict)  # calls, sms, email, marketing
+    # Personal fields (first_name, last_name, company; phones, emails and attributes as JSON).
     # To travel encrypted with the customer's own key (crypto-shredding): not yet done.
     personal: dict[str, str] = Field(default_factory=dict)
 
@@ -28,6 +29,7 @@ class CustomerUpdated(Event):
     customer_id: str
     tier: Tier | None = None
     tags: list[str] | None = None
+    consent: dict[str, bool] | None = None
     personal: dict[str, str] = Field(default_factory=dict)
 
 

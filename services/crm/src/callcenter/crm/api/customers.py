@@ -29,6 +29,9 @@ Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^\S+$")
 ]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+AttributeKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+AttributeValue = Annotated[str, StringConstraints(max_length=500)]
+Attributes = Annotated[dict[AttributeKey, AttributeValue], Field(max_length=50)]
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -43,6 +46,17 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
+class Consent(BaseModel):
+    """What the customer agreed to be contacted by; all false unless given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    calls: bool = False
+    sms: bool = False
+    email: bool = False
+    marketing: bool = False
+
+
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -53,6 +67,8 @@ class CustomerIn(BaseModel):
     phones: list[Phone] = Field(default_factory=list, max_length=10)
     emails: list[str] = Field(default_factory=list, max_length=10)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
+    attributes: Attributes = Field(default_factory=dict)
+    consent: Consent = Field(default_factory=Consent)
 
     @field_validator("emails")
     @classmethod
@@ -75,6 +91,8 @@ class CustomerPatch(BaseModel):
     phones: list[Phone] | None = Field(default=None, max_length=10)
     emails: list[str] | None = Field(default=None, max_length=10)
     tags: list[Tag] | None = Field(default=None, max_length=50)
+    attributes: Attributes | None = None  # replaces the whole map
+    consent: Consent | None = None  # replaces every flag
 
     @field_validator("emails")
     @classmethod
@@ -96,6 +114,8 @@ class CustomerOut(BaseModel):
     phones: list[str]
     emails: list[str]
     tags: list[str]
+    attributes: dict[str, str]
+    consent: Consent
     version: int
     created_at: str
     updated_at: str
@@ -140,6 +160,8 @@ async def create_customer(
         phones=normalized_phones(body.phones, settings.region_for(principal.tenant)),
         emails=body.emails,
         tags=body.tags,
+        attributes=body.attributes,
+        consent=body.consent.model_dump(),
     )
     try:
         async with runtime.db.transaction() as conn:
