@@ -89,7 +89,8 @@ def test_a_ticket_from_open_to_close(workorders):
                              "TicketDispatched"]  # fmt: skip
         transitions = [e["data"]["transition"] for e in view["history"]
                        if e["type"] == "TicketSlaClockChanged"]  # fmt: skip
-        assert transitions == ["started", "started", "met", "paused", "resumed", "met"]
+        assert transitions == ["started", "started", "met", "paused", "started", "resumed",
+                               "stopped", "met"]  # fmt: skip
         assert view["version"] == len(view["history"])
 
 

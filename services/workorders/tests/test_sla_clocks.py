@@ -119,3 +119,30 @@ def test_a_type_without_targets_for_the_priority_has_no_clocks(make_desk, names)
     desk = make_desk(TicketType("inquiry", sla=policy))
     assert names(desk.open(priority="low")) == ["TicketOpened"]
     assert desk.wait(10 * 86400) == []
+
+
+def test_the_next_reply_is_owed_each_time_the_customer_writes_again(make_desk, names):
+    targets = {p: Targets(HOUR, 8 * HOUR, next_reply=HOUR / 2) for p in ("normal", "high")}
+    desk = make_desk(TicketType("repair", sla=SlaPolicy(targets=targets, calendar=Calendar())))
+    desk.open()
+    desk.act("dispatch", to="bob")
+    assert names(desk.act("follow_up", by="customer")) == ["TicketFollowedUp"]  # not replied yet
+    desk.act("reply")
+    started = desk.act("follow_up", by="customer")
+    assert names(started) == ["TicketFollowedUp", "TicketSlaClockChanged"]
+    assert desk.clock("next_reply").due_at == desk.now + timedelta(minutes=30)
+    assert names(desk.wait(30 * 60))[-2:] == ["TicketSlaBreached", "TicketEscalated"]
+    desk.act("reply")
+    assert desk.clock("next_reply").status == "met"
+    desk.act("pend")
+    desk.now += timedelta(hours=3)
+    events = desk.act("resume")  # the customer answered: a new cycle, not breached
+    assert [getattr(e, "transition", None) for e in events][1:] == ["started", "resumed"]
+    assert (desk.clock("next_reply").breached, desk.clock("next_reply").status) == (
+        False,
+        "running",
+    )
+    assert names(desk.wait(24 * 60)) == ["TicketSlaWarning"]
+    assert desk.wait(5 * 60) == []
+    assert names(desk.wait(60))[-1] == "TicketEscalated"  # this cycle breaches once too
+    assert desk.wait(3600) == []

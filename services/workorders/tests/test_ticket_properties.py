@@ -1,8 +1,8 @@
 """Invariants of the ticket under random actions and time steps (hypothesis).
 
 After every step: the state is one the workflow knows, no clock runs while the
-ticket waits on the customer or is finished, a clock breaches at most once, a
-cancelled ticket was never resolved, and replaying the events (through JSON, as
+ticket waits on the customer or is finished, a clock breaches at most once per run, a
+ticket is never cancelled while resolved, and replaying the events (through JSON, as
 they are stored) rebuilds the same ticket.
 """
 
@@ -51,7 +51,7 @@ OFFICE = Calendar(
     holidays=frozenset({date(2026, 3, 30)}),
 )
 KINDS = {
-    "24x7": SlaPolicy(targets={p: Targets(HOUR, 2 * HOUR) for p in PRIORITIES}),
+    "24x7": SlaPolicy(targets={p: Targets(HOUR, 2 * HOUR, HOUR / 2) for p in PRIORITIES}),
     "office": SlaPolicy(targets={p: Targets(2 * HOUR, 8 * HOUR) for p in PRIORITIES},
                         calendar=OFFICE),
 }  # fmt: skip
@@ -81,11 +81,15 @@ def check(desk) -> None:
         assert all(c.status in ("met", "stopped") for c in ticket.clocks.values())
     for clock in ticket.clocks.values():
         assert clock.consumed_seconds <= (desk.now - ticket.opened_at).total_seconds() + 1e-6
+    # a clock breaches at most once per run: once per start (next_reply starts anew per cycle)
     breaches = Counter(e.metric for e in desk.log if type(e).__name__ == "TicketSlaBreached")
-    assert all(count == 1 for count in breaches.values())
+    starts = Counter(e.metric for e in desk.log if getattr(e, "transition", None) == "started")
+    assert all(count <= starts[metric] for metric, count in breaches.items())
     kinds = [type(e).__name__ for e in desk.log]
-    if "TicketCancelled" in kinds:
-        assert "TicketResolved" not in kinds[: kinds.index("TicketCancelled")]
+    if "TicketCancelled" in kinds:  # never while resolved (a reopened ticket may be)
+        before = [k for k in kinds[: kinds.index("TicketCancelled")]
+                  if k in ("TicketResolved", "TicketReopened")]  # fmt: skip
+        assert not before or before[-1] == "TicketReopened"
     assert round_trip(desk.log) == ticket
 
 

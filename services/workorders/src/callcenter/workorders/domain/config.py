@@ -112,10 +112,12 @@ DEFAULT_WORKFLOW = Workflow(
 
 @dataclass(frozen=True)
 class Targets:
-    """Business seconds allowed to the first reply and to resolution."""
+    """Business seconds allowed to the first reply, to resolution, and (optionally)
+    to each next reply after the customer writes again."""
 
     first_reply: float
     resolution: float
+    next_reply: float | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,11 @@ class SlaPolicy:
         return {
             "name": self.name,
             "targets": {
-                p: {"first_reply": t.first_reply, "resolution": t.resolution}
+                p: {
+                    "first_reply": t.first_reply,
+                    "resolution": t.resolution,
+                    "next_reply": t.next_reply,
+                }
                 for p, t in self.targets.items()
             },
             "calendar": self.calendar.to_json(),
@@ -153,7 +159,11 @@ class SlaPolicy:
         return cls(
             name=data.get("name", "default"),
             targets={
-                p: Targets(float(t["first_reply"]), float(t["resolution"]))
+                p: Targets(
+                    float(t["first_reply"]),
+                    float(t["resolution"]),
+                    None if t.get("next_reply") is None else float(t["next_reply"]),
+                )
                 for p, t in data.get("targets", {}).items()
             },
             calendar=Calendar.from_json(data.get("calendar", {})),
@@ -180,7 +190,10 @@ def _policy(name: str, first: float, resolution: float) -> SlaPolicy:
     scale = {"low": 2.0, "normal": 1.0, "high": 0.5, "urgent": 0.25}
     return SlaPolicy(
         name=name,
-        targets={p: Targets(first * HOUR * s, resolution * HOUR * s) for p, s in scale.items()},
+        targets={
+            p: Targets(first * HOUR * s, resolution * HOUR * s, first * HOUR * s)
+            for p, s in scale.items()
+        },
         calendar=Calendar(hours=WEEKDAYS_9_TO_6),
     )
 

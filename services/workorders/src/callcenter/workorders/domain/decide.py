@@ -103,17 +103,21 @@ def _act(d: _Decision, command: Act) -> None:
             d.emit(ev.TicketReplied(ticket_id=ticket.id, by=by, to=command.to,
                                     note=command.note, at=at))  # fmt: skip
             _finish(d, "first_reply", "met")
+            _finish(d, "next_reply", "met")
         case "follow_up":
             d.emit(ev.TicketFollowedUp(ticket_id=ticket.id, by=by, note=command.note, at=at))
+            _await_next_reply(d)
         case "pend":
             d.emit(ev.TicketPendingCustomer(ticket_id=ticket.id, by=by, note=command.note, at=at))
         case "resume":
             d.emit(ev.TicketResumed(ticket_id=ticket.id, by=by, note=command.note, at=at))
+            _await_next_reply(d)
         case "resolve":
             first_contact = ticket.replies == 0 and ticket.follow_ups == 0 and ticket.reopened == 0
             d.emit(ev.TicketResolved(ticket_id=ticket.id, by=by, reason=command.reason, at=at,
                                      first_contact_resolution=first_contact))  # fmt: skip
             _finish(d, "first_reply", "stopped")
+            _finish(d, "next_reply", "stopped")
             _finish(d, "resolution", "met")
         case "close":
             d.emit(ev.TicketClosed(ticket_id=ticket.id, by=by, reason=command.reason, at=at))
@@ -139,6 +143,17 @@ def _act(d: _Decision, command: Act) -> None:
                                             by=by, at=at))  # fmt: skip
             _retarget(d)
     _follow_state(d, before)
+
+
+def _await_next_reply(d: _Decision) -> None:
+    """The customer wrote again after the first reply: the next reply is now owed."""
+    first = d.ticket.clocks.get("first_reply")
+    targets = _policy(d).target(d.ticket.priority)
+    if first is None or first.status != "met" or targets is None or targets.next_reply is None:
+        return
+    current = d.ticket.clocks.get("next_reply")
+    if current is None or current.status in ("met", "stopped"):
+        _start(d, "next_reply", targets.next_reply)
 
 
 def _check_values(ticket: Ticket, command: Act) -> None:
@@ -222,6 +237,8 @@ def _retarget(d: _Decision) -> None:
         if clock.status not in ("running", "paused"):
             continue
         target = getattr(targets, clock.metric)
+        if target is None:
+            continue
         consumed = _consumed(d, clock)
         if clock.status == "running":
             _run(d, clock, "retargeted", target, consumed)
