@@ -150,6 +150,16 @@ def test_an_arriving_caller_is_identified_and_the_agent_sees_the_card(
         again = client.get("/v1/screen-pop/c1", headers=AGENT).json()
         assert [e["kind"] for e in again["last_interactions"]] == ["note", "call"]
 
+        export = client.get(f"/v1/customers/{lea['id']}/export", headers=token(Role.ADMIN))
+        assert client.get(f"/v1/customers/{lea['id']}/export", headers=AGENT).status_code == 403
+        held = export.json()
+        assert held["customer"]["last_name"] == "Martin"
+        assert [n["text"] for n in held["notes"]] == ["Asked about her March invoice"]
+        assert sorted(c["call_id"] for c in held["calls"]) == ["c0", "c1"]
+        assert {c["ani"] for c in held["calls"]} == {"+33628123456"}
+        assert {r["call_id"] for r in held["access_log"]} >= {"c0", "c1"}
+        assert [e["type"] for e in held["events"]] == ["CustomerCreated", "NoteAdded"]
+
         fastest = min(_timed(client, "c1") for _ in range(5))
         assert fastest < 0.05, f"screen pop took {fastest * 1000:.1f} ms"
 
@@ -163,9 +173,12 @@ def test_an_arriving_caller_is_identified_and_the_agent_sees_the_card(
     ]
     reads = read_db(database_url, lambda conn: conn.execute(select(card_reads)))
     reads = [(r.subject, r.customer_id, r.call_id) for r in reads]
-    # Each read of Léa's card for c1 and c0, and her timeline; unknown callers show no card.
+    # Reads of Léa's card for c1 and c0, her timeline and export (subject alice in both
+    # tokens); unknown callers show no card.
     assert set(reads) == {
-        ("alice", lea["id"], "c1"), ("alice", lea["id"], "c0"), ("alice", lea["id"], None)
+        ("alice", lea["id"], "c1"),
+        ("alice", lea["id"], "c0"),
+        ("alice", lea["id"], None),
     }  # fmt: skip
     assert reads.count(("alice", lea["id"], "c1")) >= 6
 

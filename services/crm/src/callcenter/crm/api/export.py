@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import select
+
+from callcenter.crm import customers as model
+from callcenter.crm.api.deps import CustomerId, RuntimeDep, not_found
+from callcenter.crm.audit import record_card_read
+from callcenter.crm.store.tables import call_ivr_steps, calls, card_reads, notes
+from callcenter.events import store
+from callcenter.events.kit.auth import Principal, Role, require_roles
+
+router = APIRouter(tags=["privacy"])
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+
+
+@router.get(
+    "/customers/{customer_id}/export",
+    summary="Everything held on a customer (admins): profile, notes, calls, access log, events",
+)
+async def export_customer(
+    customer_id: CustomerId, principal: Admin, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """For a subject access request. The export itself is recorded in the access log."""
+    tenant = principal.tenant
+    async with runtime.db.transaction() as conn:
+        customer = await model.load(conn, tenant, customer_id)
+        if customer is None:
+            raise not_found(f"customer {customer_id!r}")
+        note_rows = await conn.execute(
+            select(notes.c.id, notes.c.author, notes.c.text, notes.c.created_at)
+            .where(notes.c.tenant == tenant, notes.c.customer_id == customer_id)
+            .order_by(notes.c.created_at)
+        )
+        call_rows = (
+            await conn.execute(
+                select(calls.c.call_id, calls.c.ani, calls.c.arrived_at)
+                .where(calls.c.tenant == tenant, calls.c.customer_id == customer_id)
+                .order_by(calls.c.arrived_at)
+            )
+        ).all()
+        steps: dict[str, list[dict[str, Any]]] = {row.call_id: [] for row in call_rows}
+        if steps:
+            step_rows = await conn.execute(
+                select(call_ivr_steps)
+                .where(call_ivr_steps.c.tenant == tenant, call_ivr_steps.c.call_id.in_(list(steps)))
+                .order_by(call_ivr_steps.c.position)
+            )
+            for step in step_rows:
+                steps[step.call_id].append(
+                    {"kind": step.kind, "node_id": step.node_id, "digits": step.digits,
+                     "timeout": step.timeout, "at": step.at}
+                )  # fmt: skip
+        reads = await conn.execute(
+            select(card_reads.c.subject, card_reads.c.call_id, card_reads.c.read_at)
+            .where(card_reads.c.tenant == tenant, card_reads.c.customer_id == customer_id)
+            .order_by(card_reads.c.position)
+        )
+        access_log = [dict(row._mapping) for row in reads]
+        events = await store.read_stream(conn, model.stream_id(customer_id))
+        await record_card_read(conn, principal, customer_id, call_id=None)
+    return {
+        "customer": customer.view(),
+        "notes": [dict(row._mapping) for row in note_rows],
+        "calls": [{**row._mapping, "ivr_path": steps[row.call_id]} for row in call_rows],
+        "access_log": access_log,
+        "events": [
+            {
+                "type": e.type,
+                "time": e.time,
+                "version": e.stream_version,
+                "subject": e.subject,
+                "data": e.data.model_dump(mode="json"),
+            }
+            for e in events
+        ],
+    }
