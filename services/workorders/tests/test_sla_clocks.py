@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from callcenter.workorders.domain.calendar import Calendar
-from callcenter.workorders.domain.config import SlaPolicy, Targets, TicketType
+from callcenter.workorders.domain.config import EscalationStep, SlaPolicy, Targets, TicketType
 
 HOUR = 3600.0
 OFFICE = {d: ((8 * 60, 18 * 60),) for d in range(5)}
@@ -146,3 +148,28 @@ def test_the_next_reply_is_owed_each_time_the_customer_writes_again(make_desk, n
     assert desk.wait(5 * 60) == []
     assert names(desk.wait(60))[-1] == "TicketEscalated"  # this cycle breaches once too
     assert desk.wait(3600) == []
+
+
+def test_escalation_steps_follow_the_policy(make_desk, names):
+    steps = (EscalationStep("notify_supervisor"), EscalationStep("redispatch", to="tier-2"))
+    policy = SlaPolicy(targets={"normal": Targets(HOUR, 2 * HOUR)}, escalation=steps)
+    desk = make_desk(TicketType("repair", sla=policy))
+    desk.open()
+    desk.act("dispatch", to="bob")
+    first = desk.wait(HOUR)
+    assert names(first)[-2:] == ["TicketSlaBreached", "TicketEscalated"]
+    assert (first[-1].action, first[-1].priority, desk.ticket.priority) == (
+        "notify_supervisor", None, "normal"
+    )  # fmt: skip
+    second = desk.wait(HOUR)
+    assert names(second)[-3:] == ["TicketSlaBreached", "TicketEscalated", "TicketDispatched"]
+    assert (second[-2].level, second[-2].action) == (2, "redispatch")
+    assert (desk.ticket.assignee, desk.ticket.escalation_level) == ("tier-2", 2)
+    assert SlaPolicy.from_json(policy.to_json()) == policy
+
+
+def test_a_redispatch_step_needs_a_target():
+    with pytest.raises(ValueError, match="needs to"):
+        EscalationStep("redispatch")
+    with pytest.raises(ValueError, match="escalation action"):
+        EscalationStep("page_the_ceo")

@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 from callcenter.events.catalogue import registry
 from callcenter.workorders.domain.calendar import Calendar
 from callcenter.workorders.domain.commands import Act
-from callcenter.workorders.domain.config import ACTIONS, PRIORITIES, SlaPolicy, Targets, TicketType
+from callcenter.workorders.domain.config import (
+    ACTIONS,
+    PRIORITIES,
+    EscalationStep,
+    SlaPolicy,
+    Targets,
+    TicketType,
+)
 from callcenter.workorders.domain.errors import TicketError
 from callcenter.workorders.domain.ticket import Ticket, evolve
 
@@ -53,7 +60,8 @@ OFFICE = Calendar(
 KINDS = {
     "24x7": SlaPolicy(targets={p: Targets(HOUR, 2 * HOUR, HOUR / 2) for p in PRIORITIES}),
     "office": SlaPolicy(targets={p: Targets(2 * HOUR, 8 * HOUR) for p in PRIORITIES},
-                        calendar=OFFICE),
+                        calendar=OFFICE, escalation=(EscalationStep("notify_supervisor"),
+                                                     EscalationStep("redispatch", to="tier-2"))),
 }  # fmt: skip
 # Starts around the spring DST change in Paris (29 March 2026) and a plain week.
 STARTS = st.builds(

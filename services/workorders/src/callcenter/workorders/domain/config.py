@@ -120,6 +120,23 @@ class Targets:
     next_reply: float | None = None
 
 
+ESCALATIONS = ("notify_supervisor", "raise_priority", "redispatch")
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """What the n-th breach of a ticket does (the last step repeats)."""
+
+    action: str
+    to: str | None = None  # redispatch: the agent or group
+
+    def __post_init__(self) -> None:
+        if self.action not in ESCALATIONS:
+            raise ValueError(f"sla: escalation action must be one of {list(ESCALATIONS)}")
+        if self.action == "redispatch" and not self.to:
+            raise ValueError("sla: a redispatch escalation needs to")
+
+
 @dataclass(frozen=True)
 class SlaPolicy:
     name: str = "default"
@@ -127,8 +144,11 @@ class SlaPolicy:
     calendar: Calendar = field(default_factory=Calendar)
     warn_ratio: float = 0.8  # warn when this share of a target is consumed
     reopen_days: float = 7.0
+    escalation: tuple[EscalationStep, ...] = (EscalationStep("raise_priority"),)
 
     def __post_init__(self) -> None:
+        if not self.escalation:
+            raise ValueError("sla: escalation needs at least one step")
         for priority in self.targets:
             if priority not in PRIORITIES:
                 raise ValueError(f"sla: unknown priority {priority!r}")
@@ -152,6 +172,7 @@ class SlaPolicy:
             "calendar": self.calendar.to_json(),
             "warn_ratio": self.warn_ratio,
             "reopen_days": self.reopen_days,
+            "escalation": [{"action": e.action, "to": e.to} for e in self.escalation],
         }
 
     @classmethod
@@ -169,6 +190,10 @@ class SlaPolicy:
             calendar=Calendar.from_json(data.get("calendar", {})),
             warn_ratio=float(data.get("warn_ratio", 0.8)),
             reopen_days=float(data.get("reopen_days", 7.0)),
+            escalation=tuple(
+                EscalationStep(step["action"], step.get("to"))
+                for step in data.get("escalation") or [{"action": "raise_priority"}]
+            ),
         )
 
 

@@ -268,18 +268,25 @@ def _tick(d: _Decision) -> None:
 
 
 def _escalate(d: _Decision, metric: str, due_at: datetime) -> None:
-    """Escalation step: notify the supervisor and raise the priority by one level."""
+    """The policy's escalation step for this breach: notify the supervisor, raise the
+    priority one level, or re-dispatch to another agent or group."""
     ticket = d.ticket
-    rank = PRIORITY_ORDER.index(ticket.priority)
-    raised = PRIORITY_ORDER[min(rank + 1, len(PRIORITY_ORDER) - 1)]
+    level = ticket.escalation_level + 1
+    steps = _policy(d).escalation
+    step = steps[min(level, len(steps)) - 1]
+    action, priority = step.action, None
+    if action == "raise_priority":
+        rank = PRIORITY_ORDER.index(ticket.priority)
+        priority = PRIORITY_ORDER[min(rank + 1, len(PRIORITY_ORDER) - 1)]
+        if priority == ticket.priority:
+            action = "notify_supervisor"  # already urgent
     d.emit(
         ev.TicketEscalated(
-            ticket_id=ticket.id, metric=metric, due_at=due_at, at=d.now,
-            level=ticket.escalation_level + 1,
-            action="raise_priority" if raised != ticket.priority else "notify_supervisor",
-            priority=raised, notify="supervisor",
+            ticket_id=ticket.id, metric=metric, due_at=due_at, at=d.now, level=level,
+            action=action, priority=priority, notify=step.to or "supervisor",
         )
     )  # fmt: skip
-
-
-__all__ = ["decide"]
+    if action == "redispatch" and ticket.workflow is not None:
+        if "dispatch" in ticket.workflow.allowed(d.ticket.status):
+            d.emit(ev.TicketDispatched(ticket_id=ticket.id, by="system", to=step.to,
+                                       note=f"escalation level {level}", at=d.now))  # fmt: skip
