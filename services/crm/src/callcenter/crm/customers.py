@@ -35,6 +35,7 @@ class Customer:
     tags: list[str] = field(default_factory=list)
     attributes: dict[str, str] = field(default_factory=dict)
     consent: dict[str, bool] = field(default_factory=dict)
+    merged_into: str | None = None
     version: int = 0
     created_at: str = ""
     updated_at: str = ""
@@ -91,6 +92,8 @@ def evolve(customer: Customer | None, envelope: Envelope) -> Customer:
         if isinstance(data, crm.CustomerUpdated) and data.consent is not None:
             customer.consent = dict(data.consent)
         customer.updated_at = format_time(envelope.time)
+    if isinstance(data, crm.CustomersMerged) and data.merged_id == customer.id:
+        customer.merged_into = data.survivor_id
     customer.version = envelope.stream_version
     return customer
 
@@ -120,6 +123,7 @@ def from_row(row: Any) -> Customer:
         tags=list(row.tags),
         attributes=dict(row.attributes),
         consent=dict(row.consent),
+        merged_into=row.merged_into,
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -186,6 +190,7 @@ def row_values(tenant: str, customer: Customer) -> dict[str, Any]:
         "tags": customer.tags,
         "attributes": customer.attributes,
         "consent": customer.consent,
+        "merged_into": customer.merged_into,
         "version": customer.version,
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
@@ -197,6 +202,8 @@ async def write_indexes(conn: AsyncConnection, tenant: str, customer: Customer) 
         await conn.execute(
             delete(table).where(table.c.tenant == tenant, table.c.customer_id == customer.id)
         )
+    if customer.merged_into is not None:  # the survivor holds its numbers now
+        return
     rows = [
         (customer_phones, [{"e164": p} for p in customer.phones]),
         (customer_emails, [{"email": e} for e in customer.emails]),
@@ -293,3 +300,48 @@ async def _write_indexes_or_duplicate(conn: AsyncConnection, tenant: str, c: Cus
         if duplicate is None:
             raise
         raise duplicate from None
+
+
+async def merge(
+    conn: AsyncConnection, tenant: str, survivor: Customer, merged: Customer, *, subject: str
+) -> Customer:
+    """``merged`` joins ``survivor``: its numbers, emails and tags too; both histories stay."""
+    event = crm.CustomersMerged(survivor_id=survivor.id, merged_id=merged.id)
+    common = {"source": SOURCE, "tenant": tenant, "correlation_id": survivor.id, "subject": subject}
+    await store.append_to_stream(conn, stream_id(merged.id), merged.version, [event], **common)
+    await store.append_to_stream(conn, stream_id(survivor.id), survivor.version, [event], **common)
+    merged.merged_into = survivor.id
+    merged.version += 1
+    survivor.version += 1
+    await conn.execute(
+        update(customers)
+        .where(customers.c.tenant == tenant, customers.c.id == merged.id)
+        .values(**row_values(tenant, merged))
+    )
+    # Customers merged into the merged one before now belong to the survivor.
+    await conn.execute(
+        update(customers)
+        .where(customers.c.tenant == tenant, customers.c.merged_into == merged.id)
+        .values(merged_into=survivor.id)
+    )
+    await conn.execute(
+        update(customers)
+        .where(customers.c.tenant == tenant, customers.c.id == survivor.id)
+        .values(version=survivor.version)
+    )
+    await write_indexes(conn, tenant, merged)  # removes its index rows
+    union = {
+        "phones": list(dict.fromkeys(survivor.phones + merged.phones)),
+        "emails": list(dict.fromkeys(survivor.emails + merged.emails)),
+        "tags": list(dict.fromkeys(survivor.tags + merged.tags)),
+    }
+    return await update_customer(conn, tenant, survivor, union, subject=subject)
+
+
+async def merged_ids(conn: AsyncConnection, tenant: str, survivor_id: str) -> list[str]:
+    rows = await conn.execute(
+        select(customers.c.id).where(
+            customers.c.tenant == tenant, customers.c.merged_into == survivor_id
+        )
+    )
+    return [row.id for row in rows]

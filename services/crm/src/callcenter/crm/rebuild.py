@@ -43,6 +43,13 @@ async def rebuild_customers(conn: AsyncConnection) -> int:
                     "text": note.personal.get("text", ""),
                     "created_at": format_time(envelope.time),
                 })  # fmt: skip
+    # A customer merged into one that was merged later belongs to the last survivor.
+    for (tenant, _), customer in folded.items():
+        while customer.merged_into is not None:
+            survivor = folded[(tenant, customer.merged_into)]
+            if survivor.merged_into is None:
+                break
+            customer.merged_into = survivor.merged_into
     if folded:
         await conn.execute(
             insert(customers),

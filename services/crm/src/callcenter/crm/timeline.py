@@ -49,10 +49,12 @@ async def timeline(
     limit: int,
     besides_call: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest ``limit`` entries, newest first; calls carry their IVR path."""
+    """The newest ``limit`` entries, newest first, of the customer and of those merged
+    into it; calls carry their IVR path."""
+    ids = [customer_id, *await model.merged_ids(conn, tenant, customer_id)]
     call_query = (
         select(calls.c.call_id, calls.c.arrived_at)
-        .where(calls.c.tenant == tenant, calls.c.customer_id == customer_id)
+        .where(calls.c.tenant == tenant, calls.c.customer_id.in_(ids))
         .order_by(calls.c.arrived_at.desc())
         .limit(limit)
     )
@@ -62,7 +64,7 @@ async def timeline(
     note_rows = (
         await conn.execute(
             select(notes)
-            .where(notes.c.tenant == tenant, notes.c.customer_id == customer_id)
+            .where(notes.c.tenant == tenant, notes.c.customer_id.in_(ids))
             .order_by(notes.c.created_at.desc())
             .limit(limit)
         )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy import select
 
@@ -13,12 +13,12 @@ from callcenter.crm.api.deps import (
     RuntimeDep,
     SettingsDep,
     duplicate_problem,
-    not_found,
+    live_customer,
 )
 from callcenter.crm.audit import record_card_read
 from callcenter.crm.phones import InvalidPhone, to_e164
 from callcenter.crm.store.tables import customer_emails, customer_phones, customer_tags, customers
-from callcenter.events.kit.auth import PrincipalDep
+from callcenter.events.kit.auth import Principal, PrincipalDep, Role, require_roles
 from callcenter.events.kit.problems import ProblemError
 
 router = APIRouter(tags=["customers"])
@@ -176,9 +176,7 @@ async def create_customer(
 async def get_customer(customer_id: CustomerId, principal: PrincipalDep, runtime: RuntimeDep):
     """A read of the customer's card: recorded in the access audit."""
     async with runtime.db.transaction() as conn:
-        customer = await model.load(conn, principal.tenant, customer_id)
-        if customer is None:
-            raise not_found(f"customer {customer_id!r}")
+        customer = await live_customer(conn, principal.tenant, customer_id)
         await record_card_read(conn, principal, customer_id, call_id=None)
     return customer.view()
 
@@ -198,9 +196,7 @@ async def patch_customer(
         )
     try:
         async with runtime.db.transaction() as conn:
-            current = await model.load(conn, principal.tenant, customer_id)
-            if current is None:
-                raise not_found(f"customer {customer_id!r}")
+            current = await live_customer(conn, principal.tenant, customer_id)
             updated = await model.update_customer(
                 conn, principal.tenant, current, changes, subject=principal.subject
             )
@@ -228,7 +224,7 @@ async def list_customers(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ):
     tenant = principal.tenant
-    query = select(customers).where(customers.c.tenant == tenant)
+    query = select(customers).where(customers.c.tenant == tenant, customers.c.merged_into.is_(None))
     if phone is not None:
         try:
             e164 = to_e164(phone, settings.region_for(tenant))
@@ -275,3 +271,37 @@ async def list_customers(
     items = [model.from_row(row).view() for row in rows[:limit]]
     next_cursor = items[-1]["id"] if len(rows) > limit else None
     return CustomerPage(items=items, next_cursor=next_cursor)
+
+
+Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    merged_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+@router.post(
+    "/customers/{customer_id}/merge",
+    response_model=CustomerOut,
+    summary="Merge another customer into this one (supervisors): both histories stay",
+)
+async def merge_customers(
+    customer_id: CustomerId, body: MergeIn, principal: Supervisor, runtime: RuntimeDep
+):
+    if body.merged_id == customer_id:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            "body.merged_id: a customer cannot be merged into itself",
+            errors=[{"field": "body.merged_id", "reason": "is the survivor itself"}],
+        )
+    async with runtime.db.transaction() as conn:
+        survivor = await live_customer(conn, principal.tenant, customer_id)
+        merged = await live_customer(conn, principal.tenant, body.merged_id)
+        result = await model.merge(
+            conn, principal.tenant, survivor, merged, subject=principal.subject
+        )
+    runtime.committed()
+    return result.view()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callcenter.crm.customers import Duplicate
+from callcenter.crm.customers import Customer, Duplicate, load
 from callcenter.crm.settings import Settings
 from callcenter.events.kit.problems import ProblemError
 from callcenter.events.kit.runtime import Runtime
@@ -23,6 +24,21 @@ CallId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9
 
 def not_found(what: str) -> ProblemError:
     return ProblemError(404, "Not found", f"{what} does not exist")
+
+
+async def live_customer(conn: AsyncConnection, tenant: str, customer_id: str) -> Customer:
+    """The customer, or a 404 (saying which customer it was merged into, if it was)."""
+    customer = await load(conn, tenant, customer_id)
+    if customer is None:
+        raise not_found(f"customer {customer_id!r}")
+    if customer.merged_into is not None:
+        raise ProblemError(
+            404,
+            "Not found",
+            f"customer {customer_id!r} was merged into {customer.merged_into!r}",
+            merged_into=customer.merged_into,
+        )
+    return customer
 
 
 def duplicate_problem(duplicate: Duplicate) -> ProblemError:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
 from callcenter.crm import customers as model
-from callcenter.crm.api.deps import CustomerId, RuntimeDep, not_found
+from callcenter.crm.api.deps import CustomerId, RuntimeDep, live_customer
 from callcenter.crm.audit import record_card_read
 from callcenter.crm.store.tables import call_ivr_steps, calls, card_reads, notes
 from callcenter.events import store
@@ -26,9 +26,7 @@ async def export_customer(
     """For a subject access request. The export itself is recorded in the access log."""
     tenant = principal.tenant
     async with runtime.db.transaction() as conn:
-        customer = await model.load(conn, tenant, customer_id)
-        if customer is None:
-            raise not_found(f"customer {customer_id!r}")
+        customer = await live_customer(conn, tenant, customer_id)
         note_rows = await conn.execute(
             select(notes.c.id, notes.c.author, notes.c.text, notes.c.created_at)
             .where(notes.c.tenant == tenant, notes.c.customer_id == customer_id)

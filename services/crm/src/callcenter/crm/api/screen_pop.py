@@ -64,6 +64,8 @@ async def screen_pop(call_id: CallId, principal: PrincipalDep, runtime: RuntimeD
         history: list[dict[str, Any]] = []
         if call.customer_id is not None:
             customer = await model.load(conn, tenant, call.customer_id)
+            if customer is not None and customer.merged_into is not None:
+                customer = await model.load(conn, tenant, customer.merged_into)
         if customer is not None:
             history = await timeline(
                 conn, tenant, customer.id, limit=LAST_INTERACTIONS, besides_call=call_id

@@ -5,8 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from callcenter.crm import customers as model
-from callcenter.crm.api.deps import CustomerId, RuntimeDep, not_found
+from callcenter.crm.api.deps import CustomerId, RuntimeDep, live_customer
 from callcenter.crm.audit import record_card_read
 from callcenter.crm.timeline import add_note, timeline
 from callcenter.events.kit.auth import PrincipalDep
@@ -53,9 +52,7 @@ async def post_note(
     customer_id: CustomerId, body: NoteIn, principal: PrincipalDep, runtime: RuntimeDep
 ):
     async with runtime.db.transaction() as conn:
-        customer = await model.load(conn, principal.tenant, customer_id)
-        if customer is None:
-            raise not_found(f"customer {customer_id!r}")
+        customer = await live_customer(conn, principal.tenant, customer_id)
         note = await add_note(conn, principal.tenant, customer, body.text,
                               author=principal.subject)  # fmt: skip
     runtime.committed()
@@ -76,8 +73,7 @@ async def get_timeline(
 ):
     """Reading it is a read of the customer's data: recorded in the access audit."""
     async with runtime.db.transaction() as conn:
-        if await model.load(conn, principal.tenant, customer_id) is None:
-            raise not_found(f"customer {customer_id!r}")
+        await live_customer(conn, principal.tenant, customer_id)
         entries = await timeline(conn, principal.tenant, customer_id, limit=limit)
         await record_card_read(conn, principal, customer_id, call_id=None)
     return entries

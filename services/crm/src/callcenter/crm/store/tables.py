@@ -22,10 +22,13 @@ customers = Table(
     Column("tags", JSON, nullable=False),
     Column("attributes", JSON, nullable=False),
     Column("consent", JSON, nullable=False),
+    # Set when merged into another customer (the survivor); its history stays here.
+    Column("merged_into", String(64), nullable=True),
     Column("version", Integer, nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
     Index("ix_crm_customers_tenant_tier", "tenant", "tier", "id"),
+    Index("ix_crm_customers_merged_into", "tenant", "merged_into"),
 )
 
 # One row per E.164 number: the screen pop's lookup and duplicate detection.
