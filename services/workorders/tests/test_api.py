@@ -259,3 +259,25 @@ def test_a_tenant_sets_which_events_open_tickets(workorders):
         assert {r["trigger"]: r["ticket_type"] for r in rules}["voicemail"] is None
         others = client.get("/v1/ticket-rules", headers=OTHER_TENANT).json()["items"]
         assert {r["trigger"]: r["ticket_type"] for r in others}["voicemail"] == "inquiry"
+
+
+def test_merging_links_both_tickets_or_neither(workorders):
+    with workorders() as client:
+        open_ticket(client, ticket_id="T1", customer_id="cus-1")
+        open_ticket(client, ticket_id="T2", customer_id="cus-1")
+        open_ticket(client, ticket_id="T3")
+        act(client, "T3", "cancel", headers=SUPERVISOR, reason="test call")
+
+        missing = act(client, "T2", "merge", into="T9")
+        assert (missing.status_code, missing.json()["field"]) == (422, "into")
+        dead = act(client, "T2", "merge", into="T3")
+        assert (dead.status_code, dead.json()["field"]) == (422, "into")
+        assert client.get("/v1/tickets/T2", headers=AGENT).json()["status"] == "new"
+
+        merged = act(client, "T2", "merge", into="T1")
+        assert merged.status_code == 200, merged.text
+        assert merged.json()["ticket"]["merged_into"] == "T1"
+        survivor = client.get("/v1/tickets/T1", headers=AGENT).json()
+        assert survivor["merged_from"] == ["T2"]
+        assert survivor["history"][-1]["type"] == "TicketMergeReceived"
+        assert act(client, "T1", "merge", into="T2").status_code == 422  # T2 is merged

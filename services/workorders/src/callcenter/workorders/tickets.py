@@ -17,10 +17,10 @@ from callcenter.events.aio import sleep_or_stop
 from callcenter.events.catalogue import Event
 from callcenter.events.db import Database
 from callcenter.events.envelope import Envelope, format_time
-from callcenter.workorders.domain.commands import Command, Open, Tick
+from callcenter.workorders.domain.commands import Absorb, Act, Command, Open, Tick
 from callcenter.workorders.domain.config import TicketType, default_types
 from callcenter.workorders.domain.decide import decide
-from callcenter.workorders.domain.errors import NoSuchTicket, TicketError
+from callcenter.workorders.domain.errors import InvalidValue, NoSuchTicket, TicketError
 from callcenter.workorders.domain.ticket import Ticket, evolve
 from callcenter.workorders.store.tables import ticket_types, tickets
 from callcenter.workorders.types import type_from_json
@@ -89,6 +89,27 @@ async def apply(
     )  # fmt: skip
     await _save_row(conn, tenant, ticket, version + len(events), is_new=version == 0)
     return ticket, events, version + len(events)
+
+
+async def apply_with_links(
+    conn: AsyncConnection,
+    tenant: str,
+    ticket_id: str,
+    command: Command,
+    now: datetime,
+    *,
+    correlation_id: str,
+) -> tuple[Ticket, list[Event], int]:
+    """``apply``, and for a merge also record it on the surviving ticket, in the
+    same transaction (both or neither)."""
+    result = await apply(conn, tenant, ticket_id, command, now, correlation_id=correlation_id)
+    if isinstance(command, Act) and command.action == "merge" and command.into:
+        absorb = Absorb(merged_ticket_id=ticket_id, by=command.by)
+        try:
+            await apply(conn, tenant, command.into, absorb, now, correlation_id=correlation_id)
+        except NoSuchTicket:
+            raise InvalidValue("into", f"ticket {command.into} does not exist") from None
+    return result
 
 
 async def _save_row(
@@ -178,8 +199,10 @@ class Tickets:
         for attempt in range(RETRIES):
             try:
                 async with self.db.transaction() as conn:
-                    result = await apply(conn, tenant, ticket_id, command, self.clock(),
-                                         correlation_id=correlation_id or ticket_id)  # fmt: skip
+                    result = await apply_with_links(
+                        conn, tenant, ticket_id, command, self.clock(),
+                        correlation_id=correlation_id or ticket_id,
+                    )  # fmt: skip
             except store.ConcurrencyError:
                 if attempt == RETRIES - 1:
                     raise

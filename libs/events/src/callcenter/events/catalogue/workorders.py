@@ -152,3 +152,13 @@ class TicketEscalated(_TicketSla):
     action: Literal["notify_supervisor", "raise_priority", "redispatch"] = "notify_supervisor"
     priority: Priority | None = None
     notify: str | None = None
+
+
+@event_type()
+class TicketMergeReceived(Event):
+    """Another ticket was merged into this one (which survives)."""
+
+    ticket_id: str
+    merged_ticket_id: str
+    by: str = "system"
+    at: AwareDatetime | None = None

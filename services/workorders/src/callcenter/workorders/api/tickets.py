@@ -70,6 +70,7 @@ def ticket_view(ticket: Ticket, version: int) -> dict[str, Any]:
         "resolved_at": _time(ticket.resolved_at), "replies": ticket.replies,
         "follow_ups": ticket.follow_ups, "reopened": ticket.reopened,
         "escalation_level": ticket.escalation_level, "merged_into": ticket.merged_into,
+        "merged_from": list(ticket.merged_from),
         "cancel_reason": ticket.cancel_reason,
         "sla_policy": ticket.sla.name if ticket.sla else None,
         "sla_state": sla_state(ticket), "breached": ticket.breached,

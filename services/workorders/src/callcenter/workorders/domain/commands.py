@@ -34,8 +34,16 @@ class Act:
 
 
 @dataclass(frozen=True)
+class Absorb:
+    """Record that ``merged_ticket_id`` is merged into this ticket (the survivor)."""
+
+    merged_ticket_id: str
+    by: str
+
+
+@dataclass(frozen=True)
 class Tick:
     """Fire the deadlines (SLA warnings, breaches) due at ``now``."""
 
 
-Command = Open | Act | Tick
+Command = Open | Act | Absorb | Tick

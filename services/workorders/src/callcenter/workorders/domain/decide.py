@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from callcenter.events.catalogue import Event
 from callcenter.events.catalogue import workorders as ev
-from callcenter.workorders.domain.commands import Act, Command, Open, Tick
+from callcenter.workorders.domain.commands import Absorb, Act, Command, Open, Tick
 from callcenter.workorders.domain.config import PRIORITIES, SlaPolicy
 from callcenter.workorders.domain.errors import (
     IllegalTransition,
@@ -44,6 +44,8 @@ def decide(command: Command, ticket: Ticket, now: datetime) -> list[Event]:
             _open(decision, command)
         case Act():
             _act(decision, command)
+        case Absorb():
+            _absorb(decision, command)
         case Tick():
             _tick(decision)
     return decision.events
@@ -143,6 +145,18 @@ def _act(d: _Decision, command: Act) -> None:
                                             by=by, at=at))  # fmt: skip
             _retarget(d)
     _follow_state(d, before)
+
+
+def _absorb(d: _Decision, command: Absorb) -> None:
+    ticket = d.ticket
+    if not ticket.exists:
+        raise InvalidValue("into", f"ticket {ticket.id} to merge into does not exist")
+    if ticket.status in ("closed", "cancelled", "merged"):
+        raise InvalidValue("into", f"ticket {ticket.id} is {ticket.status}: nothing merges into it")
+    if command.merged_ticket_id == ticket.id:
+        raise InvalidValue("into", "a ticket cannot be merged into itself")
+    d.emit(ev.TicketMergeReceived(ticket_id=ticket.id, merged_ticket_id=command.merged_ticket_id,
+                                  by=command.by, at=d.now))  # fmt: skip
 
 
 def _await_next_reply(d: _Decision) -> None:

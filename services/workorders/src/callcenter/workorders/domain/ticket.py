@@ -49,6 +49,7 @@ class Ticket:
     resolved_at: datetime | None = None
     reopened: int = 0
     merged_into: str | None = None
+    merged_from: tuple[str, ...] = ()
     cancel_reason: str | None = None
     updated_at: datetime | None = None
 
@@ -145,6 +146,8 @@ def evolve(ticket: Ticket, event: Event) -> Ticket:
                            reopened=ticket.reopened + 1)  # fmt: skip
         case ev.TicketCancelled():
             return replace(ticket, status="cancelled", cancel_reason=event.reason)
+        case ev.TicketMergeReceived():
+            return replace(ticket, merged_from=(*ticket.merged_from, event.merged_ticket_id))
         case ev.TicketsMerged():
             return replace(ticket, status="merged", merged_into=event.merged_ticket_id)
         case _ if type(event) in STEP_TARGETS:
