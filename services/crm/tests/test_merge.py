@@ -99,6 +99,9 @@ def test_a_merge_keeps_both_histories_and_numbers(crm, crm_settings, database_ur
 
         timeline = client.get(f"/v1/customers/{lea['id']}/timeline", headers=AGENT).json()
         assert sorted(e.get("text") or e["call_id"] for e in timeline) == ["c1", "c2", "one", "two"]
+        export = client.get(f"/v1/customers/{lea['id']}/export", headers=headers(Role.ADMIN))
+        assert sorted(n["text"] for n in export.json()["notes"]) == ["one", "two"]
+        assert sorted(c["call_id"] for c in export.json()["calls"]) == ["c1", "c2"]
         # An old call of the merged customer pops the survivor's card.
         assert client.get("/v1/screen-pop/c2", headers=AGENT).json()["customer"]["id"] == lea["id"]
 

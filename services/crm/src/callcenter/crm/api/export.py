@@ -23,19 +23,21 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 async def export_customer(
     customer_id: CustomerId, principal: Admin, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    """For a subject access request. The export itself is recorded in the access log."""
+    """For a subject access request: with the calls and notes of customers merged into
+    this one. The export itself is recorded in the access log."""
     tenant = principal.tenant
     async with runtime.db.transaction() as conn:
         customer = await live_customer(conn, tenant, customer_id)
+        ids = [customer_id, *await model.merged_ids(conn, tenant, customer_id)]
         note_rows = await conn.execute(
             select(notes.c.id, notes.c.author, notes.c.text, notes.c.created_at)
-            .where(notes.c.tenant == tenant, notes.c.customer_id == customer_id)
+            .where(notes.c.tenant == tenant, notes.c.customer_id.in_(ids))
             .order_by(notes.c.created_at)
         )
         call_rows = (
             await conn.execute(
                 select(calls.c.call_id, calls.c.ani, calls.c.arrived_at)
-                .where(calls.c.tenant == tenant, calls.c.customer_id == customer_id)
+                .where(calls.c.tenant == tenant, calls.c.customer_id.in_(ids))
                 .order_by(calls.c.arrived_at)
             )
         ).all()
