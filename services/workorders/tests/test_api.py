@@ -11,6 +11,7 @@ from callcenter.events.kit.auth import Role, issue_token
 from callcenter.events.kit.migrations import upgrade
 from callcenter.workorders.app import create_app
 from callcenter.workorders.settings import Settings
+from callcenter.workorders.tickets import rebuild_read_model
 
 KEY = "workorders-api-tests-signing-key-32-bytes"
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # business hours (09:00-18:00 UTC)
@@ -281,3 +282,19 @@ def test_merging_links_both_tickets_or_neither(workorders):
         assert survivor["merged_from"] == ["T2"]
         assert survivor["history"][-1]["type"] == "TicketMergeReceived"
         assert act(client, "T1", "merge", into="T2").status_code == 422  # T2 is merged
+
+
+def test_the_read_model_is_rebuilt_from_the_streams(workorders):
+    with workorders() as client:
+        open_ticket(client, ticket_id="T1", customer_id="cus-1")
+        open_ticket(client, ticket_id="T2")
+        act(client, "T2", "dispatch", to="bob")
+        act(client, "T1", "resolve")
+        before = client.get("/v1/tickets", headers=SUPERVISOR).json()["items"]
+        count = client.portal.call(rebuild_read_model, client.app.state.tickets.db)
+        assert count == 2
+        after = client.get("/v1/tickets", headers=SUPERVISOR).json()["items"]
+    strip = [{k: v for k, v in item.items() if k != "position"} for item in before]
+    assert sorted(strip, key=lambda i: i["ticket_id"]) == sorted(
+        after, key=lambda i: i["ticket_id"]
+    )

@@ -238,3 +238,23 @@ class Tickets:
             except Exception as error:  # noqa: BLE001 - the loop must outlive a bad tick
                 log.warning("ticking due tickets failed: %s", error)
             await sleep_or_stop(stop, self.tick_seconds)
+
+
+async def rebuild_read_model(db: Database, batch: int = 5_000) -> int:
+    """Recompute every row of ``workorders_tickets`` from the ticket streams (after a
+    schema change, or to repair); one transaction, so readers see old or new."""
+    built: dict[str, tuple[str, Ticket, int]] = {}
+    async with db.transaction() as conn:
+        after = 0
+        while rows := await store.read_all(conn, after, limit=batch):
+            for row in rows:
+                after = row.position
+                if not row.stream_id.startswith("ticket:"):
+                    continue
+                envelope = row.envelope()
+                tenant, ticket, version = built.get(row.stream_id, (envelope.tenant, Ticket(), 0))
+                built[row.stream_id] = (tenant, evolve(ticket, envelope.data), version + 1)
+        await conn.execute(tickets.delete())
+        for tenant, ticket, version in built.values():
+            await _save_row(conn, tenant, ticket, version, is_new=True)
+    return len(built)
