@@ -134,7 +134,6 @@ def write_report(rows: list[tuple[str, str]], count: int) -> str:
         f"Machine: {machine()}. {time.strftime('%Y-%m-%d')}.\n\n"
         "| what | result |\n|---|---|\n"
         + "".join(f"| {what} | {result} |\n" for what, result in rows)
-        + "\n"
     )
     replace_section("## CRM", section)
     return section
