@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from callcenter.crm.logs import DropQueryStrings
 from callcenter.events.kit.auth import Role, issue_token
-from callcenter.events.kit.logs import JsonFormatter
+from callcenter.events.kit.logs import DropQueryStrings, JsonFormatter
 
 KEY = "crm-tests-signing-key-of-32-bytes-or-more!"  # as in conftest.py
 BEARER = issue_token(KEY, subject="alice", tenant="acme", roles=[Role.AGENT])

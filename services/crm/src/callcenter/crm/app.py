@@ -2,7 +2,6 @@ from fastapi import FastAPI
 
 from callcenter.crm.api import ROUTERS
 from callcenter.crm.consumers import ivr_handler
-from callcenter.crm.logs import drop_query_strings_from_access_log
 from callcenter.crm.settings import Settings
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
@@ -15,7 +14,6 @@ DESCRIPTION = (
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    drop_query_strings_from_access_log()
     runtime = Runtime(settings, publishes=True)
     runtime.consume("ivr", ["callcenter.ivr"], ivr_handler(settings, runtime.committed))
     app = create_service_app(runtime, title="CRM", description=DESCRIPTION, routers=ROUTERS)

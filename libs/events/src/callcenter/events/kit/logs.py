@@ -59,6 +59,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class DropQueryStrings(logging.Filter):
+    """uvicorn's access records carry ``(client, method, path?query, http version, status)``;
+    query strings (``?name=Martin&phone=...``) may hold customers' data: drop them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Log JSON lines to stdout from the root logger; calling it again replaces the handler."""
     root = logging.getLogger()
@@ -69,6 +80,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter(service))
     root.addHandler(handler)
     root.setLevel(level)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, DropQueryStrings) for f in access.filters):
+        access.addFilter(DropQueryStrings())
 
 
 class CorrelationIdMiddleware:
