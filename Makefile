@@ -35,6 +35,8 @@ bench: $(INSTALLED) ## measure; numbers go to docs/benchmarks.md
 	$(BIN)/python bench/event_backbone.py
 	$(BIN)/python bench/routing_decisions.py
 	$(BIN)/python bench/ivr_calls.py
+	$(BIN)/python bench/crm_screen_pop.py
+	$(BIN)/python bench/workorders_tickets.py
 
 migrate: $(INSTALLED) ## bring every service's database to the latest revision
 	for service in $(SERVICES); do $(BIN)/callcenter-$$service migrate || exit 1; done
