@@ -19,7 +19,7 @@ from callcenter.events.catalogue import ivr
 from callcenter.events.catalogue.base import Event
 from callcenter.events.db import Database
 from callcenter.events.kit.auth import Role, issue_token
-from callcenter.events.relay import Relay
+from callcenter.events.testing import publish_streams
 
 pytestmark = pytest.mark.broker
 
@@ -37,27 +37,8 @@ AGENT = token()
 
 def ivr_calls(tmp_path: Path, kafka: KafkaSettings, calls: dict[str, list[Event]]) -> None:
     """The IVR appends each call's events to its own store; its relay publishes them."""
-
-    async def go() -> None:
-        db = Database(f"sqlite:///{tmp_path / 'ivr.db'}")
-        async with db.engine.begin() as conn:
-            await conn.run_sync(store.metadata.create_all)
-        for call_id, events in calls.items():
-            async with db.transaction() as conn:
-                version = await store.stream_version(conn, f"call-{call_id}")
-                await store.append_to_stream(
-                    conn, f"call-{call_id}", version, events,
-                    source="ivr", tenant="acme", correlation_id=call_id,
-                )  # fmt: skip
-        relay = Relay(db, kafka, kafka.topic("callcenter.ivr"))
-        await relay.start()
-        try:
-            await relay.publish_pending()
-        finally:
-            await relay.stop()
-            await db.dispose()
-
-    asyncio.run(go())
+    streams = {f"call-{call_id}": events for call_id, events in calls.items()}
+    publish_streams(kafka, tmp_path / "ivr.db", "ivr", streams)
 
 
 def wait_for_screen_pop(client: TestClient, call_id: str, within: float = 20.0):

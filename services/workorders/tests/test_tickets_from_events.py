@@ -21,7 +21,7 @@ from callcenter.events.db import Database
 from callcenter.events.envelope import Envelope, new_envelope, utcnow
 from callcenter.events.kit.auth import Role, issue_token
 from callcenter.events.kit.migrations import upgrade
-from callcenter.events.relay import Relay
+from callcenter.events.testing import publish_streams
 from callcenter.workorders.app import create_app
 from callcenter.workorders.consumers import ticket_opener
 from callcenter.workorders.settings import Settings
@@ -36,26 +36,8 @@ SUPERVISOR = {
 
 def ivr_publishes(tmp_path: Path, kafka: KafkaSettings, calls: dict[str, list[Event]]) -> None:
     """The IVR appends each call's events to its own store; its relay publishes them."""
-
-    async def go() -> None:
-        db = Database(f"sqlite:///{tmp_path / 'ivr.db'}")
-        async with db.engine.begin() as conn:
-            await conn.run_sync(store.metadata.create_all)
-        for call_id, events in calls.items():
-            async with db.transaction() as conn:
-                await store.append_to_stream(
-                    conn, f"call-{call_id}", 0, events,
-                    source="ivr", tenant="acme", correlation_id=call_id,
-                )  # fmt: skip
-        relay = Relay(db, kafka, kafka.topic("callcenter.ivr"))
-        await relay.start()
-        try:
-            await relay.publish_pending()
-        finally:
-            await relay.stop()
-            await db.dispose()
-
-    asyncio.run(go())
+    streams = {f"call-{call_id}": events for call_id, events in calls.items()}
+    publish_streams(kafka, tmp_path / "ivr.db", "ivr", streams)
 
 
 @pytest.mark.broker

@@ -30,9 +30,11 @@ from sqlalchemy.engine import make_url
 
 from callcenter.events import store
 from callcenter.events.broker import EmbeddedBroker
-from callcenter.events.bus import KafkaSettings
+from callcenter.events.bus import KafkaSettings, service_topic
+from callcenter.events.catalogue import Event
 from callcenter.events.db import Database
 from callcenter.events.kit.migrations import downgrade, upgrade
+from callcenter.events.relay import Relay
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
@@ -206,3 +208,39 @@ def assert_migrations_round_trip(package: str, database_url: str) -> set[str]:
     upgrade(package, database_url)
     assert table_names(database_url) == at_head
     return at_head
+
+
+# -- another service's events on the broker ------------------------------------------
+
+
+def publish_streams(
+    kafka: KafkaSettings,
+    database_path: Path,
+    service: str,
+    streams: dict[str, list[Event]],
+    tenant: str = "acme",
+) -> None:
+    """As ``service`` would: append each stream's events to a store of its own
+    (a SQLite file at ``database_path``; appending again continues the streams),
+    then publish them on its topic with its relay. For tests of consumers."""
+
+    async def publish() -> None:
+        db = Database(f"sqlite:///{database_path}")
+        async with db.engine.begin() as conn:
+            await conn.run_sync(store.metadata.create_all)
+        for stream_id, events in streams.items():
+            async with db.transaction() as conn:
+                version = await store.stream_version(conn, stream_id)
+                await store.append_to_stream(
+                    conn, stream_id, version, events,
+                    source=service, tenant=tenant, correlation_id=stream_id,
+                )  # fmt: skip
+        relay = Relay(db, kafka, kafka.topic(service_topic(service)))
+        try:
+            await relay.publish_pending()
+        finally:
+            await relay.stop()
+            await db.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, publish()).result()
