@@ -79,6 +79,7 @@ def next_command(data: st.DataObject, state: RoutingState, n: int) -> cmd.Comman
             data.draw(st.sampled_from(["general", "billing"])),
             priority=data.draw(st.integers(0, 3)),
             preferred_agent_id=data.draw(st.sampled_from([None, None, agent])),
+            customer_id=data.draw(st.sampled_from([None, "cust-1", "cust-2"])),
         )
     if kind == "answer" and offers:
         return cmd.AnswerCall(*data.draw(st.sampled_from(offers)))

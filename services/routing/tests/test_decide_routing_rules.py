@@ -234,3 +234,37 @@ def test_join_when_empty_refuses_callers_nobody_could_serve(desk):
     assert desk.call("c1", "night")[0].reason == "join_empty"
     desk.agent("owl", ready=False)
     assert type(desk.call("c2", "night")[0]).__name__ == "CallQueued"
+
+
+def test_a_known_customer_waits_first_for_the_agent_they_spoke_to_last(desk):
+    desk.queue(preferred_agent_seconds=20, wrap_up_seconds=0)
+    desk.agent("ann")
+    desk.wait(1)
+    desk.agent("ben")
+    desk.call("first", customer_id="cust-7")
+    assert desk.offered_to("first") == ["ann"]
+    desk.do(cmd.RejectCall("first", "ann"))  # ben takes it
+    desk.do(cmd.AnswerCall("first", "ben"))
+    desk.do(cmd.HangUp("first", by="caller"))
+    desk.do(cmd.MakeNotReady("ben", "break"))
+
+    queued = desk.call("second", customer_id="cust-7")[0]
+
+    assert queued.preferred_agent_id == "ben"
+    assert desk.offered_to("second") == []  # ann is ready, but ben gets the first 20 s
+    desk.do(cmd.MakeReady("ben"))
+    assert desk.offered_to("second") == ["ben"]
+
+
+def test_without_a_preferred_window_the_last_agent_is_not_waited_for(desk):
+    desk.queue(wrap_up_seconds=0)
+    desk.agent("ann")
+    desk.call("first", customer_id="cust-7")
+    desk.do(cmd.AnswerCall("first", "ann"))
+    desk.do(cmd.HangUp("first", by="caller"))
+    desk.do(cmd.MakeNotReady("ann", "break"))
+    desk.agent("ben")
+
+    desk.call("second", customer_id="cust-7")
+
+    assert desk.offered_to("second") == ["ben"]

@@ -555,6 +555,9 @@ def _enqueue(d: _Decision, c: cmd.EnqueueCall) -> None:
         return
     key = sort_key(config, c.priority, d.now, d.state.seq + 1)
     position = d.state.position_of(queue, (key, c.call_id))
+    preferred = c.preferred_agent_id
+    if preferred is None and c.customer_id and config.preferred_agent_seconds:
+        preferred = d.state.last_agent.get(c.customer_id)  # the agent they spoke to last
     d.emit(
         ev.CallQueued(
             at=d.now,
@@ -566,7 +569,7 @@ def _enqueue(d: _Decision, c: cmd.EnqueueCall) -> None:
             skills=dict(c.skills),
             customer_id=c.customer_id,
             ani=c.ani,
-            preferred_agent_id=c.preferred_agent_id,
+            preferred_agent_id=preferred,
         )
     )
     thresholds = [s.when_queue_length_at_least for s in config.overflow]

@@ -81,6 +81,7 @@ def to_snapshot(state: RoutingState) -> dict[str, Any]:
             for call in sorted(state.calls.values(), key=lambda c: c.id)
         },
         "ready": list(state.ready),
+        "last_agent": dict(sorted(state.last_agent.items())),
         "deadlines": [[_time(d.when), d.seq, d.kind, d.key] for d in sorted(state.deadlines)],
     }
 
@@ -142,6 +143,7 @@ def from_snapshot(data: dict[str, Any]) -> RoutingState:
             callback_attempt=c["callback_attempt"],
             not_before=_parse_time(c["not_before"]),
         )
+    state.last_agent = dict(data["last_agent"])
     for agent_id in data["ready"]:
         state.ready[agent_id] = None
         for skill in state.agents[agent_id].config.skills:

@@ -101,6 +101,8 @@ class RoutingState:
     deadlines: list[Deadline] = field(default_factory=list)
     seq: int = 0  # ties between equal instants, in the order events happened
     version: int = 0
+    # customer id -> the agent who last answered them (preferred-agent routing)
+    last_agent: dict[str, str] = field(default_factory=dict)
     # Derived from the configurations (rebuilt by ``reindex``, never snapshotted):
     # agent -> queues whose base pool holds it (it staffs them, for the EWT) ...
     members: dict[str, set[str]] = field(default_factory=dict)
@@ -412,6 +414,8 @@ def _answered(state: RoutingState, event: ev.CallAnswered) -> None:
     call.status = "connected"
     call.agent_id = agent.id
     call.answered_at = event.at
+    if call.customer_id:
+        state.last_agent[call.customer_id] = agent.id
     agent.call_id = call.id
     agent.misses = 0
     _count_today(agent, event.at)
