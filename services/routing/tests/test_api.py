@@ -9,9 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from callcenter.events.catalogue.crm import CustomerIdentified
 from callcenter.events.db import Database
 from callcenter.events.kit.auth import Role, issue_token
 from callcenter.events.kit.migrations import upgrade
+from callcenter.events.testing import publish_streams
 from callcenter.routing.app import create_app
 from callcenter.routing.settings import Settings
 from callcenter.routing.store.tables import snapshots
@@ -172,3 +174,22 @@ def test_offers_expire_on_the_timer_and_go_to_the_next_agent(routing):
                 break
             time.sleep(0.05)
         assert view["offered_to"] == ["bob"]
+
+
+def test_the_crms_identification_reaches_routing_through_the_broker(routing, kafka, tmp_path):
+    with routing() as client:
+        staff(client)
+        client.post("/v1/agents/alice/not-ready", headers=SUPERVISOR)
+        client.post("/v1/agents/bob/not-ready", headers=SUPERVISOR)
+        identified = CustomerIdentified(call_id="c7", customer_id="cust-42", tier="key_important")
+        publish_streams(kafka, tmp_path / "crm.db", "crm", {"call:c7": [identified]})
+
+        # Queued without a customer: the identification applies before or after.
+        client.post("/v1/calls", json={"call_id": "c7", "queue_id": "general"}, headers=INTEGRATOR)
+
+        deadline = time.monotonic() + 15
+        view = client.get("/v1/calls/c7", headers=SUPERVISOR).json()
+        while time.monotonic() < deadline and view["customer_id"] != "cust-42":
+            time.sleep(0.1)
+            view = client.get("/v1/calls/c7", headers=SUPERVISOR).json()
+        assert view["customer_id"] == "cust-42"

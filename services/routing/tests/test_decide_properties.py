@@ -60,7 +60,8 @@ def next_command(data: st.DataObject, state: RoutingState, n: int) -> cmd.Comman
     known_calls = [*sorted(state.calls), "missing"]
     kind = data.draw(st.sampled_from(
         ["wait", "wait", "login", "ready", "not_ready", "logout", "call", "call", "answer",
-         "answer", "reject", "hangup", "hangup", "callback", "finish_wrap", "answer_anything"]
+         "answer", "reject", "hangup", "hangup", "callback", "finish_wrap", "answer_anything",
+         "identify"]
     ))  # fmt: skip
     agent = data.draw(st.sampled_from(AGENTS))
     if kind == "wait":
@@ -92,6 +93,9 @@ def next_command(data: st.DataObject, state: RoutingState, n: int) -> cmd.Comman
             by=data.draw(st.sampled_from(["caller", "agent"])),
             outcome=data.draw(st.sampled_from(["connected", "no_answer"])),
         )
+    if kind == "identify":
+        call_id = data.draw(st.sampled_from([*known_calls, f"c{n + 1}"]))
+        return cmd.IdentifyCustomer(call_id, data.draw(st.sampled_from(["cust-1", "cust-2"])))
     if kind == "callback":
         return cmd.RequestCallback(data.draw(st.sampled_from(known_calls)), "+33612345678")
     if kind == "finish_wrap":

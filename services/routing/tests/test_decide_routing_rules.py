@@ -268,3 +268,41 @@ def test_without_a_preferred_window_the_last_agent_is_not_waited_for(desk):
     desk.call("second", customer_id="cust-7")
 
     assert desk.offered_to("second") == ["ben"]
+
+
+def test_the_crm_identifying_a_caller_before_queueing_names_their_last_agent(desk):
+    desk.queue(preferred_agent_seconds=20, wrap_up_seconds=0)
+    desk.agent("ann")
+    desk.call("old", customer_id="cust-9")
+    desk.do(cmd.AnswerCall("old", "ann"))
+    desk.do(cmd.HangUp("old", by="caller"))
+    desk.do(cmd.MakeNotReady("ann", "break"))
+    desk.agent("ben")
+
+    desk.do(cmd.IdentifyCustomer("new", "cust-9"))  # the CRM is faster than the IVR
+    queued = desk.call("new")[0]
+
+    assert (queued.customer_id, queued.preferred_agent_id) == ("cust-9", "ann")
+    assert desk.offered_to("new") == []
+    assert desk.state.identified == {}
+
+
+def test_an_identification_after_queueing_applies_to_the_waiting_call(desk, event_names):
+    desk.queue(preferred_agent_seconds=20)
+    desk.call("c1")
+
+    events = desk.do(cmd.IdentifyCustomer("c1", "cust-3", preferred_agent_id="ann"))
+
+    assert event_names(events) == ["CallCustomerIdentified"]
+    call = desk.state.calls["c1"]
+    assert (call.customer_id, call.preferred_agent_id) == ("cust-3", "ann")
+
+
+def test_identifications_of_calls_never_queued_are_forgotten(desk):
+    desk.queue()
+    desk.do(cmd.IdentifyCustomer("self-served", "cust-1"))
+    assert "self-served" in desk.state.identified
+
+    desk.wait(3600)
+
+    assert desk.state.identified == {}

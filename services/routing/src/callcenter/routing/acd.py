@@ -53,6 +53,7 @@ INBOX_COMMANDS: dict[str, type] = {
     "EnqueueCall": cmd.EnqueueCall,
     "HangUp": cmd.HangUp,
     "RequestCallback": cmd.RequestCallback,
+    "IdentifyCustomer": cmd.IdentifyCustomer,
 }
 
 

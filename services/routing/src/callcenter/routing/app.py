@@ -4,7 +4,7 @@ from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
 from callcenter.routing.acd import Acd
 from callcenter.routing.api import ROUTERS
-from callcenter.routing.consumers import record_ivr_event
+from callcenter.routing.consumers import record_in_inbox
 from callcenter.routing.settings import Settings
 
 DESCRIPTION = (
@@ -20,7 +20,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     acd = Acd(runtime.db, on_commit=runtime.committed, snapshot_every=settings.snapshot_every)
     runtime.background("acd", acd.run)
     runtime.background("timers", acd.tick_loop)
-    runtime.consume("ivr", ["callcenter.ivr"], record_ivr_event)
+    runtime.consume("ivr", ["callcenter.ivr"], record_in_inbox)
+    runtime.consume("crm", ["callcenter.crm"], record_in_inbox)
     app = create_service_app(
         runtime, title="Routing (ACD)", description=DESCRIPTION, routers=ROUTERS
     )

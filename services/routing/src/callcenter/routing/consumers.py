@@ -1,17 +1,18 @@
-"""What routing takes from other services' events: the IVR's calls, into the inbox."""
+"""What routing takes from other services' events, into the inbox: the IVR's
+calls, and the CRM's identification of callers."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callcenter.events.catalogue import ivr
+from callcenter.events.catalogue import crm, ivr
 from callcenter.events.envelope import Envelope, format_time, utcnow
 from callcenter.routing.acd import command_json
 from callcenter.routing.domain import commands as cmd
 from callcenter.routing.store.tables import inbox
 
 
-def ivr_command(data: object) -> cmd.Command | None:
+def inbox_command(data: object) -> cmd.Command | None:
     if isinstance(data, ivr.CallEnqueueRequested):
         return cmd.EnqueueCall(
             call_id=data.call_id,
@@ -24,12 +25,14 @@ def ivr_command(data: object) -> cmd.Command | None:
         return cmd.HangUp(data.call_id, by="caller" if data.by == "caller" else "system")
     if isinstance(data, ivr.CallbackOfferAccepted):
         return cmd.RequestCallback(data.call_id, data.number)
+    if isinstance(data, crm.CustomerIdentified):
+        return cmd.IdentifyCustomer(data.call_id, data.customer_id, data.preferred_agent_id)
     return None
 
 
-async def record_ivr_event(conn: AsyncConnection, envelope: Envelope) -> None:
+async def record_in_inbox(conn: AsyncConnection, envelope: Envelope) -> None:
     """Into the inbox, in the consumer's transaction; the ACD's writer decides it."""
-    command = ivr_command(envelope.data)
+    command = inbox_command(envelope.data)
     if command is None:
         return
     await conn.execute(

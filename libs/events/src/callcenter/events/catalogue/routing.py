@@ -190,6 +190,15 @@ class CallbackCompleted(RoutingEvent):
 
 
 @event_type()
+class CallCustomerIdentified(RoutingEvent):
+    """The CRM told routing whose call this is (before or after it was queued)."""
+
+    call_id: str
+    customer_id: str
+    preferred_agent_id: str | None = None
+
+
+@event_type()
 class DeadlinesPassed(RoutingEvent):
     """The ACD's timers up to ``at`` were handled (their effects are the events before)."""
 

@@ -88,6 +88,15 @@ class RequestCallback:
 
 
 @dataclass(frozen=True)
+class IdentifyCustomer:
+    """The CRM identified the caller of a call (usually before the IVR queues it)."""
+
+    call_id: str
+    customer_id: str
+    preferred_agent_id: str | None = None
+
+
+@dataclass(frozen=True)
 class FinishWrapUp:
     agent_id: str
 
@@ -110,6 +119,7 @@ Command = (
     | RejectCall
     | HangUp
     | RequestCallback
+    | IdentifyCustomer
     | FinishWrapUp
     | Tick
 )

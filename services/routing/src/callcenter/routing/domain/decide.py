@@ -555,9 +555,12 @@ def _enqueue(d: _Decision, c: cmd.EnqueueCall) -> None:
         return
     key = sort_key(config, c.priority, d.now, d.state.seq + 1)
     position = d.state.position_of(queue, (key, c.call_id))
-    preferred = c.preferred_agent_id
-    if preferred is None and c.customer_id and config.preferred_agent_seconds:
-        preferred = d.state.last_agent.get(c.customer_id)  # the agent they spoke to last
+    customer_id, preferred = c.customer_id, c.preferred_agent_id
+    if customer_id is None and c.call_id in d.state.identified:
+        customer_id, known_preferred = d.state.identified[c.call_id]  # told by the CRM
+        preferred = preferred or known_preferred
+    if preferred is None and customer_id and config.preferred_agent_seconds:
+        preferred = d.state.last_agent.get(customer_id)  # the agent they spoke to last
     d.emit(
         ev.CallQueued(
             at=d.now,
@@ -567,7 +570,7 @@ def _enqueue(d: _Decision, c: cmd.EnqueueCall) -> None:
             position=position,
             ewt=estimated_wait(d.state, queue, position),
             skills=dict(c.skills),
-            customer_id=c.customer_id,
+            customer_id=customer_id,
             ani=c.ani,
             preferred_agent_id=preferred,
         )
@@ -700,6 +703,23 @@ def _request_callback(d: _Decision, c: cmd.RequestCallback) -> None:
     d.dispatch_call(call)
 
 
+def _identify_customer(d: _Decision, c: cmd.IdentifyCustomer) -> None:
+    call = d.state.calls.get(c.call_id)
+    if call is not None and (call.customer_id or call.status == "connected"):
+        return  # known already, or too late to matter
+    queue = d.state.queues.get(call.queue_id) if call else None
+    preferred = c.preferred_agent_id
+    if preferred is None and queue is not None and queue.config.preferred_agent_seconds:
+        preferred = d.state.last_agent.get(c.customer_id)
+    d.emit(
+        ev.CallCustomerIdentified(
+            at=d.now, call_id=c.call_id, customer_id=c.customer_id, preferred_agent_id=preferred
+        )
+    )
+    if call is not None:
+        d.dispatch_call(call)
+
+
 def _finish_wrap_up(d: _Decision, c: cmd.FinishWrapUp) -> None:
     agent = d.logged_in(c.agent_id)
     if agent.status != "wrap_up":
@@ -765,6 +785,7 @@ _HANDLERS: dict[type, Any] = {
     cmd.RejectCall: _reject,
     cmd.HangUp: _hang_up,
     cmd.RequestCallback: _request_callback,
+    cmd.IdentifyCustomer: _identify_customer,
     cmd.FinishWrapUp: _finish_wrap_up,
     cmd.Tick: _tick,
 }

@@ -82,6 +82,7 @@ def to_snapshot(state: RoutingState) -> dict[str, Any]:
         },
         "ready": list(state.ready),
         "last_agent": dict(sorted(state.last_agent.items())),
+        "identified": {c: list(who) for c, who in sorted(state.identified.items())},
         "deadlines": [[_time(d.when), d.seq, d.kind, d.key] for d in sorted(state.deadlines)],
     }
 
@@ -144,6 +145,7 @@ def from_snapshot(data: dict[str, Any]) -> RoutingState:
             not_before=_parse_time(c["not_before"]),
         )
     state.last_agent = dict(data["last_agent"])
+    state.identified = {c: (who[0], who[1]) for c, who in data["identified"].items()}
     for agent_id in data["ready"]:
         state.ready[agent_id] = None
         for skill in state.agents[agent_id].config.skills:

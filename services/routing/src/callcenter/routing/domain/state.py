@@ -22,7 +22,10 @@ AgentStatus = Literal["logged_out", "ready", "not_ready", "offered", "on_call", 
 # Agents who count as staffing a queue (for the estimated wait).
 STAFFED: frozenset[str] = frozenset({"ready", "offered", "on_call", "wrap_up"})
 CallStatus = Literal["waiting", "offered", "connected"]
-DeadlineKind = Literal["offer", "wrap_up", "overflow", "preferred", "max_wait", "callback_retry"]
+DeadlineKind = Literal[
+    "offer", "wrap_up", "overflow", "preferred", "max_wait", "callback_retry", "forget_identity"
+]
+IDENTITY_KEPT_SECONDS = 3600.0
 
 DEFAULT_HANDLE_SECONDS = 180.0
 HANDLE_SMOOTHING = 0.2  # weight of the newest call in the average handle time
@@ -103,6 +106,9 @@ class RoutingState:
     version: int = 0
     # customer id -> the agent who last answered them (preferred-agent routing)
     last_agent: dict[str, str] = field(default_factory=dict)
+    # call id -> (customer id, preferred agent) learned before the call was queued;
+    # forgotten after IDENTITY_KEPT_SECONDS if the call never comes (self-served)
+    identified: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     # Derived from the configurations (rebuilt by ``reindex``, never snapshotted):
     # agent -> queues whose base pool holds it (it staffs them, for the EWT) ...
     members: dict[str, set[str]] = field(default_factory=dict)
@@ -334,6 +340,7 @@ def _queued(state: RoutingState, event: ev.CallQueued) -> None:
         callback_number=event.callback_number,
     )
     state.calls[call.id] = call
+    state.identified.pop(call.id, None)
     bisect.insort(queue.order, (call.sort_key, call.id))
     config = queue.config
     if call.preferred_agent_id and config.preferred_agent_seconds:
@@ -508,7 +515,22 @@ def _callback_completed(state: RoutingState, event: ev.CallbackCompleted) -> Non
 
 def _deadlines_passed(state: RoutingState, event: ev.DeadlinesPassed) -> None:
     while state.deadlines and state.deadlines[0].when <= event.at:
-        heapq.heappop(state.deadlines)
+        deadline = heapq.heappop(state.deadlines)
+        if deadline.kind == "forget_identity":
+            state.identified.pop(deadline.key, None)
+
+
+def _customer_identified(state: RoutingState, event: ev.CallCustomerIdentified) -> None:
+    call = state.calls.get(event.call_id)
+    if call is None:
+        state.identified[event.call_id] = (event.customer_id, event.preferred_agent_id)
+        _schedule(state, _after(event.at, IDENTITY_KEPT_SECONDS), "forget_identity", event.call_id)
+        return
+    call.customer_id = event.customer_id
+    if event.preferred_agent_id and not call.preferred_agent_id:
+        call.preferred_agent_id = event.preferred_agent_id
+        window = state.queues[call.queue_id].config.preferred_agent_seconds
+        _schedule(state, _after(call.enqueued_at, window), "preferred", call.id)
 
 
 def _after(at: datetime, seconds: float) -> datetime:
@@ -537,4 +559,5 @@ _APPLY = {
     ev.CallbackRequested: _callback_requested,
     ev.CallbackCompleted: _callback_completed,
     ev.DeadlinesPassed: _deadlines_passed,
+    ev.CallCustomerIdentified: _customer_identified,
 }
