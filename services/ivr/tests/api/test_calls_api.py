@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
+
 from callcenter.events.kit.auth import Role
+from callcenter.ivr.app import create_app
 
 
 def publish(client, bearer, document, flow_id="main", tenant="acme"):
@@ -221,3 +224,25 @@ def test_a_data_dip_calls_the_integrator_and_falls_back_when_it_is_down(
     answer = client.post("/v1/calls/c1/input", json={"digits": "1234"}, headers=bearer()).json()
     assert answer["outcome"] == "queued"
     assert "IvrDataDipCompleted" in events_of(client, bearer, "c1")
+
+
+def test_two_replicas_sharing_a_database_never_act_on_a_stale_call(
+    client, ivr_settings, queues, bearer, menu_flow
+):
+    """Replica A remembers the calls it wrote; when replica B moved one on, A's
+    next append collides on the stream version, A reads the call again and retries."""
+    publish(client, bearer, menu_flow())
+    bind(client, bearer, "+15551234", 1)
+    new = {"from": "+33612345678", "to": "+15551234", "call_id": "c1"}
+    assert client.post("/v1/calls", json=new, headers=bearer()).status_code == 201
+
+    with TestClient(create_app(ivr_settings)) as other:
+        wrong = other.post("/v1/calls/c1/input", json={"digits": "9"}, headers=bearer())
+        assert wrong.status_code == 200, wrong.text  # invalid key: the menu asks again
+
+    chosen = client.post("/v1/calls/c1/input", json={"digits": "1"}, headers=bearer())
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["outcome"] == "queued"
+    steps = events_of(client, bearer, "c1")
+    assert steps.count("IvrInputInvalid") == 1
+    assert steps[-1] == "IvrCompleted"

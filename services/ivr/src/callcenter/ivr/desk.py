@@ -129,22 +129,16 @@ class CallDesk:
             await self._worker
 
     async def process(self, batch: list[_Job]) -> None:
-        now = datetime.now(UTC)
-        outcomes: list[Decided | Exception] = []
         try:
-            async with self.db.transaction() as conn:
-                known: dict[tuple[str, str], _Call] = {}
-                envelopes: list[Envelope] = []
-                for job in batch:
-                    outcomes.append(await self._decide(conn, job, known, envelopes, now))
-                await store.append(conn, envelopes)
-                await self._save(conn, known, now)
+            try:
+                outcomes = await self._attempt(batch)
+            except store.ConcurrencyError:
+                # Another replica wrote one of these calls: forget what we hold, read again.
+                self._live.clear()
+                outcomes = await self._attempt(batch)
         except Exception as error:
             log.exception("a batch of %d call commands failed", len(batch))
             outcomes = [error] * len(batch)
-        else:
-            if envelopes:
-                self.committed()
         self._answer(batch, outcomes)
 
     async def _attempt(self, batch: list[_Job]) -> list[Decided | Exception]:
