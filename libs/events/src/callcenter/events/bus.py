@@ -19,9 +19,6 @@ def service_topic(service: str) -> str:
     return f"callcenter.{service}"
 
 
-ALL_TOPICS = [service_topic(name) for name in ("ivr", "routing", "crm", "workorders")]
-
-
 class KafkaSettings(BaseModel):
     """Connection to any Kafka-protocol broker (the embedded one or a real cluster)."""
 

@@ -346,26 +346,13 @@ class Consumer:
     async def _save_positions(
         self, conn: AsyncConnection, positions: dict[TopicPartition, tuple[int, str]]
     ) -> None:
-        table = store.consumer_offsets
         for partition, (next_offset, event_id) in positions.items():
-            key = (
-                (table.c.consumer == self.name)
-                & (table.c.topic == partition.topic)
-                & (table.c.partition == partition.partition)
+            await store.upsert(
+                conn,
+                store.consumer_offsets,
+                {"consumer": self.name, "topic": partition.topic, "partition": partition.partition},
+                {"next_offset": next_offset, "anchor_event_id": event_id},
             )
-            changed = await conn.execute(
-                update(table).where(key).values(next_offset=next_offset, anchor_event_id=event_id)
-            )
-            if changed.rowcount == 0:
-                await conn.execute(
-                    table.insert().values(
-                        consumer=self.name,
-                        topic=partition.topic,
-                        partition=partition.partition,
-                        next_offset=next_offset,
-                        anchor_event_id=event_id,
-                    )
-                )
 
     async def _send_dead_letters(self, dead_letters: list[tuple[Any, str]]) -> None:
         if not dead_letters:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
@@ -211,22 +211,13 @@ class Relay:
         return {row.partition: Anchor(row.offset, row.event_id) for row in rows}
 
     async def _save(self, conn: AsyncConnection, position: int, anchors: dict[int, Anchor]) -> None:
-        checkpoints = store.relay_checkpoints
-        changed = await conn.execute(
-            update(checkpoints).where(checkpoints.c.topic == self.topic).values(position=position)
+        await store.upsert(
+            conn, store.relay_checkpoints, {"topic": self.topic}, {"position": position}
         )
-        if changed.rowcount == 0:
-            await conn.execute(checkpoints.insert().values(topic=self.topic, position=position))
-        table = store.relay_anchors
         for partition, anchor in anchors.items():
-            await conn.execute(
-                delete(table).where(table.c.topic == self.topic, table.c.partition == partition)
-            )
-            await conn.execute(
-                table.insert().values(
-                    topic=self.topic,
-                    partition=partition,
-                    offset=anchor.offset,
-                    event_id=anchor.event_id,
-                )
+            await store.upsert(
+                conn,
+                store.relay_anchors,
+                {"topic": self.topic, "partition": partition},
+                {"offset": anchor.offset, "event_id": anchor.event_id},
             )

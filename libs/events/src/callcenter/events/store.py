@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
@@ -285,3 +286,17 @@ async def read_all(
     if limit is not None:
         query = query.limit(limit)
     return [stored_event(row) for row in await conn.execute(query)]
+
+
+async def upsert(
+    conn: AsyncConnection, table: Table, key: dict[str, Any], values: dict[str, Any]
+) -> None:
+    """Set ``values`` on the row with ``key`` (its primary key), creating it if missing.
+
+    Only for rows one writer owns (a relay's checkpoint, a consumer's position,
+    a tenant's snapshot): an UPDATE, then an INSERT if nothing was updated.
+    """
+    where = [table.c[name] == value for name, value in key.items()]
+    changed = await conn.execute(update(table).where(*where).values(**values))
+    if changed.rowcount == 0:
+        await conn.execute(table.insert().values(**key, **values))

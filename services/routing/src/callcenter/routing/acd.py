@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
@@ -268,11 +268,7 @@ class Acd:
             "state": snapshot_bytes(tenant.state).decode(),
             "taken_at": format_time(now),
         }
-        changed = await conn.execute(
-            update(snapshots).where(snapshots.c.tenant == name).values(**values)
-        )
-        if changed.rowcount == 0:
-            await conn.execute(snapshots.insert().values(tenant=name, **values))
+        await store.upsert(conn, snapshots, {"tenant": name}, values)
         tenant.snapshot_version = tenant.version
 
     async def _tenant(self, name: str) -> Tenant:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -118,6 +117,3 @@ class AgentConfig(_Config):
     groups: list[Identifier] = Field(default_factory=list)
     # Rank for the linear strategy (lower first).
     rank: int = Field(default=0, ge=0)
-
-
-IDENTIFIER = re.compile(r"^[A-Za-z0-9_.:@-]{1,100}$")
