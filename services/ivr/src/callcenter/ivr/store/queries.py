@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callcenter.events import store
 from callcenter.ivr.store.tables import calls, flows, numbers, queues, telephony
 
 
@@ -95,15 +96,7 @@ async def binding(conn: AsyncConnection, number: str) -> Binding | None:
 
 async def bind_number(conn: AsyncConnection, bound: Binding, at: str) -> None:
     values = {"flow_id": bound.flow_id, "flow_version": bound.flow_version, "updated_at": at}
-    changed = await conn.execute(
-        update(numbers)
-        .where(numbers.c.number == bound.number, numbers.c.tenant == bound.tenant)
-        .values(**values)
-    )
-    if changed.rowcount == 0:
-        await conn.execute(
-            numbers.insert().values(number=bound.number, tenant=bound.tenant, **values)
-        )
+    await store.upsert(conn, numbers, {"number": bound.number, "tenant": bound.tenant}, values)
 
 
 async def load_call(conn: AsyncConnection, tenant: str, call_id: str) -> CallRow | None:
@@ -125,13 +118,7 @@ async def count_queues(conn: AsyncConnection, tenant: str) -> int:
 
 
 async def save_queue(conn: AsyncConnection, tenant: str, queue_id: str, name: str) -> None:
-    changed = await conn.execute(
-        update(queues)
-        .where(queues.c.tenant == tenant, queues.c.queue_id == queue_id)
-        .values(name=name)
-    )
-    if changed.rowcount == 0:
-        await conn.execute(queues.insert().values(tenant=tenant, queue_id=queue_id, name=name))
+    await store.upsert(conn, queues, {"tenant": tenant, "queue_id": queue_id}, {"name": name})
 
 
 async def remove_queue(conn: AsyncConnection, tenant: str, queue_id: str) -> None:
@@ -152,8 +139,4 @@ async def save_telephony(conn: AsyncConnection, tenant: str, settings: Telephony
         "status_callback_url": settings.status_callback_url,
         "status_callback_secret": settings.status_callback_secret,
     }
-    changed = await conn.execute(
-        update(telephony).where(telephony.c.tenant == tenant).values(**values)
-    )
-    if changed.rowcount == 0:
-        await conn.execute(telephony.insert().values(tenant=tenant, **values))
+    await store.upsert(conn, telephony, {"tenant": tenant}, values)
