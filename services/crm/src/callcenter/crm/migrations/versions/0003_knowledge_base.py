@@ -1,0 +1,63 @@
+"""The knowledge base: categories, articles, links, favorites and the full-text index.
+
+SQLite: an external-content FTS5 table over the articles, kept by triggers.
+PostgreSQL: a generated, weighted ``tsvector`` column with a GIN index.
+Both stem English words (Porter) and weigh title over tags over body.
+"""
+
+from alembic import op
+
+from callcenter.crm.kb.tables import metadata
+
+revision = "0003"
+down_revision = "0002"
+
+SQLITE_UP = [
+    """CREATE VIRTUAL TABLE crm_kb_fts USING fts5(
+        title, tags, body,
+        content='crm_kb_articles', content_rowid='seq',
+        tokenize='porter unicode61 remove_diacritics 2')""",
+    """CREATE TRIGGER crm_kb_fts_insert AFTER INSERT ON crm_kb_articles BEGIN
+        INSERT INTO crm_kb_fts(rowid, title, tags, body)
+        VALUES (new.seq, new.title, new.tags, new.body);
+    END""",
+    """CREATE TRIGGER crm_kb_fts_delete AFTER DELETE ON crm_kb_articles BEGIN
+        INSERT INTO crm_kb_fts(crm_kb_fts, rowid, title, tags, body)
+        VALUES ('delete', old.seq, old.title, old.tags, old.body);
+    END""",
+    """CREATE TRIGGER crm_kb_fts_update AFTER UPDATE OF title, tags, body ON crm_kb_articles
+    BEGIN
+        INSERT INTO crm_kb_fts(crm_kb_fts, rowid, title, tags, body)
+        VALUES ('delete', old.seq, old.title, old.tags, old.body);
+        INSERT INTO crm_kb_fts(rowid, title, tags, body)
+        VALUES (new.seq, new.title, new.tags, new.body);
+    END""",
+]
+SQLITE_DOWN = [
+    "DROP TRIGGER crm_kb_fts_update",
+    "DROP TRIGGER crm_kb_fts_delete",
+    "DROP TRIGGER crm_kb_fts_insert",
+    "DROP TABLE crm_kb_fts",
+]
+POSTGRESQL_UP = [
+    """ALTER TABLE crm_kb_articles ADD COLUMN search tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', title), 'A')
+        || setweight(to_tsvector('english', tags), 'B')
+        || setweight(to_tsvector('english', body), 'C')) STORED""",
+    "CREATE INDEX ix_crm_kb_articles_search ON crm_kb_articles USING GIN (search)",
+]
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    metadata.create_all(bind)
+    for statement in SQLITE_UP if bind.dialect.name == "sqlite" else POSTGRESQL_UP:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        for statement in SQLITE_DOWN:
+            op.execute(statement)
+    metadata.drop_all(bind)
