@@ -72,3 +72,61 @@ class NoteAdded(Event):
     note_id: str
     author: str
     personal: dict[str, str] = Field(default_factory=dict)  # {"text": ...}
+
+
+# -- knowledge base: a stream per article (``kb-article:<id>``), and per category ------
+
+
+@event_type()
+class KbArticleCreated(Event):
+    """A new article, as a draft; its stream is its version history."""
+
+    article_id: str
+    category_id: str
+    title: str
+    body: str
+    tags: list[str] = Field(default_factory=list)
+    related_ids: list[str] = Field(default_factory=list)
+
+
+@event_type()
+class KbArticleUpdated(Event):
+    """Only what changed: absent (None) fields are unchanged; the state stays as it was."""
+
+    article_id: str
+    category_id: str | None = None
+    title: str | None = None
+    body: str | None = None
+    tags: list[str] | None = None
+    related_ids: list[str] | None = None
+
+
+@event_type()
+class KbArticlePublished(Event):
+    article_id: str
+
+
+@event_type()
+class KbArticleArchived(Event):
+    article_id: str
+
+
+@event_type()
+class KbCategoryCreated(Event):
+    category_id: str
+    name: str
+    parent_id: str | None = None
+
+
+@event_type()
+class KbCategoryChanged(Event):
+    """Renamed or moved: the category's whole new state."""
+
+    category_id: str
+    name: str
+    parent_id: str | None = None
+
+
+@event_type()
+class KbCategoryDeleted(Event):
+    category_id: str
