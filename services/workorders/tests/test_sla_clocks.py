@@ -173,3 +173,33 @@ def test_a_redispatch_step_needs_a_target():
         EscalationStep("redispatch")
     with pytest.raises(ValueError, match="escalation action"):
         EscalationStep("page_the_ceo")
+
+
+def test_raising_the_priority_retargets_the_running_clocks_keeping_paused_time(make_desk, names):
+    targets = {"normal": Targets(HOUR, 8 * HOUR), "high": Targets(HOUR / 2, 4 * HOUR)}
+    desk = make_desk(TicketType("repair", sla=SlaPolicy(targets=targets, calendar=Calendar())))
+    desk.open()
+    desk.act("dispatch", to="bob")
+    desk.now += timedelta(minutes=10)
+    desk.act("pend")
+    desk.now += timedelta(hours=5)  # pending on the customer: not counted
+    desk.act("resume")
+    fired = desk.wait(50 * 60)  # first reply due: 1 h of business time consumed
+    assert names(fired) == ["TicketSlaWarning", "TicketSlaBreached", "TicketEscalated",
+                            "TicketSlaClockChanged", "TicketSlaClockChanged"]  # fmt: skip
+    escalated, first, retargeted = fired[2:]
+    assert (escalated.action, escalated.priority, desk.ticket.priority) == (
+        "raise_priority", "high", "high"
+    )  # fmt: skip
+    # each running clock takes the high priority's target; the breach stays on record
+    assert (first.metric, first.transition, first.target_seconds) == (
+        "first_reply", "retargeted", HOUR / 2
+    )  # fmt: skip
+    assert desk.clock("first_reply").breached
+    assert (retargeted.metric, retargeted.transition, retargeted.target_seconds) == (
+        "resolution", "retargeted", 4 * HOUR
+    )  # fmt: skip
+    assert retargeted.consumed_seconds == HOUR  # the 5 h pending stay excluded
+    assert desk.clock().due_at == desk.now + timedelta(hours=3)
+    assert names(desk.wait(3 * HOUR - 1)) == ["TicketSlaWarning"]  # at 80 % of 4 h
+    assert names(desk.wait(1))[:2] == ["TicketSlaBreached", "TicketEscalated"]

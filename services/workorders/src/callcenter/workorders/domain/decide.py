@@ -242,8 +242,9 @@ def _finish(d: _Decision, metric: str, outcome: str) -> None:
 
 
 def _retarget(d: _Decision) -> None:
-    """A new priority means new targets; the time already consumed (paused time
-    excluded) is kept."""
+    """A new priority (reprioritize, or an escalation raising it) means new targets;
+    the time already consumed (paused time excluded) is kept. A clock whose target
+    does not change is left alone."""
     targets = _policy(d).target(d.ticket.priority)
     if targets is None:
         return
@@ -251,7 +252,7 @@ def _retarget(d: _Decision) -> None:
         if clock.status not in ("running", "paused"):
             continue
         target = getattr(targets, clock.metric)
-        if target is None:
+        if target is None or target == clock.target_seconds:
             continue
         consumed = _consumed(d, clock)
         if clock.status == "running":
@@ -300,6 +301,8 @@ def _escalate(d: _Decision, metric: str, due_at: datetime) -> None:
             action=action, priority=priority, notify=step.to or "supervisor",
         )
     )  # fmt: skip
+    if action == "raise_priority":
+        _retarget(d)
     if action == "redispatch" and ticket.workflow is not None:
         if "dispatch" in ticket.workflow.allowed(d.ticket.status):
             d.emit(ev.TicketDispatched(ticket_id=ticket.id, by="system", to=step.to,
