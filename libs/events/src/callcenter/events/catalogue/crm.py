@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from callcenter.events.catalogue.base import Event, event_type
 
@@ -18,8 +18,10 @@ class CustomerCreated(Event):
     tags: list[str] = Field(default_factory=list)
     consent: dict[str, bool] = Field(default_factory=dict)  # calls, sms, email, marketing
     # Personal fields (first_name, last_name, company; phones, emails and attributes as JSON).
-    # To travel encrypted with the customer's own key (crypto-shredding): not yet done.
+    # Written in ``sealed`` (AES-GCM with the customer's own key, crypto-shredding);
+    # ``personal`` holds them in plain text in events written before sealing.
     personal: dict[str, str] = Field(default_factory=dict)
+    sealed: str | None = None
 
 
 @event_type()
@@ -31,6 +33,7 @@ class CustomerUpdated(Event):
     tags: list[str] | None = None
     consent: dict[str, bool] | None = None
     personal: dict[str, str] = Field(default_factory=dict)
+    sealed: str | None = None  # as in CustomerCreated
 
 
 @event_type()
@@ -41,6 +44,8 @@ class CustomersMerged(Event):
 
 @event_type()
 class CustomerErased(Event):
+    """The customer's key is deleted: their sealed personal fields can never be read again."""
+
     customer_id: str
 
 
@@ -59,9 +64,14 @@ class CallerUnknown(Event):
 
 @event_type()
 class InteractionRecorded(Event):
+    """A contact posted by an integrator (an SMS, an email...); its content is sealed."""
+
     customer_id: str
     channel: Literal["sms", "email", "chat", "fax", "web", "phone"]
     direction: Literal["inbound", "outbound"]
+    interaction_id: str = ""
+    at: AwareDatetime | None = None
+    sealed: str | None = None  # {"subject": ..., "summary": ...}
 
 
 @event_type()
@@ -71,7 +81,8 @@ class NoteAdded(Event):
     customer_id: str
     note_id: str
     author: str
-    personal: dict[str, str] = Field(default_factory=dict)  # {"text": ...}
+    personal: dict[str, str] = Field(default_factory=dict)  # {"text": ...} (before sealing)
+    sealed: str | None = None  # {"text": ...}
 
 
 # -- knowledge base: a stream per article (``kb-article:<id>``), and per category ------
