@@ -2,6 +2,7 @@ from fastapi import FastAPI
 
 from callcenter.crm.api import ROUTERS
 from callcenter.crm.consumers import ivr_handler
+from callcenter.crm.kb.api import router as kb_router
 from callcenter.crm.settings import Settings
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
@@ -16,6 +17,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = Runtime(settings, publishes=True)
     runtime.consume("ivr", ["callcenter.ivr"], ivr_handler(settings, runtime.committed))
-    app = create_service_app(runtime, title="CRM", description=DESCRIPTION, routers=ROUTERS)
+    app = create_service_app(
+        runtime, title="CRM", description=DESCRIPTION, routers=[*ROUTERS, kb_router]
+    )
     app.state.settings = settings
     return app

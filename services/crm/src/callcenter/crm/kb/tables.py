@@ -43,13 +43,14 @@ articles = Table(
     sqlite_autoincrement=True,
 )
 
-# Explicit "see also" links, stored in both directions.
+# Explicit "see also" links, as the linking article's editors set them; shown both ways.
 links = Table(
     "crm_kb_links",
     metadata,
     Column("tenant", String(100), primary_key=True),
     Column("article_id", String(64), primary_key=True),
     Column("related_id", String(64), primary_key=True),
+    Index("ix_crm_kb_links_related", "tenant", "related_id"),
 )
 
 favorites = Table(
