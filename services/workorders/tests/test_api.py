@@ -241,6 +241,52 @@ def test_bulk_dispatch_and_title_search(workorders):
                           headers=AGENT).json()["items"][0]["ticket_id"] == "T2"  # fmt: skip
 
 
+def test_full_text_search_over_titles_descriptions_and_notes(workorders):
+    with workorders() as client:
+        open_ticket(client, ticket_id="T1", title="Router down",
+                    description="The fibre box blinks red since the storm")  # fmt: skip
+        open_ticket(client, ticket_id="T2", title="打印机坏了", description="办公室的打印机")
+        open_ticket(client, ticket_id="T3", title="Invoice twice")
+        act(client, "T3", "dispatch", to="bob", note="Customer says the router was replaced")
+        for n in range(4, 9):
+            open_ticket(client, ticket_id=f"T{n}", title=f"router number {n}")
+        other = {"type": "complaint", "title": "router elsewhere"}
+        assert client.post("/v1/tickets", json=other, headers=OTHER_TENANT).status_code == 201
+
+        def search(text: str, **params) -> list[str]:
+            page = client.get("/v1/tickets", params={"q": text, **params}, headers=SUPERVISOR)
+            assert page.status_code == 200, page.text
+            return [item["ticket_id"] for item in page.json()["items"]]
+
+        assert search("fibre STORM") == ["T1"]  # description; every word, any case
+        assert search("router replaced") == ["T3"]  # a note
+        assert search("打印机") == ["T2"] and search("打印") == ["T2"]  # inside Chinese text
+        assert search("印打") == []  # a phrase, in order
+        assert search("router", status="assigned") == ["T3"]
+        assert search("routers") == []  # whole words
+
+        pages, cursor = [], None
+        while True:
+            params = {"q": "router", "limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/v1/tickets", params=params, headers=SUPERVISOR).json()
+            pages.append([item["ticket_id"] for item in page["items"]])
+            if (cursor := page["next_cursor"]) is None:
+                break
+        assert pages == [["T8", "T7"], ["T6", "T5"], ["T4", "T3"], ["T1"]]
+
+        noted = act(client, "T1", "follow_up", note="Technician booked for Tuesday")
+        assert noted.status_code == 200
+        assert search("technician") == ["T1"]
+        client.portal.call(rebuild_read_model, client.app.state.tickets.db)
+        assert search("technician tuesday fibre") == ["T1"]
+        assert search("打印机") == ["T2"]
+
+        no_words = client.get("/v1/tickets", params={"q": "#!?"}, headers=SUPERVISOR)
+        assert (no_words.status_code, no_words.json()["field"]) == (422, "q")
+        empty = client.get("/v1/tickets", params={"q": ""}, headers=SUPERVISOR)
+        assert (empty.status_code, empty.json()["errors"][0]["field"]) == (422, "query.q")
+
+
 def test_a_tenant_sets_which_events_open_tickets(workorders):
     with workorders() as client:
         rules = client.get("/v1/ticket-rules", headers=AGENT).json()["items"]

@@ -22,6 +22,7 @@ from callcenter.workorders.domain.config import TicketType, default_types
 from callcenter.workorders.domain.decide import decide
 from callcenter.workorders.domain.errors import InvalidValue, NoSuchTicket, TicketError
 from callcenter.workorders.domain.ticket import Ticket, evolve
+from callcenter.workorders.store import search
 from callcenter.workorders.store.tables import ticket_types, tickets
 from callcenter.workorders.types import type_from_json
 
@@ -87,7 +88,9 @@ async def apply(
         correlation_id=history[0].correlation_id if history else correlation_id,
         causation_id=causation_id, subject=ticket_id,
     )  # fmt: skip
-    await _save_row(conn, tenant, ticket, version + len(events), is_new=version == 0)
+    noted = any(getattr(event, "note", None) for event in events)
+    await _save_row(conn, tenant, ticket, version + len(events), is_new=version == 0,
+                    texts_changed=version == 0 or noted)  # fmt: skip
     return ticket, events, version + len(events)
 
 
@@ -113,8 +116,15 @@ async def apply_with_links(
 
 
 async def _save_row(
-    conn: AsyncConnection, tenant: str, ticket: Ticket, version: int, *, is_new: bool
+    conn: AsyncConnection,
+    tenant: str,
+    ticket: Ticket,
+    version: int,
+    *,
+    is_new: bool,
+    texts_changed: bool,
 ) -> None:
+    """The ticket's row of the list, and its searchable texts when they changed."""
     deadline = ticket.next_deadline()
     values: dict[str, Any] = {
         "type": ticket.type,
@@ -132,27 +142,36 @@ async def _save_row(
     }
     if is_new:
         assert ticket.opened_at is not None
-        await conn.execute(tickets.insert().values(
+        statement = tickets.insert().values(
             tenant=tenant, ticket_id=ticket.id, opened_at=format_time(ticket.opened_at), **values
-        ))  # fmt: skip
+        )
     else:
-        await conn.execute(
+        statement = (
             tickets.update()
             .where(tickets.c.tenant == tenant, tickets.c.ticket_id == ticket.id)
             .values(**values)
         )
+    position = await conn.scalar(statement.returning(tickets.c.position))
+    if texts_changed:
+        await store.upsert(conn, search.ticket_texts, {"position": position}, {
+            "title": search.indexable(ticket.title),
+            "description": search.indexable(ticket.description),
+            "notes": search.indexable("\n".join(ticket.notes)),
+        })  # fmt: skip
 
 
 def list_query(
     tenant: str,
     filters: dict[str, str | None],
     *,
+    dialect: str,
     breached: bool | None = None,
     text: str | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> Select[Any]:
-    """Tickets of a tenant, newest first, matching every filter given (the list's query)."""
+    """Tickets of a tenant, newest first, matching every filter given and, with
+    ``text``, holding each of its words in the title, description or notes."""
     query = select(tickets).where(tickets.c.tenant == tenant)
     for column, value in filters.items():
         if value is not None:
@@ -160,7 +179,7 @@ def list_query(
     if breached is not None:
         query = query.where(tickets.c.breached == breached)
     if text is not None:
-        query = query.where(tickets.c.title.icontains(text, autoescape=True))
+        return search.search(query, dialect, search.query_words(text), before).limit(limit)
     if before is not None:
         query = query.where(tickets.c.position < before)
     return query.order_by(tickets.c.position.desc()).limit(limit)
@@ -254,7 +273,8 @@ async def rebuild_read_model(db: Database, batch: int = 5_000) -> int:
                 envelope = row.envelope()
                 tenant, ticket, version = built.get(row.stream_id, (envelope.tenant, Ticket(), 0))
                 built[row.stream_id] = (tenant, evolve(ticket, envelope.data), version + 1)
+        await conn.execute(search.ticket_texts.delete())
         await conn.execute(tickets.delete())
         for tenant, ticket, version in built.values():
-            await _save_row(conn, tenant, ticket, version, is_new=True)
+            await _save_row(conn, tenant, ticket, version, is_new=True, texts_changed=True)
     return len(built)

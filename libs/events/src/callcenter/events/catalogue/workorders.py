@@ -26,6 +26,7 @@ class TicketOpened(Event):
     source: Literal["agent", "voicemail", "callback", "abandoned_call", "api", "email"] = "agent"
     sla_policy: str | None = None
     title: str = ""
+    description: str = ""
     by: str = "system"
     at: AwareDatetime | None = None
     # The type's definition as it was when the ticket opened: the workflow

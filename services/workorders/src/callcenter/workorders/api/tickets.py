@@ -19,6 +19,7 @@ from callcenter.workorders.api.deps import (
 from callcenter.workorders.domain.commands import Act, Open
 from callcenter.workorders.domain.config import ACTIONS
 from callcenter.workorders.domain.ticket import Ticket
+from callcenter.workorders.store import search
 from callcenter.workorders.tickets import list_query, load, sla_state, ticket_type
 
 router = APIRouter(tags=["tickets"])
@@ -36,6 +37,7 @@ class OpenBody(BaseModel):
     type: Text
     priority: Priority = "normal"
     title: str = Field(default="", max_length=500)
+    description: str = Field(default="", max_length=20_000)
     customer_id: Text | None = None
     call_id: Text | None = None
     source: Literal["agent", "api", "email"] = "agent"
@@ -63,7 +65,8 @@ def ticket_view(ticket: Ticket, version: int) -> dict[str, Any]:
     deadline = ticket.next_deadline()
     return {
         "ticket_id": ticket.id, "type": ticket.type, "title": ticket.title,
-        "status": ticket.status, "priority": ticket.priority, "source": ticket.source,
+        "description": ticket.description, "status": ticket.status,
+        "priority": ticket.priority, "source": ticket.source,
         "customer_id": ticket.customer_id, "call_id": ticket.call_id,
         "assignee": ticket.assignee, "opened_by": ticket.opened_by,
         "opened_at": _time(ticket.opened_at), "updated_at": _time(ticket.updated_at),
@@ -112,7 +115,8 @@ async def open_ticket(body: OpenBody, principal: Staff, service: TicketsDep):
                            field="type")  # fmt: skip
     command = Open(
         ticket_id, kind, by=principal.subject, priority=body.priority, title=body.title,
-        customer_id=body.customer_id, call_id=body.call_id, source=body.source,
+        description=body.description, customer_id=body.customer_id, call_id=body.call_id,
+        source=body.source,
     )  # fmt: skip
     with refusals_as_problems():
         ticket, events, version = await service.execute(
@@ -204,7 +208,12 @@ async def list_tickets(
     sla_state: Literal["none", "ok", "warning", "breached"] | None = None,
     breached: bool | None = None,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=100, description="in the title")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="words, all of which the title, description or notes hold",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
@@ -214,8 +223,10 @@ async def list_tickets(
         "priority": priority, "sla_state": sla_state,
     }  # fmt: skip
     after = _position(cursor) if cursor is not None else None
-    query = list_query(principal.tenant, filters, breached=breached, text=q, before=after,
-                       limit=limit + 1)  # fmt: skip
+    if q is not None and not search.query_words(q):
+        raise ProblemError(422, "Invalid request", "q has no words to search for", field="q")
+    query = list_query(principal.tenant, filters, dialect=service.db.dialect, breached=breached,
+                       text=q, before=after, limit=limit + 1)  # fmt: skip
     async with service.db.read() as conn:
         rows = list(await conn.execute(query))
     items = [_row_view(row) for row in rows[:limit]]

@@ -14,6 +14,7 @@ class Open:
     by: str = "system"
     priority: str = "normal"
     title: str = ""
+    description: str = ""
     customer_id: str | None = None
     call_id: str | None = None
     source: str = "agent"

@@ -65,7 +65,8 @@ def _open(d: _Decision, command: Open) -> None:
         ev.TicketOpened(
             ticket_id=command.ticket_id, type=kind.name, priority=command.priority,
             customer_id=command.customer_id, call_id=command.call_id, source=command.source,
-            sla_policy=kind.sla.name, title=command.title, by=command.by, at=d.now,
+            sla_policy=kind.sla.name, title=command.title, description=command.description,
+            by=command.by, at=d.now,
             workflow=kind.workflow.to_json(), sla=kind.sla.to_json(),
         )
     )  # fmt: skip

@@ -33,6 +33,7 @@ class Ticket:
     status: str = ""  # "" before TicketOpened
     type: str = ""
     title: str = ""
+    description: str = ""
     priority: str = "normal"
     customer_id: str | None = None
     call_id: str | None = None
@@ -43,6 +44,7 @@ class Ticket:
     workflow: Workflow | None = None
     sla: SlaPolicy | None = None
     clocks: dict[str, Clock] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # of every step, in order
     replies: int = 0
     follow_ups: int = 0
     escalation_level: int = 0
@@ -89,6 +91,9 @@ def evolve(ticket: Ticket, event: Event) -> Ticket:
     at = getattr(event, "at", None)
     if at is not None:
         ticket = replace(ticket, updated_at=at)
+    note = getattr(event, "note", None)
+    if note:
+        ticket = replace(ticket, notes=(*ticket.notes, note))
     match event:
         case ev.TicketOpened():
             return Ticket(
@@ -96,6 +101,7 @@ def evolve(ticket: Ticket, event: Event) -> Ticket:
                 status=INITIAL,
                 type=event.type,
                 title=event.title,
+                description=event.description,
                 priority=event.priority,
                 customer_id=event.customer_id,
                 call_id=event.call_id,
