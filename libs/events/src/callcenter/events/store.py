@@ -237,6 +237,19 @@ async def append(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
         raise ConcurrencyError(first.stream_id, first.stream_version - 1) from error
 
 
+async def keep(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+    """Keep other services' events as they are, in commit order (an archive).
+
+    No continuity check: a reader may start mid-stream. The unique stream
+    version still refuses the same event twice.
+    """
+    if not envelopes:
+        return
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    await conn.execute(events.insert(), [_row_values(envelope) for envelope in envelopes])
+
+
 async def append_to_stream(
     conn: AsyncConnection,
     stream_id: str,

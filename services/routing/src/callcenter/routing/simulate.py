@@ -24,6 +24,9 @@ from typing import Any, NamedTuple, TextIO
 from pydantic import ValidationError
 
 from callcenter.events.catalogue import routing as ev
+from callcenter.events.codec import to_json_line
+from callcenter.events.envelope import new_envelope
+from callcenter.routing.acd import SOURCE, stream_of
 from callcenter.routing.domain import commands as cmd
 from callcenter.routing.domain.config import AgentConfig, QueueConfig
 from callcenter.routing.domain.decide import decide
@@ -164,6 +167,7 @@ class Simulation:
         self._seq = 0
         self.now_s = 0.0
         self.events = 0
+        self.log: list[ev.RoutingEvent] | None = None  # every event, when exporting them
 
     def at(self, seconds: float) -> datetime:
         return EPOCH + timedelta(seconds=seconds)
@@ -178,6 +182,8 @@ class Simulation:
         except RoutingError:
             return []  # e.g. a caller hanging up just as an agent answered
         self.events += len(events)
+        if self.log is not None:
+            self.log.extend(events)
         for event in events:
             self._observe(event)
         return events
@@ -309,6 +315,24 @@ class Simulation:
         }
 
 
+def write_events(path: Path, tenant: str, events: list[ev.RoutingEvent]) -> None:
+    """The run's events as the live ACD would have stored them, one JSON line each."""
+    with path.open("w") as out:
+        for version, event in enumerate(events, start=1):
+            call_id = getattr(event, "call_id", None)
+            envelope = new_envelope(
+                event,
+                source=SOURCE,
+                tenant=tenant,
+                stream_id=stream_of(tenant),
+                stream_version=version,
+                correlation_id=call_id or f"simulation:{tenant}",
+                subject=call_id or getattr(event, "agent_id", None),
+                time=event.at,
+            )
+            out.write(to_json_line(envelope) + "\n")
+
+
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
@@ -321,12 +345,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, required=True, help="CONFIG.json")
     parser.add_argument("--arrivals", type=Path, required=True, help="ARRIVALS.csv")
     parser.add_argument("--out", type=Path, required=True, help="RESULTS.csv to write")
+    parser.add_argument(
+        "--events", type=Path, help="also write every event as CloudEvents JSON lines"
+    )
+    parser.add_argument("--tenant", default="simulated", help="the tenant of exported events")
     args = parser.parse_args(argv)
     try:
         config = json.loads(args.config.read_text())
         with args.arrivals.open(newline="") as lines:
             arrivals = read_arrivals(lines)
         simulation = Simulation(config, arrivals)
+        simulation.log = [] if args.events else None
         unknown = sorted({a.queue_id for a in arrivals} - set(simulation.state.queues) - {
             c.queue_id for c in simulation.commands if isinstance(c, cmd.ConfigureQueue)
         })  # fmt: skip
@@ -340,4 +369,6 @@ def main(argv: list[str] | None = None) -> None:
         writer = csv.DictWriter(out, fieldnames=RESULT_FIELDS)
         writer.writeheader()
         writer.writerows(simulation.results())
+    if args.events:
+        write_events(args.events, args.tenant, simulation.log or [])
     print(json.dumps(simulation.summary(), indent=2))

@@ -1,0 +1,443 @@
+"""The fold: every topic's events, folded into the facts that KPIs are computed from.
+
+Pure and in memory. The service feeds it from its archive of consumed events,
+``callcenter-analytics fold`` from an exported event log; both then compute
+KPIs from the same facts with ``callcenter.analytics.kpis``.
+
+Facts are kept raw (each call's visit to each queue with its wait and outcome,
+each agent's time per state, each survey and ticket), not pre-aggregated, so
+that a changed setting (the service-level mode, the short-abandon threshold)
+recomputes history exactly, and a late event lands in the interval its own
+time says. Each event is applied once: the fold remembers which versions of
+each stream it has applied, whatever order they come in.
+
+Instants are POSIX seconds (floats) for speed; the input is the CloudEvents
+attributes (strings) and the event's data as JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+SLOT = 900  # seconds: the finest interval (15 minutes); coarser ones are unions of slots
+
+Data = Mapping[str, Any]
+
+
+def slot_of(moment: float) -> int:
+    return int(moment // SLOT) * SLOT
+
+
+def instant(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+@dataclass(slots=True)
+class Segment:
+    """One call's visit to one queue: offered at ``queued_at``, then its outcome."""
+
+    call_id: str
+    queue_id: str
+    queued_at: float
+    priority: int = 0
+    outcome: str | None = None  # answered, abandoned, exited, callback
+    exit_reason: str | None = None
+    wait: float | None = None
+    agent_id: str | None = None
+    ring: float = 0.0
+    talk: float | None = None
+    hold: float = 0.0
+    wrap: float = 0.0
+    transferred: bool = False
+
+
+@dataclass(slots=True)
+class IvrCall:
+    arrived_at: float
+    outcome: str | None = None
+    last_node: str | None = None
+
+
+@dataclass(slots=True)
+class Survey:
+    at: float
+    call_id: str
+    queue_id: str | None
+    agent_id: str | None
+    score: int
+
+
+@dataclass(slots=True)
+class Ticket:
+    type: str
+    opened_at: float
+    resolved_at: float | None = None
+    first_contact_resolution: bool = False
+    # Per SLA metric: (on time?, when that was settled). A breach settles it as late.
+    sla: dict[str, tuple[bool, float]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Agent:
+    name: str = ""
+    skills: dict[str, int] = field(default_factory=dict)
+    groups: list[str] = field(default_factory=list)
+    state: str = "logged_out"  # logged_out, idle, ringing, talk, wrap, not_ready:<reason>
+    since: float = 0.0
+    call_id: str | None = None
+    # Seconds per state, per slot: what occupancy and adherence are computed from.
+    seconds: dict[int, dict[str, float]] = field(default_factory=dict)
+    # Offers, declines and sign-ins per slot.
+    counts: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, slot: int, name: str) -> None:
+        counts = self.counts.setdefault(slot, {})
+        counts[name] = counts.get(name, 0) + 1
+
+    def enter(self, state: str, at: float) -> None:
+        """Close the span in the current state at ``at`` and start ``state``."""
+        if self.state != "logged_out" and at > self.since:
+            spread(self.seconds, self.state, self.since, at)
+        self.state, self.since = state, max(at, self.since)
+
+
+def spread(seconds: dict[int, dict[str, float]], state: str, start: float, end: float) -> None:
+    """Add the span [start, end) to ``state``, split at slot boundaries."""
+    while start < end:
+        slot = slot_of(start)
+        stop = min(end, slot + SLOT)
+        bucket = seconds.setdefault(slot, {})
+        bucket[state] = bucket.get(state, 0.0) + (stop - start)
+        start = stop
+
+
+@dataclass
+class Tenant:
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    agents: dict[str, Agent] = field(default_factory=dict)
+    segments: dict[tuple[str, str], Segment] = field(default_factory=dict)
+    # The segment a call is in now (where its answer, end and wrap-up belong).
+    current: dict[str, Segment] = field(default_factory=dict)
+    segments_by_slot: dict[int, list[Segment]] = field(default_factory=dict)
+    ivr_calls: dict[str, IvrCall] = field(default_factory=dict)
+    ivr_by_slot: dict[int, list[IvrCall]] = field(default_factory=dict)
+    surveys_by_slot: dict[int, list[Survey]] = field(default_factory=dict)
+    callbacks_by_slot: dict[int, dict[str, int]] = field(default_factory=dict)
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+
+    def agent(self, agent_id: str) -> Agent:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            agent = self.agents[agent_id] = Agent()
+        return agent
+
+    def service_level_seconds(self, queue_id: str) -> float:
+        config = self.queues.get(queue_id, {}).get("config", {})
+        return float(config.get("service_level_seconds", 20))
+
+    def waiting(self) -> list[Segment]:
+        return [s for s in self.current.values() if s.outcome is None]
+
+
+class _Applied:
+    """Which versions of one stream were applied: a high-water mark and any beyond it."""
+
+    __slots__ = ("beyond", "contiguous")
+
+    def __init__(self) -> None:
+        self.contiguous = 0
+        self.beyond: set[int] = set()
+
+    def first_time(self, version: int) -> bool:
+        if version <= self.contiguous or version in self.beyond:
+            return False
+        if version == self.contiguous + 1:
+            self.contiguous = version
+            while self.contiguous + 1 in self.beyond:
+                self.contiguous += 1
+                self.beyond.discard(self.contiguous)
+        else:
+            self.beyond.add(version)
+        return True
+
+
+class Fold:
+    def __init__(self) -> None:
+        self.tenants: dict[str, Tenant] = {}
+        self.applied = 0
+        self.duplicates = 0
+        self.latest = 0.0  # the latest event time seen: "now" for an offline fold
+        self._streams: dict[str, _Applied] = {}
+
+    def tenant(self, name: str) -> Tenant:
+        tenant = self.tenants.get(name)
+        if tenant is None:
+            tenant = self.tenants[name] = Tenant()
+        return tenant
+
+    def apply(self, attributes: Mapping[str, str], data: Data) -> bool:
+        """Fold one event; False if it was applied before (a duplicate delivery)."""
+        stream = self._streams.get(attributes["streamid"])
+        if stream is None:
+            stream = self._streams[attributes["streamid"]] = _Applied()
+        if not stream.first_time(int(attributes["streamversion"])):
+            self.duplicates += 1
+            return False
+        self.applied += 1
+        handler = _HANDLERS.get(attributes["type"])
+        if handler is not None:
+            at = data.get("at")
+            moment = instant(at if isinstance(at, str) else attributes["time"])
+            self.latest = max(self.latest, moment)
+            handler(self.tenant(attributes["tenant"]), data, moment)
+        return True
+
+
+# Routing: configuration and agents --------------------------------------------------
+
+
+def _queue_configured(tenant: Tenant, data: Data, at: float) -> None:
+    tenant.queues[data["queue_id"]] = {"name": data.get("name", ""), "config": data["config"]}
+
+
+def _queue_removed(tenant: Tenant, data: Data, at: float) -> None:
+    tenant.queues.pop(data["queue_id"], None)
+
+
+def _agent_configured(tenant: Tenant, data: Data, at: float) -> None:
+    agent = tenant.agent(data["agent_id"])
+    config = data.get("config", {})
+    agent.name = data.get("name", "")
+    agent.skills = dict(config.get("skills", {}))
+    agent.groups = list(config.get("groups", []))
+
+
+def _logged_in(tenant: Tenant, data: Data, at: float) -> None:
+    agent = tenant.agent(data["agent_id"])
+    agent.count(slot_of(at), "logins")
+    agent.enter("not_ready:logged_in", at)
+
+
+def _ready(tenant: Tenant, data: Data, at: float) -> None:
+    tenant.agent(data["agent_id"]).enter("idle", at)
+
+
+def _not_ready(tenant: Tenant, data: Data, at: float) -> None:
+    tenant.agent(data["agent_id"]).enter(f"not_ready:{data['reason']}", at)
+
+
+def _logged_out(tenant: Tenant, data: Data, at: float) -> None:
+    tenant.agent(data["agent_id"]).enter("logged_out", at)
+
+
+# Routing: calls ----------------------------------------------------------------------
+
+
+def _queued(tenant: Tenant, data: Data, at: float) -> None:
+    key = (data["call_id"], data["queue_id"])
+    segment = tenant.segments.get(key)
+    if segment is None:
+        segment = Segment(data["call_id"], data["queue_id"], at, data.get("priority", 0))
+        tenant.segments[key] = segment
+        tenant.segments_by_slot.setdefault(slot_of(at), []).append(segment)
+    tenant.current[segment.call_id] = segment
+
+
+def _segment(tenant: Tenant, data: Data) -> Segment | None:
+    segment = tenant.segments.get((data["call_id"], data.get("queue_id", "")))
+    return segment or tenant.current.get(data["call_id"])
+
+
+def _offered(tenant: Tenant, data: Data, at: float) -> None:
+    agent = tenant.agent(data["agent_id"])
+    agent.count(slot_of(at), "offers")
+    agent.call_id = data["call_id"]
+    agent.enter("ringing", at)
+
+
+def _offer_declined(tenant: Tenant, data: Data, at: float) -> None:
+    agent = tenant.agent(data["agent_id"])
+    agent.count(slot_of(at), "missed" if data["reason"] == "timed_out" else "rejected")
+    _offer_withdrawn(tenant, data, at)
+
+
+def _offer_withdrawn(tenant: Tenant, data: Data, at: float) -> None:
+    agent = tenant.agent(data["agent_id"])
+    if agent.state == "ringing" and agent.call_id == data["call_id"]:
+        agent.call_id = None
+        agent.enter("idle", at)
+
+
+def _answered(tenant: Tenant, data: Data, at: float) -> None:
+    segment = _segment(tenant, data)
+    if segment is not None:
+        segment.outcome, segment.agent_id = "answered", data["agent_id"]
+        segment.wait, segment.ring = data["wait"], data.get("ring", 0.0)
+    agent = tenant.agent(data["agent_id"])
+    agent.call_id = data["call_id"]
+    agent.enter("talk", at)
+
+
+def _abandoned(tenant: Tenant, data: Data, at: float) -> None:
+    segment = _segment(tenant, data)
+    if segment is not None:
+        segment.outcome, segment.wait = "abandoned", data["wait"]
+
+
+def _exited(tenant: Tenant, data: Data, at: float) -> None:
+    segment = _segment(tenant, data)
+    if segment is not None:
+        segment.outcome, segment.exit_reason = "exited", data["reason"]
+        segment.wait = data.get("wait", at - segment.queued_at)
+
+
+def _ended(tenant: Tenant, data: Data, at: float) -> None:
+    segment = tenant.current.get(data["call_id"])
+    if segment is not None and segment.agent_id == data["agent_id"]:
+        segment.talk, segment.hold = data["talk"], data.get("hold", 0.0)
+    agent = tenant.agent(data["agent_id"])
+    if agent.call_id == data["call_id"]:
+        agent.enter("idle", at)
+
+
+def _wrap_up_started(tenant: Tenant, data: Data, at: float) -> None:
+    agent = tenant.agent(data["agent_id"])
+    agent.call_id = data["call_id"]
+    agent.enter("wrap", at)
+
+
+def _wrap_up_ended(tenant: Tenant, data: Data, at: float) -> None:
+    segment = tenant.current.get(data["call_id"])
+    if segment is not None and segment.agent_id == data["agent_id"]:
+        segment.wrap = data["wrap"]
+    agent = tenant.agent(data["agent_id"])
+    agent.call_id = None
+    if agent.state == "wrap":
+        agent.enter("idle", at)
+
+
+def _transferred(tenant: Tenant, data: Data, at: float) -> None:
+    segment = tenant.current.get(data["call_id"])
+    if segment is not None:
+        segment.transferred = True
+
+
+def _callback_requested(tenant: Tenant, data: Data, at: float) -> None:
+    segment = _segment(tenant, data)
+    if segment is not None and segment.outcome is None:
+        segment.outcome, segment.wait = "callback", at - segment.queued_at
+
+
+def _callback_completed(tenant: Tenant, data: Data, at: float) -> None:
+    _count_callback(tenant, at, data["outcome"])
+
+
+def _count_callback(tenant: Tenant, at: float, name: str) -> None:
+    counts = tenant.callbacks_by_slot.setdefault(slot_of(at), {})
+    counts[name] = counts.get(name, 0) + 1
+
+
+# IVR ---------------------------------------------------------------------------------
+
+
+def _arrived(tenant: Tenant, data: Data, at: float) -> None:
+    call = tenant.ivr_calls.get(data["call_id"])
+    if call is None:
+        call = tenant.ivr_calls[data["call_id"]] = IvrCall(at)
+        tenant.ivr_by_slot.setdefault(slot_of(at), []).append(call)
+
+
+def _node_entered(tenant: Tenant, data: Data, at: float) -> None:
+    call = tenant.ivr_calls.get(data["call_id"])
+    if call is not None:
+        call.last_node = data["node_id"]
+
+
+def _ivr_completed(tenant: Tenant, data: Data, at: float) -> None:
+    call = tenant.ivr_calls.get(data["call_id"])
+    if call is not None:
+        call.outcome = data["outcome"]
+
+
+def _survey_answered(tenant: Tenant, data: Data, at: float) -> None:
+    segment = tenant.current.get(data["call_id"])
+    survey = Survey(
+        at,
+        data["call_id"],
+        data.get("queue_id") or (segment.queue_id if segment else None),
+        data.get("agent_id") or (segment.agent_id if segment else None),
+        int(data["score"]),
+    )
+    tenant.surveys_by_slot.setdefault(slot_of(at), []).append(survey)
+
+
+# Work orders -------------------------------------------------------------------------
+
+
+def _ticket_opened(tenant: Tenant, data: Data, at: float) -> None:
+    tenant.tickets.setdefault(data["ticket_id"], Ticket(data.get("type", ""), at))
+
+
+def _ticket_resolved(tenant: Tenant, data: Data, at: float) -> None:
+    ticket = tenant.tickets.get(data["ticket_id"])
+    if ticket is not None:
+        ticket.resolved_at = at
+        ticket.first_contact_resolution = bool(data.get("first_contact_resolution"))
+
+
+def _ticket_reopened(tenant: Tenant, data: Data, at: float) -> None:
+    ticket = tenant.tickets.get(data["ticket_id"])
+    if ticket is not None:
+        ticket.resolved_at, ticket.first_contact_resolution = None, False
+
+
+def _sla_clock_changed(tenant: Tenant, data: Data, at: float) -> None:
+    ticket = tenant.tickets.get(data["ticket_id"])
+    if ticket is not None and data["transition"] == "met":
+        ticket.sla.setdefault(data["metric"], (True, at))
+
+
+def _sla_breached(tenant: Tenant, data: Data, at: float) -> None:
+    ticket = tenant.tickets.get(data["ticket_id"])
+    if ticket is not None:
+        settled = ticket.sla.get(data["metric"])
+        if settled is None or settled[0]:
+            ticket.sla[data["metric"]] = (False, at)
+
+
+Handler = Callable[[Tenant, Data, float], None]
+
+_HANDLERS: dict[str, Handler] = {
+    "QueueConfigured": _queue_configured,
+    "QueueRemoved": _queue_removed,
+    "AgentConfigured": _agent_configured,
+    "AgentLoggedIn": _logged_in,
+    "AgentReady": _ready,
+    "AgentNotReady": _not_ready,
+    "AgentLoggedOut": _logged_out,
+    "CallQueued": _queued,
+    "CallOffered": _offered,
+    "CallOfferDeclined": _offer_declined,
+    "CallOfferCancelled": _offer_withdrawn,
+    "CallAnswered": _answered,
+    "CallAbandoned": _abandoned,
+    "CallExitedQueue": _exited,
+    "CallEnded": _ended,
+    "AgentWrapUpStarted": _wrap_up_started,
+    "AgentWrapUpEnded": _wrap_up_ended,
+    "CallTransferred": _transferred,
+    "CallbackRequested": _callback_requested,
+    "CallbackCompleted": _callback_completed,
+    "CallArrived": _arrived,
+    "IvrNodeEntered": _node_entered,
+    "IvrCompleted": _ivr_completed,
+    "SurveyAnswered": _survey_answered,
+    "TicketOpened": _ticket_opened,
+    "TicketResolved": _ticket_resolved,
+    "TicketReopened": _ticket_reopened,
+    "TicketSlaClockChanged": _sla_clock_changed,
+    "TicketSlaBreached": _sla_breached,
+}
