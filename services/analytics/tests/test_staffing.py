@@ -159,3 +159,12 @@ def test_the_seeds_back_of_envelope_example():
     busy_hour_calls = 500_000 * 0.003 * 0.18
     estimate = staffing.back_of_envelope(busy_hour_calls, 3600, 150, 0.70)
     assert estimate == pytest.approx(16.07, abs=0.01)
+
+
+def test_the_largest_traffic_the_api_sizes_stays_finite():
+    needed = staffing.agents_needed(50_000.0, 180, 20, 0.95)
+
+    assert 50_000 < needed.agents < 51_000
+    assert needed.service_level >= 0.95
+    assert 0 < needed.probability_of_waiting < 1
+    assert math.isfinite(needed.asa_seconds)
