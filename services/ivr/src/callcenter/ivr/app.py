@@ -3,7 +3,8 @@ from fastapi import FastAPI
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
 from callcenter.ivr.api import calls, flows, numbers, telephony, twilio
-from callcenter.ivr.api.deps import Ivr
+from callcenter.ivr.api.deps import Ivr, Tokens
+from callcenter.ivr.bindings import Bindings
 from callcenter.ivr.calls import CallControl
 from callcenter.ivr.consumers.routing_status import make_handler
 from callcenter.ivr.demo import demo_installer
@@ -42,5 +43,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[calls.router, flows.router, numbers.router, telephony.router, twilio.router],
     )
-    app.state.ivr = Ivr(settings=settings, db=runtime.db, flows=flow_cache, control=control)
+    app.state.ivr = Ivr(
+        settings=settings,
+        db=runtime.db,
+        flows=flow_cache,
+        control=control,
+        tokens=Tokens(app.state.signing_key),
+        bindings=Bindings(runtime.db, ttl=settings.binding_cache_seconds),
+    )
     return app

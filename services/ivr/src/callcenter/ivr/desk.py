@@ -147,8 +147,9 @@ class CallDesk:
         known: dict[tuple[str, str], _Call] = {}
         envelopes: list[Envelope] = []
         async with self.db.transaction() as conn:
+            stored = await self._read_calls(conn, batch)
             for job in batch:
-                outcomes.append(await self._decide(conn, job, known, envelopes, now))
+                outcomes.append(await self._decide(conn, job, stored, known, envelopes, now))
             await store.append(conn, envelopes)
             await self._save(conn, known, now)
         for key, call in known.items():
@@ -165,6 +166,20 @@ class CallDesk:
             self.committed()
         return outcomes
 
+    async def _read_calls(
+        self, conn: AsyncConnection, batch: list[_Job]
+    ) -> dict[tuple[str, str], queries.CallRow]:
+        """The stored calls of the batch not in memory, one query per tenant."""
+        missing: dict[str, set[str]] = {}
+        for job in batch:
+            if (job.tenant, job.call_id) not in self._live:
+                missing.setdefault(job.tenant, set()).add(job.call_id)
+        stored: dict[tuple[str, str], queries.CallRow] = {}
+        for tenant, call_ids in missing.items():
+            rows = await queries.load_calls(conn, tenant, call_ids)
+            stored.update(((tenant, call_id), row) for call_id, row in rows.items())
+        return stored
+
     def _answer(self, batch: list[_Job], outcomes: list[Decided | Exception]) -> None:
         for job, outcome in zip(batch, outcomes, strict=True):
             if job.future.done():
@@ -178,6 +193,7 @@ class CallDesk:
         self,
         conn: AsyncConnection,
         job: _Job,
+        stored: dict[tuple[str, str], queries.CallRow],
         known: dict[tuple[str, str], _Call],
         envelopes: list[Envelope],
         now: datetime,
@@ -186,7 +202,7 @@ class CallDesk:
         call = known.get(key) or self._live.get(key)
         try:
             if call is None:
-                call = await self._load(conn, job)
+                call = await self._load(conn, job, stored.get(key))
         except (CallNotFound, FlowMissing) as error:
             return error
         try:
@@ -211,8 +227,7 @@ class CallDesk:
         known[key] = _Call(call.version + len(events), after, call.stored)
         return Decided(call.state, events, after)
 
-    async def _load(self, conn: AsyncConnection, job: _Job) -> _Call:
-        row = await queries.load_call(conn, job.tenant, job.call_id)
+    async def _load(self, conn: AsyncConnection, job: _Job, row: queries.CallRow | None) -> _Call:
         if row is not None:
             snapshot = row.snapshot
             flow = await self.flows.get(

@@ -19,3 +19,6 @@ class Settings(ServiceSettings):
     # Status callbacks to the provider (off in tests that drive the sender themselves).
     deliver_webhooks: bool = True
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How long a number's binding is remembered (a rebind on another replica
+    # takes effect within this; on this one at once).
+    binding_cache_seconds: float = Field(default=5.0, ge=0)

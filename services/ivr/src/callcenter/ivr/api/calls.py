@@ -95,8 +95,7 @@ def answer(response: Answer) -> CallAnswer:
 )
 async def create_call(body: NewCall, principal: CallController, ivr: IvrDep) -> CallAnswer:
     call_id = body.call_id or uuid.uuid4().hex
-    async with ivr.db.read() as conn:
-        bound = await queries.binding(conn, body.dnis)
+    bound = await ivr.bindings.get(body.dnis)
     if bound is None or bound.tenant != principal.tenant:
         raise bad_field("body.to", f"no flow is bound to number {body.dnis}")
     try:

@@ -44,6 +44,7 @@ async def bind(
             raise bad_field("body.version", f"flow {body.flow_id!r} has no version {body.version}")
         bound = Binding(number, principal.tenant, body.flow_id, body.version)
         await queries.bind_number(conn, bound, format_time(datetime.now(UTC)))
+    ivr.bindings.forget(number)
     return BoundNumber(number=number, flow_id=body.flow_id, version=body.version)
 
 

@@ -63,11 +63,11 @@ async def _webhook(request: Request, ivr: IvrDep, *required: str) -> tuple[dict[
     if errors:
         detail = f"{errors[0]['field']}: {errors[0]['reason']}"
         raise ProblemError(422, "Invalid Twilio request", detail, errors=errors)
-    async with ivr.db.read() as conn:
-        bound = await queries.binding(conn, params["To"])
-        telephony = await queries.load_telephony(conn, bound.tenant) if bound else None
-    if bound is None or telephony is None:
+    bound = await ivr.bindings.get(params["To"])
+    if bound is None:
         raise bad_field("body.To", f"no flow is bound to number {params['To']}")
+    async with ivr.db.read() as conn:
+        telephony = await queries.load_telephony(conn, bound.tenant)
     if telephony.twilio_auth_token:
         url = _public_url(request, ivr.settings.public_url)
         signature = request.headers.get("x-twilio-signature", "")

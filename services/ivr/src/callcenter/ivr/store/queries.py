@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +106,17 @@ async def load_call(conn: AsyncConnection, tenant: str, call_id: str) -> CallRow
     )
     row = (await conn.execute(query)).first()
     return CallRow(row.stream_version, row.snapshot) if row else None
+
+
+async def load_calls(
+    conn: AsyncConnection, tenant: str, call_ids: Collection[str]
+) -> dict[str, CallRow]:
+    query = select(calls.c.call_id, calls.c.stream_version, calls.c.snapshot).where(
+        calls.c.tenant == tenant, calls.c.call_id.in_(call_ids)
+    )
+    return {
+        row.call_id: CallRow(row.stream_version, row.snapshot) for row in await conn.execute(query)
+    }
 
 
 async def known_queues(conn: AsyncConnection, tenant: str) -> set[str]:
