@@ -11,7 +11,17 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callcenter.crm.store.tables import customer_emails, customer_phones, customer_tags, customers
+from callcenter.crm import search, shredding
+from callcenter.crm.store.tables import (
+    call_ivr_steps,
+    calls,
+    customer_emails,
+    customer_phones,
+    customer_tags,
+    customers,
+    interactions,
+    notes,
+)
 from callcenter.events import store
 from callcenter.events.catalogue import crm
 from callcenter.events.envelope import Envelope, format_time
@@ -39,6 +49,7 @@ class Customer:
     version: int = 0
     created_at: str = ""
     updated_at: str = ""
+    erased_at: str | None = None
 
     def personal(self) -> dict[str, str]:
         return {
@@ -68,10 +79,12 @@ class Customer:
         }
 
 
-def evolve(customer: Customer | None, envelope: Envelope) -> Customer:
-    """The customer after one of its events (the read model is this fold of its stream)."""
+def evolve(customer: Customer | None, envelope: Envelope, key: bytes | None) -> Customer:
+    """The customer after one of its events (the read model is this fold of its stream).
+    Without the customer's key (erased) the personal fields stay empty."""
     data = envelope.data
-    personal = getattr(data, "personal", {})
+    customer_id = envelope.stream_id.removeprefix("customer:")
+    personal = shredding.personal_fields(data, key, customer_id)
     if isinstance(data, crm.CustomerCreated):
         customer = Customer(
             id=data.customer_id, tier=data.tier, tags=list(data.tags), consent=dict(data.consent)
@@ -94,6 +107,8 @@ def evolve(customer: Customer | None, envelope: Envelope) -> Customer:
         customer.updated_at = format_time(envelope.time)
     if isinstance(data, crm.CustomersMerged) and data.merged_id == customer.id:
         customer.merged_into = data.survivor_id
+    if isinstance(data, crm.CustomerErased):
+        customer = erased(customer, format_time(envelope.time))
     customer.version = envelope.stream_version
     return customer
 
@@ -127,6 +142,7 @@ def from_row(row: Any) -> Customer:
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        erased_at=row.erased_at,
     )
 
 
@@ -176,13 +192,15 @@ async def find_duplicate(
 
 
 def row_values(tenant: str, customer: Customer) -> dict[str, Any]:
-    search = " ".join((customer.first_name, customer.last_name, customer.company)).lower()
+    search_name = search.folded(
+        " ".join((customer.first_name, customer.last_name, customer.company))
+    )
     return {
         "tenant": tenant,
         "id": customer.id,
         "first_name": customer.first_name,
         "last_name": customer.last_name,
-        "search_name": search,
+        "search_name": search_name,
         "company": customer.company,
         "tier": customer.tier,
         "phones": customer.phones,
@@ -194,6 +212,7 @@ def row_values(tenant: str, customer: Customer) -> dict[str, Any]:
         "version": customer.version,
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
+        "erased_at": customer.erased_at,
     }
 
 
@@ -202,8 +221,8 @@ async def write_indexes(conn: AsyncConnection, tenant: str, customer: Customer) 
         await conn.execute(
             delete(table).where(table.c.tenant == tenant, table.c.customer_id == customer.id)
         )
-    if customer.merged_into is not None:  # the survivor holds its numbers now
-        return
+    if customer.merged_into is not None or customer.erased_at is not None:
+        return  # the survivor holds its numbers now; an erased customer has none
     rows = [
         (customer_phones, [{"e164": p} for p in customer.phones]),
         (customer_emails, [{"email": e} for e in customer.emails]),
@@ -225,12 +244,13 @@ async def create(
     if duplicate:
         raise duplicate
     customer.version = 1
+    key = await shredding.create_key(conn, tenant, customer.id)
     event = crm.CustomerCreated(
         customer_id=customer.id,
         tier=customer.tier,  # type: ignore[arg-type]
         tags=customer.tags,
         consent=customer.consent,
-        personal=customer.personal(),
+        sealed=shredding.seal(key, customer.id, customer.personal()),
     )
     [envelope] = await store.append_to_stream(
         conn,
@@ -263,12 +283,16 @@ async def update_customer(
     updated = Customer(**{**current.__dict__, **changed})
     updated.version = current.version + 1
     personal = {k: v for k, v in updated.personal().items() if k in changed}
+    sealed = None
+    if personal:
+        key = await shredding.key_for_writing(conn, tenant, current.id)
+        sealed = shredding.seal(key, current.id, personal)
     event = crm.CustomerUpdated(
         customer_id=current.id,
         tier=changed.get("tier"),
         tags=changed.get("tags"),
         consent=changed.get("consent"),
-        personal=personal,
+        sealed=sealed,
     )
     [envelope] = await store.append_to_stream(
         conn,
@@ -345,3 +369,69 @@ async def merged_ids(conn: AsyncConnection, tenant: str, survivor_id: str) -> li
         )
     )
     return [row.id for row in rows]
+
+
+def erased(customer: Customer, at: str) -> Customer:
+    """What stays of an erased customer: the id, tier, tags and dates (for the counts)."""
+    return Customer(
+        id=customer.id,
+        tier=customer.tier,
+        tags=customer.tags,
+        merged_into=customer.merged_into,
+        version=customer.version,
+        created_at=customer.created_at,
+        updated_at=at,
+        erased_at=at,
+    )
+
+
+async def erase(conn: AsyncConnection, tenant: str, customer: Customer, *, subject: str) -> str:
+    """Erase the customer and those merged into it: ``CustomerErased`` on each stream, their
+    keys deleted (their sealed fields in events are unreadable from now on), and their
+    personal data removed from the read models. Returns the erasure's time."""
+    ids = [customer.id, *await merged_ids(conn, tenant, customer.id)]
+    at = ""
+    for customer_id in ids:
+        current = await load(conn, tenant, customer_id)
+        assert current is not None
+        [envelope] = await store.append_to_stream(
+            conn,
+            stream_id(customer_id),
+            current.version,
+            [crm.CustomerErased(customer_id=customer_id)],
+            source=SOURCE,
+            tenant=tenant,
+            correlation_id=customer_id,
+            subject=subject,
+        )
+        at = format_time(envelope.time)
+        gone = erased(current, at)
+        gone.version = envelope.stream_version
+        await conn.execute(
+            update(customers)
+            .where(customers.c.tenant == tenant, customers.c.id == customer_id)
+            .values(**row_values(tenant, gone))
+        )
+        await write_indexes(conn, tenant, gone)
+        await shredding.shred(conn, tenant, customer_id)
+    await conn.execute(
+        update(notes).where(notes.c.tenant == tenant, notes.c.customer_id.in_(ids)).values(text="")
+    )
+    await conn.execute(
+        update(interactions)
+        .where(interactions.c.tenant == tenant, interactions.c.customer_id.in_(ids))
+        .values(subject="", summary="")
+    )
+    their_calls = select(calls.c.call_id).where(
+        calls.c.tenant == tenant, calls.c.customer_id.in_(ids)
+    )
+    await conn.execute(
+        update(call_ivr_steps)
+        .where(call_ivr_steps.c.tenant == tenant, call_ivr_steps.c.call_id.in_(their_calls))
+        .values(digits="")
+    )
+    await conn.execute(
+        update(calls).where(calls.c.tenant == tenant, calls.c.customer_id.in_(ids)).values(ani="")
+    )
+    await search.forget_deleted_terms(conn)
+    return at

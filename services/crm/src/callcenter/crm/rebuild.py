@@ -6,6 +6,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.crm import customers as model
+from callcenter.crm import shredding
 from callcenter.crm.store.tables import (
     customer_emails,
     customer_phones,
@@ -24,6 +25,7 @@ async def rebuild_customers(conn: AsyncConnection) -> int:
     """In the caller's write transaction; returns how many customers were rebuilt."""
     for table in (customer_phones, customer_emails, customer_tags, notes, customers):
         await conn.execute(delete(table))
+    keys = await shredding.all_keys(conn)
     folded: dict[tuple[str, str], model.Customer] = {}
     note_rows = []
     position = 0
@@ -34,14 +36,14 @@ async def rebuild_customers(conn: AsyncConnection) -> int:
                 continue
             envelope = stored.envelope()
             key = (envelope.tenant, envelope.stream_id.removeprefix("customer:"))
-            folded[key] = model.evolve(folded.get(key), envelope)
+            folded[key] = model.evolve(folded.get(key), envelope, keys.get(key))
             if isinstance(envelope.data, crm.NoteAdded):
                 note = envelope.data
+                text = shredding.personal_fields(note, keys.get(key), key[1]).get("text", "")
                 note_rows.append({
                     "tenant": envelope.tenant, "id": note.note_id,
                     "customer_id": note.customer_id, "author": note.author,
-                    "text": note.personal.get("text", ""),
-                    "created_at": format_time(envelope.time),
+                    "text": text, "created_at": format_time(envelope.time),
                 })  # fmt: skip
     # A customer merged into one that was merged later belongs to the last survivor.
     for (tenant, _), customer in folded.items():

@@ -8,6 +8,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.crm import customers as model
+from callcenter.crm import shredding
 from callcenter.crm.store.tables import call_ivr_steps, calls, customers, notes
 from callcenter.events import store
 from callcenter.events.catalogue import crm
@@ -18,9 +19,9 @@ async def add_note(
     conn: AsyncConnection, tenant: str, customer: model.Customer, text: str, *, author: str
 ) -> dict[str, Any]:
     note_id = model.new_id()
-    event = crm.NoteAdded(
-        customer_id=customer.id, note_id=note_id, author=author, personal={"text": text}
-    )
+    key = await shredding.key_for_writing(conn, tenant, customer.id)
+    sealed = shredding.seal(key, customer.id, {"text": text})
+    event = crm.NoteAdded(customer_id=customer.id, note_id=note_id, author=author, sealed=sealed)
     [envelope] = await store.append_to_stream(
         conn,
         model.stream_id(customer.id),

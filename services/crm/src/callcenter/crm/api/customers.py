@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sqlalchemy import select
 
 from callcenter.crm import customers as model
+from callcenter.crm import search
 from callcenter.crm.api.deps import (
     CustomerId,
     RuntimeDep,
@@ -262,7 +263,9 @@ async def list_customers(
     if tier is not None:
         query = query.where(customers.c.tier == tier)
     if name is not None:
-        query = query.where(customers.c.search_name.contains(name.strip().lower(), autoescape=True))
+        query = query.where(
+            customers.c.search_name.contains(search.folded(name.strip()), autoescape=True)
+        )
     if cursor is not None:
         query = query.where(customers.c.id > cursor)
     query = query.order_by(customers.c.id).limit(limit + 1)

@@ -38,6 +38,10 @@ async def live_customer(conn: AsyncConnection, tenant: str, customer_id: str) ->
             f"customer {customer_id!r} was merged into {customer.merged_into!r}",
             merged_into=customer.merged_into,
         )
+    if customer.erased_at is not None:
+        raise ProblemError(
+            410, "Gone", f"customer {customer_id!r} was erased", erased_at=customer.erased_at
+        )
     return customer
 
 

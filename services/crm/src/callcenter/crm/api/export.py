@@ -6,10 +6,12 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
 from callcenter.crm import customers as model
+from callcenter.crm import shredding
 from callcenter.crm.api.deps import CustomerId, RuntimeDep, live_customer
 from callcenter.crm.audit import record_card_read
 from callcenter.crm.store.tables import call_ivr_steps, calls, card_reads, notes
 from callcenter.events import store
+from callcenter.events.catalogue.base import Event
 from callcenter.events.kit.auth import Principal, Role, require_roles
 
 router = APIRouter(tags=["privacy"])
@@ -60,6 +62,7 @@ async def export_customer(
         )
         access_log = [dict(row._mapping) for row in reads]
         events = await store.read_stream(conn, model.stream_id(customer_id))
+        key = await shredding.key_of(conn, tenant, customer_id)
         await record_card_read(conn, principal, customer_id, call_id=None)
     return {
         "customer": customer.view(),
@@ -72,8 +75,33 @@ async def export_customer(
                 "time": e.time,
                 "version": e.stream_version,
                 "subject": e.subject,
-                "data": e.data.model_dump(mode="json"),
+                "data": opened(e.data, key, customer_id),
             }
             for e in events
         ],
     }
+
+
+def opened(data: Event, key: bytes | None, customer_id: str) -> dict[str, Any]:
+    """An event's data with its sealed personal fields opened."""
+    dumped = data.model_dump(mode="json", exclude={"sealed"})
+    if "personal" in dumped:
+        dumped["personal"] = shredding.personal_fields(data, key, customer_id)
+    return dumped
+
+
+@router.delete(
+    "/customers/{customer_id}",
+    summary="Erase a customer (admins): their personal data everywhere, their key (events)",
+)
+async def erase_customer(
+    customer_id: CustomerId, principal: Admin, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """The right to erasure. The customers merged into this one are erased with it. The
+    events stay (so do the counts built on them) but their personal fields, sealed with
+    the customer's key, can never be read again: the key is deleted."""
+    async with runtime.db.transaction() as conn:
+        customer = await live_customer(conn, principal.tenant, customer_id)
+        erased_at = await model.erase(conn, principal.tenant, customer, subject=principal.subject)
+    runtime.committed()
+    return {"id": customer_id, "erased_at": erased_at}

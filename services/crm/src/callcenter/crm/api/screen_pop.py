@@ -66,6 +66,8 @@ async def screen_pop(call_id: CallId, principal: PrincipalDep, runtime: RuntimeD
             customer = await model.load(conn, tenant, call.customer_id)
             if customer is not None and customer.merged_into is not None:
                 customer = await model.load(conn, tenant, customer.merged_into)
+            if customer is not None and customer.erased_at is not None:
+                customer = None
         if customer is not None:
             history = await timeline(
                 conn, tenant, customer.id, limit=LAST_INTERACTIONS, besides_call=call_id

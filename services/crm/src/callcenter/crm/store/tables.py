@@ -1,6 +1,17 @@
 """The CRM's read models, written in the same transaction as the events they fold."""
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+)
 
 from callcenter.events import store
 
@@ -27,6 +38,8 @@ customers = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
+    # Set when erased: the personal columns are empty, the tier and tags stay for the KPIs.
+    Column("erased_at", String(40), nullable=True),
     Index("ix_crm_customers_tenant_tier", "tenant", "tier", "id"),
     Index("ix_crm_customers_merged_into", "tenant", "merged_into"),
 )
@@ -110,4 +123,127 @@ notes = Table(
     Column("text", String(5000), nullable=False),
     Column("created_at", String(40), nullable=False),
     Index("ix_crm_notes_customer", "tenant", "customer_id", "created_at"),
+)
+
+
+# Each customer's own key: their personal fields in events are sealed with it. Erasing
+# the customer deletes the row (crypto-shredding).
+customer_keys = Table(
+    "crm_customer_keys",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("customer_id", String(64), primary_key=True),
+    Column("key", LargeBinary(32), nullable=False),
+)
+
+# What routing did with a call: its queue, wait, agent, talk time and outcome.
+call_routing = Table(
+    "crm_call_routing",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("call_id", String(100), primary_key=True),
+    Column("queue_id", String(100), nullable=False),
+    Column("agent_id", String(100), nullable=True),
+    Column("wait", Float, nullable=True),
+    Column("talk", Float, nullable=True),
+    Column("outcome", String(20), nullable=False),  # queued | answered | abandoned | exited | ended
+    Column("queued_at", String(40), nullable=False),
+    Column("ended_at", String(40), nullable=True),
+    Index("ix_crm_call_routing_agent", "tenant", "agent_id"),
+)
+
+# Callbacks requested in a queue (the number is not kept: it is the caller's).
+callbacks = Table(
+    "crm_callbacks",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("callback_id", String(100), primary_key=True),
+    Column("call_id", String(100), nullable=False),
+    Column("queue_id", String(100), nullable=False),
+    Column("agent_id", String(100), nullable=True),
+    Column("outcome", String(20), nullable=False),  # requested | offered | connected | ...
+    Column("attempts", Integer, nullable=False),
+    Column("requested_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Index("ix_crm_callbacks_call", "tenant", "call_id"),
+)
+
+# Work orders (tickets) of customers, from callcenter.workorders; titles are not kept.
+work_orders = Table(
+    "crm_work_orders",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("ticket_id", String(100), primary_key=True),
+    Column("customer_id", String(64), nullable=True),
+    Column("call_id", String(100), nullable=True),
+    Column("type", String(100), nullable=False),
+    Column("priority", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # open | resolved | closed | cancelled | merged
+    Column("breached", Boolean, nullable=False),  # an SLA breached while unresolved
+    Column("opened_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Index("ix_crm_work_orders_customer", "tenant", "customer_id", "opened_at"),
+    Index("ix_crm_work_orders_call", "tenant", "call_id"),
+)
+
+work_order_steps = Table(
+    "crm_work_order_steps",
+    metadata,
+    Column("position", store.Position, primary_key=True, autoincrement=True),
+    Column("tenant", String(100), nullable=False),
+    Column("ticket_id", String(100), nullable=False),
+    Column("step", String(50), nullable=False),  # the event's type, e.g. TicketDispatched
+    Column("by", String(200), nullable=False),
+    Column("at", String(40), nullable=False),
+    Index("ix_crm_work_order_steps_ticket", "tenant", "ticket_id", "position"),
+    sqlite_autoincrement=True,
+)
+
+# CSAT answers (SurveyAnswered on callcenter.ivr), one per call and question.
+csat_answers = Table(
+    "crm_csat_answers",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("call_id", String(100), primary_key=True),
+    Column("question", String(200), primary_key=True),
+    Column("score", Integer, nullable=False),
+    Column("agent_id", String(100), nullable=True),
+    Column("at", String(40), nullable=False),
+)
+
+# SMS, emails and other contacts posted by integrators (InteractionRecorded).
+interactions = Table(
+    "crm_interactions",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("direction", String(10), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("summary", String(5000), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("at", String(40), nullable=False),
+    Index("ix_crm_interactions_customer", "tenant", "customer_id", "at"),
+)
+
+# A tenant's rules for the customer pyramid and the churn-risk signals (see segments.py).
+segment_rules = Table(
+    "crm_segment_rules",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("rules", JSON, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+
+# The churn-risk flag of each customer and the signals that raised it.
+churn_risks = Table(
+    "crm_churn_risks",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("customer_id", String(64), primary_key=True),
+    Column("at_risk", Boolean, nullable=False),
+    Column("signals", JSON, nullable=False),
+    Column("updated_at", String(40), nullable=False),
 )
