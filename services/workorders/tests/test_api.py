@@ -321,12 +321,35 @@ def test_merging_links_both_tickets_or_neither(workorders):
         assert (dead.status_code, dead.json()["field"]) == (422, "into")
         assert client.get("/v1/tickets/T2", headers=AGENT).json()["status"] == "new"
 
+        act(client, "T1", "follow_up", note="customer called again")
+        act(client, "T2", "dispatch", to="bob", note="fuse box checked")
+        act(client, "T2", "follow_up")
+        open_ticket(client, ticket_id="T4", customer_id="cus-1")
+        act(client, "T4", "follow_up", note="third call about the meter")
+        assert act(client, "T4", "merge", into="T2").status_code == 200
         merged = act(client, "T2", "merge", into="T1")
         assert merged.status_code == 200, merged.text
-        assert merged.json()["ticket"]["merged_into"] == "T1"
+        assert (merged.json()["ticket"]["merged_into"], merged.json()["ticket"]["status"]) == (
+            "T1", "merged"
+        )  # fmt: skip
         survivor = client.get("/v1/tickets/T1", headers=AGENT).json()
         assert survivor["merged_from"] == ["T2"]
+        assert survivor["follow_ups"] == 3  # its own, T2's and T4's (through T2)
         assert survivor["history"][-1]["type"] == "TicketMergeReceived"
+        assert [(m["ticket_id"], m["status"]) for m in survivor["merged"]] == [
+            ("T2", "merged"), ("T4", "merged")
+        ]  # fmt: skip
+        steps = [(e["type"], e["data"].get("note")) for e in survivor["merged"][0]["history"]]
+        assert ("TicketDispatched", "fuse box checked") in steps
+        assert ("TicketsMerged", None) in steps
+        # the merged ticket keeps its own history, pointing at the survivor
+        gone = client.get("/v1/tickets/T2", headers=AGENT).json()
+        assert (gone["merged_into"], gone["allowed"], gone["clocks"]["resolution"]["status"]) == (
+            "T1", [], "stopped"
+        )  # fmt: skip
+        assert gone["history"] == survivor["merged"][0]["history"]
+        found = client.get("/v1/tickets", params={"q": "meter"}, headers=AGENT).json()["items"]
+        assert [item["ticket_id"] for item in found] == ["T4", "T2", "T1"]
         assert act(client, "T1", "merge", into="T2").status_code == 422  # T2 is merged
 
 

@@ -81,6 +81,7 @@ async def apply(
     events = decide(command, ticket, now)
     if not events:
         return ticket, [], version
+    before = ticket
     for event in events:
         ticket = evolve(ticket, event)
     await store.append_to_stream(
@@ -88,9 +89,8 @@ async def apply(
         correlation_id=history[0].correlation_id if history else correlation_id,
         causation_id=causation_id, subject=ticket_id,
     )  # fmt: skip
-    noted = any(getattr(event, "note", None) for event in events)
     await _save_row(conn, tenant, ticket, version + len(events), is_new=version == 0,
-                    texts_changed=version == 0 or noted)  # fmt: skip
+                    texts_changed=_texts(ticket) != _texts(before))  # fmt: skip
     return ticket, events, version + len(events)
 
 
@@ -107,12 +107,18 @@ async def apply_with_links(
     same transaction (both or neither)."""
     result = await apply(conn, tenant, ticket_id, command, now, correlation_id=correlation_id)
     if isinstance(command, Act) and command.action == "merge" and command.into:
-        absorb = Absorb(merged_ticket_id=ticket_id, by=command.by)
+        merged = result[0]
+        absorb = Absorb(merged_ticket_id=ticket_id, by=command.by,
+                        follow_ups=merged.follow_ups, notes=merged.notes)  # fmt: skip
         try:
             await apply(conn, tenant, command.into, absorb, now, correlation_id=correlation_id)
         except NoSuchTicket:
             raise InvalidValue("into", f"ticket {command.into} does not exist") from None
     return result
+
+
+def _texts(ticket: Ticket) -> tuple[str, str, tuple[str, ...]]:
+    return ticket.title, ticket.description, ticket.notes
 
 
 async def _save_row(

@@ -157,9 +157,12 @@ class TicketEscalated(_TicketSla):
 
 @event_type()
 class TicketMergeReceived(Event):
-    """Another ticket was merged into this one (which survives)."""
+    """Another ticket was merged into this one (which survives), bringing its
+    follow-up count and its notes (its whole history stays on its own stream)."""
 
     ticket_id: str
     merged_ticket_id: str
     by: str = "system"
     at: AwareDatetime | None = None
+    follow_ups: int = 0
+    notes: list[str] = []

@@ -134,9 +134,32 @@ def _names(events) -> list[str]:
 async def get_ticket(ticket_id: Identifier, principal: Staff, service: TicketsDep):
     async with service.db.read() as conn:
         ticket, version, history = await load(conn, principal.tenant, ticket_id)
-    if not ticket.exists:
-        raise ProblemError(404, "Not found", f"ticket {ticket_id} does not exist")
-    return {**ticket_view(ticket, version), "history": [history_entry(e) for e in history]}
+        if not ticket.exists:
+            raise ProblemError(404, "Not found", f"ticket {ticket_id} does not exist")
+        merged = await _merged_histories(conn, principal.tenant, ticket)
+    return {
+        **ticket_view(ticket, version),
+        "history": [history_entry(e) for e in history],
+        "merged": merged,
+    }
+
+
+async def _merged_histories(conn, tenant: str, survivor: Ticket) -> list[dict[str, Any]]:
+    """The tickets merged into ``survivor`` (and into those, in turn), each with its
+    own full history, in the order they were merged."""
+    found, pending, seen = [], list(survivor.merged_from), {survivor.id}
+    while pending:
+        ticket_id = pending.pop(0)
+        if ticket_id in seen:
+            continue
+        seen.add(ticket_id)
+        ticket, _, history = await load(conn, tenant, ticket_id)
+        found.append({
+            "ticket_id": ticket_id, "title": ticket.title, "status": ticket.status,
+            "follow_ups": ticket.follow_ups, "history": [history_entry(e) for e in history],
+        })  # fmt: skip
+        pending += ticket.merged_from
+    return found
 
 
 class BulkDispatchBody(BaseModel):

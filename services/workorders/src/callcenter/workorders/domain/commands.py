@@ -36,10 +36,13 @@ class Act:
 
 @dataclass(frozen=True)
 class Absorb:
-    """Record that ``merged_ticket_id`` is merged into this ticket (the survivor)."""
+    """Record that ``merged_ticket_id`` is merged into this ticket (the survivor),
+    with the merged ticket's follow-up count and notes."""
 
     merged_ticket_id: str
     by: str
+    follow_ups: int = 0
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,8 @@ def _absorb(d: _Decision, command: Absorb) -> None:
     if command.merged_ticket_id == ticket.id:
         raise InvalidValue("into", "a ticket cannot be merged into itself")
     d.emit(ev.TicketMergeReceived(ticket_id=ticket.id, merged_ticket_id=command.merged_ticket_id,
-                                  by=command.by, at=d.now))  # fmt: skip
+                                  by=command.by, at=d.now, follow_ups=command.follow_ups,
+                                  notes=list(command.notes)))  # fmt: skip
 
 
 def _await_next_reply(d: _Decision) -> None:

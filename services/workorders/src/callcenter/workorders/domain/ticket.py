@@ -153,7 +153,12 @@ def evolve(ticket: Ticket, event: Event) -> Ticket:
         case ev.TicketCancelled():
             return replace(ticket, status="cancelled", cancel_reason=event.reason)
         case ev.TicketMergeReceived():
-            return replace(ticket, merged_from=(*ticket.merged_from, event.merged_ticket_id))
+            return replace(
+                ticket,
+                merged_from=(*ticket.merged_from, event.merged_ticket_id),
+                follow_ups=ticket.follow_ups + event.follow_ups,
+                notes=(*ticket.notes, *event.notes),
+            )
         case ev.TicketsMerged():
             return replace(ticket, status="merged", merged_into=event.merged_ticket_id)
         case _ if type(event) in STEP_TARGETS:
