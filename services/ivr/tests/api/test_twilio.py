@@ -97,7 +97,7 @@ def test_a_call_through_twilio_webhooks(client, queues, bearer, menu_flow):
     expected.say("Hello +12349013030.", language="en-US")
     gather = expected.gather(
         input="dtmf",
-        action="/v1/twilio/gather",
+        action="/v1/twilio/gather?step=2",
         method="POST",
         timeout=5,
         finish_on_key="",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import replace
 
-from callcenter.ivr.desk import CallDesk
+from callcenter.ivr.desk import CallDesk, Idempotency, Replayed
 from callcenter.ivr.domain.engine import (
-    CallState,
     Command,
     DipCompleted,
     HangUp,
@@ -16,16 +15,10 @@ from callcenter.ivr.domain.engine import (
     StartCall,
 )
 from callcenter.ivr.domain.flow import HttpNode
-from callcenter.ivr.domain.instructions import Instruction, instructions
+from callcenter.ivr.domain.instructions import Answer, answer
 from callcenter.ivr.store.queries import Binding
 
 DipPerformer = Callable[[HttpNode, dict[str, str]], Awaitable[DipCompleted]]
-
-
-@dataclass(frozen=True)
-class Answer:
-    state: CallState
-    instructions: list[Instruction]
 
 
 class CallControl:
@@ -33,27 +26,48 @@ class CallControl:
         self.desk = desk
         self.dip = dip
 
-    async def start(self, tenant: str, call_id: str, ani: str, bound: Binding) -> Answer:
+    async def start(
+        self, tenant: str, call_id: str, ani: str, bound: Binding, key: Idempotency | None = None
+    ) -> Answer:
         command = StartCall(call_id, ani, bound.number, bound.flow_id, bound.flow_version)
-        return await self._run(tenant, call_id, command)
+        return await self._run(tenant, call_id, command, key)
 
-    async def input(self, tenant: str, call_id: str, digits: str, silent: bool) -> Answer:
-        return await self._run(tenant, call_id, Input(digits=digits, timeout=silent))
+    async def input(
+        self, tenant: str, call_id: str, digits: str, silent: bool, key: Idempotency | None = None
+    ) -> Answer:
+        return await self._run(tenant, call_id, Input(digits=digits, timeout=silent), key)
 
-    async def recording(self, tenant: str, call_id: str, url: str, duration: float) -> Answer:
-        return await self._run(tenant, call_id, RecordingCompleted(url=url, duration=duration))
+    async def recording(
+        self, tenant: str, call_id: str, url: str, duration: float, key: Idempotency | None = None
+    ) -> Answer:
+        command = RecordingCompleted(url=url, duration=duration)
+        return await self._run(tenant, call_id, command, key)
 
-    async def hang_up(self, tenant: str, call_id: str) -> Answer:
-        return await self._run(tenant, call_id, HangUp(by="caller"))
+    async def hang_up(
+        self,
+        tenant: str,
+        call_id: str,
+        key: Idempotency | None = None,
+        *,
+        by: str = "caller",
+        reason: str | None = None,
+    ) -> Answer:
+        return await self._run(tenant, call_id, HangUp(by=by, reason=reason), key)  # type: ignore[arg-type]
 
-    async def _run(self, tenant: str, call_id: str, command: Command) -> Answer:
-        decided = await self.desk.submit(tenant, call_id, command)
-        said = instructions(decided.before, decided.events)
+    async def _run(
+        self, tenant: str, call_id: str, command: Command, key: Idempotency | None
+    ) -> Answer:
+        decided = await self.desk.submit(tenant, call_id, command, key)
+        if isinstance(decided, Replayed):
+            return decided.answer
+        said = list(decided.said)
         state = decided.after
         # A data dip happens between two decisions, outside any transaction.
         while state.awaiting == "dip" and isinstance(state.node, HttpNode):
             result = await self.dip(state.node, dict(state.variables))
-            decided = await self.desk.submit(tenant, call_id, result)
-            said += instructions(decided.before, decided.events)
+            then = replace(key, first=False, said=tuple(said)) if key else None
+            decided = await self.desk.submit(tenant, call_id, result, then)
+            assert not isinstance(decided, Replayed)  # only a request's first decision replays
+            said += decided.said
             state = decided.after
-        return Answer(state, said)
+        return answer(state, said)

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, delete, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
@@ -24,8 +25,9 @@ from callcenter.events.db import Database
 from callcenter.events.envelope import Envelope, format_time, new_envelope
 from callcenter.ivr.domain.engine import CallState, Command, StartCall, decide, evolve
 from callcenter.ivr.domain.flow import Flow
+from callcenter.ivr.domain.instructions import Answer, Instruction, answer, instructions
 from callcenter.ivr.store import queries
-from callcenter.ivr.store.tables import calls
+from callcenter.ivr.store.tables import calls, deadlines, idempotency
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,14 @@ class CallNotFound(LookupError):
 
 class FlowMissing(LookupError):
     pass
+
+
+class KeyReused(ValueError):
+    """An Idempotency-Key already used for another request."""
+
+
+class KeyInProgress(RuntimeError):
+    """The first request with this Idempotency-Key has not finished (a data dip)."""
 
 
 def stream_id(tenant: str, call_id: str) -> str:
@@ -69,6 +79,27 @@ class Decided:
     before: CallState
     events: list[Event]
     after: CallState
+    said: list[Instruction]
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A request's Idempotency-Key: its first decision records the key, its last the answer."""
+
+    key: str
+    fingerprint: str
+    first: bool = True
+    said: tuple[Instruction, ...] = ()  # what the request's earlier decisions said
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """The key's request was done before: its answer, and nothing decided."""
+
+    answer: Answer
+
+
+Outcome = Decided | Replayed | Exception
 
 
 @dataclass
@@ -76,7 +107,17 @@ class _Job:
     tenant: str
     call_id: str
     command: Command
-    future: asyncio.Future[Decided] = field(repr=False)
+    idempotency: Idempotency | None
+    future: asyncio.Future[Decided | Replayed] = field(repr=False)
+
+
+@dataclass
+class _Key:
+    call_id: str
+    fingerprint: str
+    answer: dict[str, object] | None
+    new: bool = False  # first used in this batch
+    finished: bool = False  # its answer found in this batch
 
 
 @dataclass
@@ -95,8 +136,10 @@ class CallDesk:
         source: str,
         committed: Callable[[], None],
         max_batch: int = 256,
+        max_age: float = 4 * 3600,
     ) -> None:
         self.db = db
+        self.max_age = max_age
         self.flows = flows
         self.source = source
         self.committed = committed
@@ -109,9 +152,15 @@ class CallDesk:
         self._live: OrderedDict[tuple[str, str], _Call] = OrderedDict()
         self._live_size = 50_000
 
-    async def submit(self, tenant: str, call_id: str, command: Command) -> Decided:
-        future: asyncio.Future[Decided] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(tenant, call_id, command, future))
+    async def submit(
+        self,
+        tenant: str,
+        call_id: str,
+        command: Command,
+        idempotency: Idempotency | None = None,
+    ) -> Decided | Replayed:
+        future: asyncio.Future[Decided | Replayed] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(tenant, call_id, command, idempotency, future))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain(), name="call-desk")
         return await future
@@ -132,8 +181,9 @@ class CallDesk:
         try:
             try:
                 outcomes = await self._attempt(batch)
-            except store.ConcurrencyError:
-                # Another replica wrote one of these calls: forget what we hold, read again.
+            except (store.ConcurrencyError, IntegrityError):
+                # Another replica wrote one of these calls (or used one of these keys):
+                # forget what we hold, read again.
                 self._live.clear()
                 outcomes = await self._attempt(batch)
         except Exception as error:
@@ -141,17 +191,19 @@ class CallDesk:
             outcomes = [error] * len(batch)
         self._answer(batch, outcomes)
 
-    async def _attempt(self, batch: list[_Job]) -> list[Decided | Exception]:
+    async def _attempt(self, batch: list[_Job]) -> list[Outcome]:
         now = datetime.now(UTC)
-        outcomes: list[Decided | Exception] = []
+        outcomes: list[Outcome] = []
         known: dict[tuple[str, str], _Call] = {}
         envelopes: list[Envelope] = []
         async with self.db.transaction() as conn:
             stored = await self._read_calls(conn, batch)
+            keys = await self._read_keys(conn, batch)
             for job in batch:
-                outcomes.append(await self._decide(conn, job, stored, known, envelopes, now))
+                outcomes.append(await self._keyed(conn, job, stored, keys, known, envelopes, now))
             await store.append(conn, envelopes)
             await self._save(conn, known, now)
+            await self._save_keys(conn, keys, now)
         for key, call in known.items():
             if call.version == 0:
                 continue
@@ -180,7 +232,56 @@ class CallDesk:
             stored.update(((tenant, call_id), row) for call_id, row in rows.items())
         return stored
 
-    def _answer(self, batch: list[_Job], outcomes: list[Decided | Exception]) -> None:
+    async def _read_keys(
+        self, conn: AsyncConnection, batch: list[_Job]
+    ) -> dict[tuple[str, str], _Key]:
+        wanted: dict[str, set[str]] = {}
+        for job in batch:
+            if job.idempotency is not None:
+                wanted.setdefault(job.tenant, set()).add(job.idempotency.key)
+        found: dict[tuple[str, str], _Key] = {}
+        for tenant, names in wanted.items():
+            query = idempotency.select().where(
+                idempotency.c.tenant == tenant, idempotency.c.key.in_(names)
+            )
+            for row in await conn.execute(query):
+                found[(tenant, row.key)] = _Key(row.call_id, row.fingerprint, row.answer)
+        return found
+
+    async def _keyed(
+        self,
+        conn: AsyncConnection,
+        job: _Job,
+        stored: dict[tuple[str, str], queries.CallRow],
+        keys: dict[tuple[str, str], _Key],
+        known: dict[tuple[str, str], _Call],
+        envelopes: list[Envelope],
+        now: datetime,
+    ) -> Outcome:
+        """``_decide``, unless the job's Idempotency-Key says it was done already."""
+        keyed = job.idempotency
+        seen = keys.get((job.tenant, keyed.key)) if keyed else None
+        if keyed is not None and keyed.first and seen is not None:
+            if seen.fingerprint != keyed.fingerprint:
+                return KeyReused(f"Idempotency-Key {keyed.key!r} was used for another request")
+            if seen.answer is None:
+                return KeyInProgress(f"the request with Idempotency-Key {keyed.key!r} goes on")
+            return Replayed(Answer.model_validate(seen.answer))
+        decided = await self._decide(conn, job, stored, known, envelopes, now)
+        if keyed is None or isinstance(decided, Exception):
+            return decided
+        final = None
+        if decided.after.awaiting != "dip":  # else the request goes on after the dip
+            final = answer(decided.after, [*keyed.said, *decided.said]).model_dump(mode="json")
+        if seen is None:
+            keys[(job.tenant, keyed.key)] = _Key(
+                job.call_id, keyed.fingerprint, final, new=True, finished=final is not None
+            )
+        else:
+            seen.answer, seen.finished = final, final is not None
+        return decided
+
+    def _answer(self, batch: list[_Job], outcomes: list[Outcome]) -> None:
         for job, outcome in zip(batch, outcomes, strict=True):
             if job.future.done():
                 continue  # the caller went away
@@ -225,7 +326,7 @@ class CallDesk:
                 )
             )
         known[key] = _Call(call.version + len(events), after, call.stored)
-        return Decided(call.state, events, after)
+        return Decided(call.state, events, after, instructions(call.state, events))
 
     async def _load(self, conn: AsyncConnection, job: _Job, row: queries.CallRow | None) -> _Call:
         if row is not None:
@@ -281,6 +382,64 @@ class CallDesk:
                 )
             )
             await conn.execute(statement, old)
+        await self._save_deadlines(conn, known, now)
+
+    async def _save_deadlines(
+        self, conn: AsyncConnection, known: dict[tuple[str, str], _Call], now: datetime
+    ) -> None:
+        """A started call gets its deadline; an ended call loses it (the reaper's too)."""
+        due_at = now.timestamp() + self.max_age
+        started = [
+            {"tenant": tenant, "call_id": call_id, "due_at": due_at}
+            for (tenant, call_id), call in known.items()
+            if call.version > 0 and not call.stored and call.state.status != "ended"
+        ]
+        ended = [
+            {"k_tenant": tenant, "k_call_id": call_id}
+            for (tenant, call_id), call in known.items()
+            if call.stored and call.state.status == "ended"
+        ]
+        if started:
+            await conn.execute(deadlines.insert(), started)
+        if ended:
+            gone = delete(deadlines).where(
+                deadlines.c.tenant == bindparam("k_tenant"),
+                deadlines.c.call_id == bindparam("k_call_id"),
+            )
+            await conn.execute(gone, ended)
+
+    async def _save_keys(
+        self, conn: AsyncConnection, keys: dict[tuple[str, str], _Key], now: datetime
+    ) -> None:
+        new = [
+            {
+                "tenant": tenant,
+                "key": name,
+                "call_id": key.call_id,
+                "fingerprint": key.fingerprint,
+                "answer": key.answer,
+                "created_at": now.timestamp(),
+            }
+            for (tenant, name), key in keys.items()
+            if key.new
+        ]
+        finished = [
+            {"k_tenant": tenant, "k_key": name, "answer": key.answer}
+            for (tenant, name), key in keys.items()
+            if key.finished and not key.new
+        ]
+        if new:
+            await conn.execute(idempotency.insert(), new)
+        if finished:
+            statement = (
+                update(idempotency)
+                .where(
+                    idempotency.c.tenant == bindparam("k_tenant"),
+                    idempotency.c.key == bindparam("k_key"),
+                )
+                .values(answer=bindparam("answer"))
+            )
+            await conn.execute(statement, finished)
 
 
 def _started(known: dict[tuple[str, str], _Call]) -> list[_Call]:

@@ -106,6 +106,8 @@ class CallHungUp(Event):
     call_id: str
     by: Literal["caller", "system"]
     at: AwareDatetime
+    # Why the system ended it, e.g. "max_age": the provider never reported the hang-up.
+    reason: str | None = None
 
 
 @event_type()

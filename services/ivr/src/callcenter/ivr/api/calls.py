@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Header, Path, status
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from callcenter.ivr.api.deps import (
@@ -15,15 +15,22 @@ from callcenter.ivr.api.deps import (
     Viewer,
     bad_field,
     call_problem,
+    idempotency,
 )
-from callcenter.ivr.calls import Answer
 from callcenter.ivr.desk import CallNotFound
-from callcenter.ivr.domain.instructions import Instruction
+from callcenter.ivr.domain.instructions import Answer
 from callcenter.ivr.store import queries
 
 PHONE = r"^\+?[0-9]{3,20}$"
 CALL_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 CallId = Annotated[str, Path(pattern=CALL_ID)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="a retry with the same key gets the first answer and changes nothing",
+    ),
+]
 
 router = APIRouter(tags=["calls"])
 
@@ -50,15 +57,6 @@ class RecordingDone(BaseModel):
     duration: float = Field(ge=0, le=86400, description="seconds")
 
 
-class CallAnswer(BaseModel):
-    call_id: str
-    status: str
-    node_id: str | None
-    awaiting: str | None
-    outcome: str | None
-    instructions: list[Instruction]
-
-
 class CallView(BaseModel):
     call_id: str
     status: str
@@ -75,65 +73,65 @@ class CallView(BaseModel):
     variables: dict[str, str]
 
 
-def answer(response: Answer) -> CallAnswer:
-    state = response.state
-    return CallAnswer(
-        call_id=state.call_id,
-        status=state.status,
-        node_id=state.node_id,
-        awaiting=state.awaiting,
-        outcome=state.outcome,
-        instructions=response.instructions,
-    )
-
-
 @router.post(
     "/calls",
     status_code=status.HTTP_201_CREATED,
-    response_model=CallAnswer,
+    response_model=Answer,
     summary="A call arrives: start the flow bound to the dialed number",
 )
-async def create_call(body: NewCall, principal: CallController, ivr: IvrDep) -> CallAnswer:
+async def create_call(
+    body: NewCall, principal: CallController, ivr: IvrDep, key: IdempotencyKey = None
+) -> Answer:
+    keyed = idempotency(key, "start", body.ani, body.dnis, body.call_id)
     call_id = body.call_id or uuid.uuid4().hex
     bound = await ivr.bindings.get(body.dnis)
     if bound is None or bound.tenant != principal.tenant:
         raise bad_field("body.to", f"no flow is bound to number {body.dnis}")
     try:
-        return answer(await ivr.control.start(principal.tenant, call_id, body.ani, bound))
+        return await ivr.control.start(principal.tenant, call_id, body.ani, bound, keyed)
     except CallRefusal as error:
         raise call_problem(error, call_id) from None
 
 
-@router.post(
-    "/calls/{call_id}/input", response_model=CallAnswer, summary="Keys, or no keys in time"
-)
+@router.post("/calls/{call_id}/input", response_model=Answer, summary="Keys, or no keys in time")
 async def call_input(
-    call_id: CallId, body: CallInput, principal: CallController, ivr: IvrDep
-) -> CallAnswer:
+    call_id: CallId,
+    body: CallInput,
+    principal: CallController,
+    ivr: IvrDep,
+    key: IdempotencyKey = None,
+) -> Answer:
+    keyed = idempotency(key, "input", call_id, body.digits, body.timeout)
     try:
-        return answer(await ivr.control.input(principal.tenant, call_id, body.digits, body.timeout))
+        return await ivr.control.input(principal.tenant, call_id, body.digits, body.timeout, keyed)
     except CallRefusal as error:
         raise call_problem(error, call_id) from None
 
 
-@router.post("/calls/{call_id}/recording", response_model=CallAnswer, summary="A voicemail ended")
+@router.post("/calls/{call_id}/recording", response_model=Answer, summary="A voicemail ended")
 async def call_recording(
-    call_id: CallId, body: RecordingDone, principal: CallController, ivr: IvrDep
-) -> CallAnswer:
+    call_id: CallId,
+    body: RecordingDone,
+    principal: CallController,
+    ivr: IvrDep,
+    key: IdempotencyKey = None,
+) -> Answer:
+    keyed = idempotency(key, "recording", call_id, body.recording_url, body.duration)
     try:
-        return answer(
-            await ivr.control.recording(
-                principal.tenant, call_id, body.recording_url, body.duration
-            )
+        return await ivr.control.recording(
+            principal.tenant, call_id, body.recording_url, body.duration, keyed
         )
     except CallRefusal as error:
         raise call_problem(error, call_id) from None
 
 
-@router.post("/calls/{call_id}/hangup", response_model=CallAnswer, summary="The caller hung up")
-async def call_hangup(call_id: CallId, principal: CallController, ivr: IvrDep) -> CallAnswer:
+@router.post("/calls/{call_id}/hangup", response_model=Answer, summary="The caller hung up")
+async def call_hangup(
+    call_id: CallId, principal: CallController, ivr: IvrDep, key: IdempotencyKey = None
+) -> Answer:
+    keyed = idempotency(key, "hangup", call_id)
     try:
-        return answer(await ivr.control.hang_up(principal.tenant, call_id))
+        return await ivr.control.hang_up(principal.tenant, call_id, keyed)
     except CallRefusal as error:
         raise call_problem(error, call_id) from None
 

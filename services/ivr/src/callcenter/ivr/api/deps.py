@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,7 +19,7 @@ from callcenter.events.kit.auth import Principal, Role, bearer_scheme, verify_to
 from callcenter.events.kit.problems import ProblemError
 from callcenter.ivr.bindings import Bindings
 from callcenter.ivr.calls import CallControl
-from callcenter.ivr.desk import CallNotFound, FlowCache
+from callcenter.ivr.desk import CallNotFound, FlowCache, Idempotency, KeyInProgress, KeyReused
 from callcenter.ivr.domain.engine import CommandRejected
 from callcenter.ivr.settings import Settings
 
@@ -92,16 +95,37 @@ Viewer = Annotated[Principal, Depends(_roles(Role.SUPERVISOR, Role.ADMIN, Role.I
 
 
 # What a call command can be refused for; anything else is a server error.
-CallRefusal = (CallNotFound, CommandRejected)
+CallRefusal = (CallNotFound, CommandRejected, KeyReused, KeyInProgress)
+KEY_HEADER = "header.Idempotency-Key"
 
 
-def call_problem(error: CallNotFound | CommandRejected, call_id: str) -> ProblemError:
+def call_problem(
+    error: CallNotFound | CommandRejected | KeyReused | KeyInProgress, call_id: str
+) -> ProblemError:
     """A domain refusal as the problem the client sees (nothing was changed)."""
-    if isinstance(error, CallNotFound):
-        return ProblemError(404, "Unknown call", f"call {call_id!r} does not exist")
+    match error:
+        case CallNotFound():
+            return ProblemError(404, "Unknown call", f"call {call_id!r} does not exist")
+        case KeyReused():
+            return bad_field(KEY_HEADER, str(error), "Idempotency-Key reused")
+        case KeyInProgress():
+            return ProblemError(409, "Request in progress", str(error), reason="in_progress")
     return ProblemError(
         409, "Call cannot take this", error.detail, reason=error.reason, call_id=call_id
     )
+
+
+def idempotency(key: str | None, *request: object) -> Idempotency | None:
+    """The request's Idempotency-Key and what the request was (to refuse the key's reuse)."""
+    if key is None:
+        return None
+    if not _KEY.fullmatch(key):
+        raise bad_field(KEY_HEADER, "1 to 200 printable ASCII characters")
+    fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+    return Idempotency(key, fingerprint)
+
+
+_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 
 
 def bad_field(field: str, reason: str, title: str = "Invalid request") -> ProblemError:

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Request, Response
 from twilio.request_validator import RequestValidator
 
 from callcenter.events.kit.problems import ProblemError
-from callcenter.ivr.api.deps import CallRefusal, IvrDep, bad_field, call_problem
+from callcenter.ivr.api.deps import CallRefusal, IvrDep, bad_field, call_problem, idempotency
 from callcenter.ivr.api.twiml import to_twiml
-from callcenter.ivr.calls import Answer
+from callcenter.ivr.domain.instructions import Answer
 from callcenter.ivr.store import queries
 from callcenter.ivr.store.queries import Binding
 
@@ -85,13 +85,23 @@ def _public_url(request: Request, public_url: str | None) -> str:
 
 
 def _twiml(request: Request, answer: Answer) -> Response:
-    base = str(request.url_for("twilio_gather").path)
+    # The step in the action URL makes a retried gather recognisable as the same one.
+    base = f"{request.url_for('twilio_gather').path}?step={answer.step}"
     body = to_twiml(
         answer.instructions,
         gather_url=base,
         recording_url=str(request.url_for("twilio_recording").path),
     )
     return Response(body, media_type=TWIML)
+
+
+def _gather_key(request: Request, call_id: str) -> str | None:
+    """The gather's step (from our action URL) names it; else Twilio's retry token."""
+    step = request.query_params.get("step", "")
+    if step.isdigit() and len(step) < 10:
+        return f"twilio:gather:{call_id}:{step}"
+    token = request.headers.get("i-twilio-idempotency-token")
+    return f"twilio:token:{token}" if token else None
 
 
 @router.post(
@@ -104,8 +114,10 @@ def _twiml(request: Request, answer: Answer) -> Response:
 async def twilio_voice(request: Request, ivr: IvrDep) -> Response:
     params, bound = await _webhook(request, ivr, "CallSid", "From", "To")
     call_id = params["CallSid"]
+    # Twilio retries with the same CallSid: the call's start is done once.
+    key = idempotency(f"twilio:voice:{call_id}", "start", params["From"], params["To"])
     try:
-        answer = await ivr.control.start(bound.tenant, call_id, params["From"], bound)
+        answer = await ivr.control.start(bound.tenant, call_id, params["From"], bound, key)
     except CallRefusal as error:
         raise call_problem(error, call_id) from None
     return _twiml(request, answer)
@@ -123,8 +135,9 @@ async def twilio_gather(request: Request, ivr: IvrDep) -> Response:
     params, bound = await _webhook(request, ivr, "CallSid", "To")
     call_id = params["CallSid"]
     digits = params.get("Digits", "")
+    key = idempotency(_gather_key(request, call_id), "input", call_id, digits)
     try:
-        answer = await ivr.control.input(bound.tenant, call_id, digits, silent=not digits)
+        answer = await ivr.control.input(bound.tenant, call_id, digits, not digits, key)
     except CallRefusal as error:
         raise call_problem(error, call_id) from None
     return _twiml(request, answer)
@@ -148,10 +161,10 @@ async def twilio_recording(request: Request, ivr: IvrDep) -> Response:
     params, bound = await _webhook(request, ivr, "CallSid", "To", "RecordingUrl")
     call_id = params["CallSid"]
     duration = float(params.get("RecordingDuration") or 0)
+    url = params["RecordingUrl"]
+    key = idempotency(f"twilio:recording:{call_id}", "recording", call_id, url, duration)
     try:
-        answer = await ivr.control.recording(
-            bound.tenant, call_id, params["RecordingUrl"], duration
-        )
+        answer = await ivr.control.recording(bound.tenant, call_id, url, duration, key)
     except CallRefusal as error:
         raise call_problem(error, call_id) from None
     return _twiml(request, answer)

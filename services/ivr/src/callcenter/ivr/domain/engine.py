@@ -100,6 +100,7 @@ class RecordingCompleted:
 @dataclass(frozen=True)
 class HangUp:
     by: Literal["caller", "system"] = "caller"
+    reason: str | None = None  # e.g. "max_age": the provider never told us the call ended
 
 
 Command = StartCall | Input | DipCompleted | RecordingCompleted | HangUp
@@ -267,7 +268,9 @@ def decide(command: Command, state: CallState, now: datetime) -> list[Event]:
                 raise CommandRejected("ended", "the call has already ended")
             if state.status == "in_ivr":
                 _complete(run, "hung_up")
-            run.emit(CallHungUp(call_id=state.call_id, by=command.by, at=now))
+            run.emit(
+                CallHungUp(call_id=state.call_id, by=command.by, at=now, reason=command.reason)
+            )
         case Input():
             _expect(state, "input", "confirm")
             _on_input(run, command)

@@ -82,6 +82,32 @@ Instruction = Annotated[
 ]
 
 
+class Answer(BaseModel):
+    """What a call command is answered: where the call is, and what to do next."""
+
+    call_id: str
+    status: str
+    node_id: str | None
+    awaiting: str | None
+    outcome: str | None
+    # Counts the call's node visits and inputs: names the step a gather answers
+    # (a provider's retried webhook carries the same step).
+    step: int
+    instructions: list[Instruction]
+
+
+def answer(state: CallState, said: list[Instruction]) -> Answer:
+    return Answer(
+        call_id=state.call_id,
+        status=state.status,
+        node_id=state.node_id,
+        awaiting=state.awaiting,
+        outcome=state.outcome,
+        step=state.steps,
+        instructions=said,
+    )
+
+
 def instructions(before: CallState, events: Sequence[Event]) -> list[Instruction]:
     """The instructions for ``events``, decided from state ``before``."""
     state, out = before, []

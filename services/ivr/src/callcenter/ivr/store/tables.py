@@ -77,3 +77,32 @@ webhooks = Table(
 )
 
 IVR_TABLES = [flows, numbers, calls, queues, telephony, webhooks]
+
+# Requests with an Idempotency-Key (a provider retrying a webhook): the answer
+# given, written with the events the request appended. ``answer`` is null while
+# a data dip of the request is under way.
+idempotency = Table(
+    "ivr_idempotency",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("call_id", String(64), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("answer", JSON),
+    Column("created_at", Float, nullable=False),  # unix seconds
+    Index("ix_ivr_idempotency_created", "created_at"),
+)
+
+# When a call that never got its hang-up is ended (the provider lost it):
+# written when the call starts, deleted when it ends.
+deadlines = Table(
+    "ivr_call_deadlines",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("call_id", String(64), primary_key=True),
+    Column("due_at", Float, nullable=False),  # unix seconds
+    Index("ix_ivr_call_deadlines_due", "due_at"),
+)
+
+# Added by migration 0003 (0002 creates IVR_TABLES).
+RELIABILITY_TABLES = [idempotency, deadlines]
