@@ -1,5 +1,6 @@
 from fastapi import FastAPI
 
+from callcenter.crm import history
 from callcenter.crm.api import ROUTERS
 from callcenter.crm.consumers import ivr_handler
 from callcenter.crm.kb.api import router as kb_router
@@ -17,6 +18,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = Runtime(settings, publishes=True)
     runtime.consume("ivr", ["callcenter.ivr"], ivr_handler(settings, runtime.committed))
+    runtime.consume("routing", ["callcenter.routing"], history.on_routing)
+    runtime.consume("workorders", ["callcenter.workorders"], history.on_workorders)
     app = create_service_app(
         runtime, title="CRM", description=DESCRIPTION, routers=[*ROUTERS, kb_router]
     )

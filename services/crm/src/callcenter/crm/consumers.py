@@ -1,4 +1,5 @@
-"""What the CRM takes from the IVR: identify each arriving caller, record each call's IVR path.
+"""What the CRM takes from the IVR: identify each arriving caller (with the agent who last
+answered them, for routing), record each call's IVR path and its CSAT answers.
 
 Handlers run inside the consumer's transaction (the consumer deduplicates deliveries),
 so the events they append, the rows they write and the offsets commit together.
@@ -11,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callcenter.crm.customers import find_by_phone
+from callcenter.crm.customers import find_by_phone, merged_ids
 from callcenter.crm.phones import e164_or_none
 from callcenter.crm.settings import Settings
-from callcenter.crm.store.tables import call_ivr_steps, calls
+from callcenter.crm.store.tables import call_ivr_steps, call_routing, calls, csat_answers, customers
 from callcenter.events import store
 from callcenter.events.catalogue import crm, ivr
 from callcenter.events.envelope import Envelope, format_time
@@ -47,7 +48,12 @@ async def identify_caller(
         )
     )
     event: crm.CustomerIdentified | crm.CallerUnknown = (
-        crm.CustomerIdentified(call_id=arrived.call_id, customer_id=found.id, tier=found.tier)
+        crm.CustomerIdentified(
+            call_id=arrived.call_id,
+            customer_id=found.id,
+            tier=found.tier,
+            preferred_agent_id=await last_agent(conn, tenant, found.id),
+        )
         if found
         else crm.CallerUnknown(call_id=arrived.call_id)
     )
@@ -64,12 +70,40 @@ async def identify_caller(
     )
 
 
+async def last_agent(conn: AsyncConnection, tenant: str, customer_id: str) -> str | None:
+    """The agent who answered the customer's latest answered call (theirs or of a customer
+    merged into them), if any."""
+    ids = [customer_id, *await merged_ids(conn, tenant, customer_id)]
+    return await conn.scalar(
+        select(call_routing.c.agent_id)
+        .join(calls, (calls.c.tenant == call_routing.c.tenant)
+              & (calls.c.call_id == call_routing.c.call_id))
+        .where(call_routing.c.tenant == tenant, calls.c.customer_id.in_(ids),
+               call_routing.c.agent_id.is_not(None))
+        .order_by(call_routing.c.queued_at.desc())
+        .limit(1)
+    )  # fmt: skip
+
+
+async def caller_erased(conn: AsyncConnection, tenant: str, call_id: str) -> bool:
+    erased_at = await conn.scalar(
+        select(customers.c.erased_at)
+        .join(
+            calls, (calls.c.tenant == customers.c.tenant) & (calls.c.customer_id == customers.c.id)
+        )
+        .where(calls.c.tenant == tenant, calls.c.call_id == call_id)
+    )
+    return erased_at is not None
+
+
 async def record_ivr_step(
     conn: AsyncConnection,
     envelope: Envelope,
     step: ivr.IvrNodeEntered | ivr.IvrInputReceived,
 ) -> None:
     is_input = isinstance(step, ivr.IvrInputReceived)
+    # Digits may be an account number: none are kept of an erased customer's call (replays).
+    keep_digits = is_input and not await caller_erased(conn, envelope.tenant, step.call_id)
     await conn.execute(
         insert(call_ivr_steps).values(
             tenant=envelope.tenant,
@@ -77,10 +111,21 @@ async def record_ivr_step(
             kind="input" if is_input else "node",
             node_id=step.node_id,
             node_type=step.node_type,
-            digits=step.digits if is_input else "",
+            digits=step.digits if keep_digits else "",
             timeout=step.timeout if is_input else False,
             at=format_time(envelope.time),
         )
+    )
+
+
+async def record_csat(
+    conn: AsyncConnection, envelope: Envelope, answer: ivr.SurveyAnswered
+) -> None:
+    await store.upsert(
+        conn,
+        csat_answers,
+        {"tenant": envelope.tenant, "call_id": answer.call_id, "question": answer.question},
+        {"score": answer.score, "agent_id": answer.agent_id, "at": format_time(envelope.time)},
     )
 
 
@@ -94,5 +139,7 @@ def ivr_handler(
             on_identified()
         elif isinstance(data, ivr.IvrNodeEntered | ivr.IvrInputReceived):
             await record_ivr_step(conn, envelope, data)
+        elif isinstance(data, ivr.SurveyAnswered):
+            await record_csat(conn, envelope, data)
 
     return handle

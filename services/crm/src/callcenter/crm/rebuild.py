@@ -1,4 +1,5 @@
-"""Rebuild the customer read model (customers, their indexes, notes) by replaying the store."""
+"""Rebuild the customer read model (customers, their indexes, notes, interactions) by
+replaying the store."""
 
 from __future__ import annotations
 
@@ -12,22 +13,24 @@ from callcenter.crm.store.tables import (
     customer_phones,
     customer_tags,
     customers,
+    interactions,
     notes,
 )
 from callcenter.events import store
 from callcenter.events.catalogue import crm
-from callcenter.events.envelope import format_time
+from callcenter.events.envelope import Envelope, format_time
 
 BATCH = 1000
 
 
 async def rebuild_customers(conn: AsyncConnection) -> int:
     """In the caller's write transaction; returns how many customers were rebuilt."""
-    for table in (customer_phones, customer_emails, customer_tags, notes, customers):
+    for table in (customer_phones, customer_emails, customer_tags, notes, interactions, customers):
         await conn.execute(delete(table))
     keys = await shredding.all_keys(conn)
     folded: dict[tuple[str, str], model.Customer] = {}
     note_rows = []
+    interaction_rows = []
     position = 0
     while batch := await store.read_all(conn, position, BATCH):
         position = batch[-1].position
@@ -45,6 +48,8 @@ async def rebuild_customers(conn: AsyncConnection) -> int:
                     "customer_id": note.customer_id, "author": note.author,
                     "text": text, "created_at": format_time(envelope.time),
                 })  # fmt: skip
+            if isinstance(envelope.data, crm.InteractionRecorded):
+                interaction_rows.append(interaction_row(envelope, keys.get(key)))
     # A customer merged into one that was merged later belongs to the last survivor.
     for (tenant, _), customer in folded.items():
         while customer.merged_into is not None:
@@ -61,4 +66,23 @@ async def rebuild_customers(conn: AsyncConnection) -> int:
         await model.write_indexes(conn, tenant, customer)
     if note_rows:
         await conn.execute(insert(notes), note_rows)
+    if interaction_rows:
+        await conn.execute(insert(interactions), interaction_rows)
     return len(folded)
+
+
+def interaction_row(envelope: Envelope, key: bytes | None) -> dict[str, str]:
+    data = envelope.data
+    assert isinstance(data, crm.InteractionRecorded)
+    content = shredding.personal_fields(data, key, data.customer_id)
+    return {
+        "tenant": envelope.tenant,
+        "id": data.interaction_id,
+        "customer_id": data.customer_id,
+        "channel": data.channel,
+        "direction": data.direction,
+        "subject": content.get("subject", ""),
+        "summary": content.get("summary", ""),
+        "author": envelope.subject or "",
+        "at": format_time(data.at or envelope.time),
+    }

@@ -12,7 +12,7 @@ from callcenter.crm.api.deps import CallId, RuntimeDep, not_found
 from callcenter.crm.api.timeline import TimelineEntry
 from callcenter.crm.audit import record_card_read
 from callcenter.crm.store.tables import call_ivr_steps, calls
-from callcenter.crm.timeline import timeline
+from callcenter.crm.timeline import open_work_orders, timeline
 from callcenter.events.kit.auth import PrincipalDep
 
 router = APIRouter(tags=["screen pop"])
@@ -28,12 +28,21 @@ class IvrStep(BaseModel):
     at: str
 
 
+class OpenWorkOrder(BaseModel):
+    ticket_id: str
+    type: str
+    priority: str
+    breached: bool
+    opened_at: str
+
+
 class ScreenPop(BaseModel):
     call_id: str
     identified: bool
     customer: CustomerOut | None
     tier: str | None
     ivr_path: list[IvrStep]
+    open_work_orders: list[OpenWorkOrder]
     last_interactions: list[TimelineEntry]
 
 
@@ -62,6 +71,7 @@ async def screen_pop(call_id: CallId, principal: PrincipalDep, runtime: RuntimeD
         ).all()
         customer = None
         history: list[dict[str, Any]] = []
+        open_orders: list[Any] = []
         if call.customer_id is not None:
             customer = await model.load(conn, tenant, call.customer_id)
             if customer is not None and customer.merged_into is not None:
@@ -72,6 +82,7 @@ async def screen_pop(call_id: CallId, principal: PrincipalDep, runtime: RuntimeD
             history = await timeline(
                 conn, tenant, customer.id, limit=LAST_INTERACTIONS, besides_call=call_id
             )
+            open_orders = await open_work_orders(conn, tenant, customer.id)
             await record_card_read(conn, principal, customer.id, call_id=call_id)
     return ScreenPop(
         call_id=call_id,
@@ -79,5 +90,6 @@ async def screen_pop(call_id: CallId, principal: PrincipalDep, runtime: RuntimeD
         customer=CustomerOut(**customer.view()) if customer else None,
         tier=customer.tier if customer else None,
         ivr_path=[IvrStep(**row._mapping) for row in steps],
+        open_work_orders=[OpenWorkOrder(**row._mapping) for row in open_orders],
         last_interactions=[TimelineEntry(**item) for item in history],
     )

@@ -3,11 +3,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from callcenter.crm.api.deps import CustomerId, RuntimeDep, live_customer
 from callcenter.crm.audit import record_card_read
-from callcenter.crm.timeline import add_note, timeline
+from callcenter.crm.timeline import add_note, record_interaction, timeline
+from callcenter.events.envelope import utcnow
 from callcenter.events.kit.auth import PrincipalDep
 
 router = APIRouter(tags=["timeline"])
@@ -32,14 +33,69 @@ class PathStep(BaseModel):
     digits: str
 
 
+class CsatAnswer(BaseModel):
+    question: str
+    score: int
+
+
+class WorkOrderStep(BaseModel):
+    step: str
+    by: str
+    at: str
+
+
 class TimelineEntry(BaseModel):
-    kind: Literal["call", "note"]
+    """One contact; which fields are present depends on ``kind``."""
+
+    kind: Literal["call", "callback", "work_order", "note", "interaction"]
     at: str
     call_id: str | None = None
     ivr_path: list[PathStep] | None = None
+    queue_id: str | None = None
+    wait: float | None = None
+    agent_id: str | None = None
+    duration: float | None = None  # talk time, seconds
+    outcome: str | None = None  # queued, answered, abandoned, exited; a callback's outcome
+    csat: list[CsatAnswer] | None = None
+    callback_id: str | None = None
+    attempts: int | None = None
+    ticket_id: str | None = None
+    type: str | None = None
+    priority: str | None = None
+    status: str | None = None
+    breached: bool | None = None
+    steps: list[WorkOrderStep] | None = None
     note_id: str | None = None
     author: str | None = None
     text: str | None = None
+    interaction_id: str | None = None
+    channel: str | None = None
+    direction: str | None = None
+    subject: str | None = None
+    summary: str | None = None
+
+
+class InteractionIn(BaseModel):
+    """A contact on another channel, as an integrator (SMS gateway, mail system) saw it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Literal["sms", "email", "chat", "fax", "web", "phone"]
+    direction: Literal["inbound", "outbound"]
+    at: AwareDatetime | None = None  # when it happened; now if not given
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""
+
+
+class InteractionOut(BaseModel):
+    id: str
+    customer_id: str
+    channel: str
+    direction: str
+    subject: str
+    summary: str
+    author: str
+    at: str
 
 
 @router.post(
@@ -59,11 +115,31 @@ async def post_note(
     return note
 
 
+@router.post(
+    "/customers/{customer_id}/interactions",
+    response_model=InteractionOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record an SMS, email or other contact on the customer's timeline (integrators)",
+)
+async def post_interaction(
+    customer_id: CustomerId, body: InteractionIn, principal: PrincipalDep, runtime: RuntimeDep
+):
+    entry = body.model_dump() | {"at": body.at or utcnow()}
+    async with runtime.db.transaction() as conn:
+        customer = await live_customer(conn, principal.tenant, customer_id)
+        row = await record_interaction(
+            conn, principal.tenant, customer, entry, author=principal.subject
+        )
+    runtime.committed()
+    return row
+
+
 @router.get(
     "/customers/{customer_id}/timeline",
     response_model=list[TimelineEntry],
     response_model_exclude_none=True,
-    summary="The customer's calls (with their IVR path) and notes, newest first",
+    summary="Every contact of the customer, newest first: calls, callbacks, work orders, "
+    "notes, SMS and emails",
 )
 async def get_timeline(
     customer_id: CustomerId,
