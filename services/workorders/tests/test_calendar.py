@@ -84,3 +84,8 @@ def test_adding_business_time_and_measuring_it_agree(start, seconds, zone):
     due = calendar.add(start, seconds)
     assert due >= start
     assert calendar.business_seconds(start, due) == pytest.approx(seconds, abs=1e-3)
+
+
+def test_a_calendar_without_hours_is_around_the_clock():
+    assert Calendar.from_json({}) == Calendar()
+    assert Calendar.from_json({"zone": "Asia/Shanghai"}).hours == Calendar().hours

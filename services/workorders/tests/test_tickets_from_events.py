@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,8 @@ from callcenter.events import store
 from callcenter.events.bus import KafkaSettings
 from callcenter.events.catalogue import ivr, routing
 from callcenter.events.catalogue.base import Event
-from callcenter.events.codec import from_kafka
 from callcenter.events.db import Database
-from callcenter.events.envelope import Envelope, new_envelope, utcnow
+from callcenter.events.envelope import new_envelope, utcnow
 from callcenter.events.kit.auth import Role, issue_token
 from callcenter.events.kit.migrations import upgrade
 from callcenter.events.testing import publish_streams
@@ -147,69 +145,3 @@ def test_abandoned_calls_of_known_customers_and_tenant_rules(database_url, tmp_p
             await db.dispose()
 
     assert asyncio.run(go()) == [("ab-k1", "repair", "high", "cus-1")]
-
-
-def published(kafka: KafkaSettings, expected: int) -> list[Envelope]:
-    """Everything on the work orders topic, once at least ``expected`` came and then a
-    second of silence (so a duplicate behind them would be seen too)."""
-
-    async def go() -> list[Envelope]:
-        reader = kafka.consumer(None)
-        await reader.start()
-        reader.subscribe([kafka.topic("callcenter.workorders")])
-        seen: list[Envelope] = []
-        deadline = asyncio.get_running_loop().time() + 30
-        try:
-            while asyncio.get_running_loop().time() < deadline:
-                batch = await reader.getmany(timeout_ms=1000)
-                if not batch and len(seen) >= expected:
-                    break
-                for records in batch.values():
-                    seen += [from_kafka(record.value, record.headers) for record in records]
-        finally:
-            await reader.stop()
-        return seen
-
-    return asyncio.run(go())
-
-
-@pytest.mark.broker
-def test_a_breach_is_published_once_when_the_service_restarts_at_the_deadline(
-    database_url, kafka, tmp_path
-):
-    upgrade("callcenter.workorders", database_url)
-    settings = Settings(database_url=database_url, kafka=kafka, data_dir=tmp_path,
-                        signing_key=KEY, tick_seconds=0.02, run_consumers=False)  # fmt: skip
-    opened_at = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday, business hours
-    clock = {"now": opened_at}
-
-    def start() -> TestClient:
-        app = create_app(settings)
-        app.state.tickets.clock = lambda: clock["now"]
-        return TestClient(app)
-
-    def breached(client: TestClient) -> bool:
-        rows = client.get("/v1/tickets", params={"breached": "true"}, headers=SUPERVISOR)
-        return bool(rows.json()["items"])
-
-    with start() as client:
-        body = {"ticket_id": "T1", "type": "complaint", "priority": "urgent"}
-        assert client.post("/v1/tickets", json=body, headers=SUPERVISOR).status_code == 201
-        clock["now"] = opened_at + timedelta(minutes=30)  # the first-reply deadline
-        deadline = time.monotonic() + 10
-        while not breached(client):
-            assert time.monotonic() < deadline, "the timer loop did not fire the breach"
-            time.sleep(0.02)
-    for _ in range(2):  # restarted at the deadline, twice; the loop ticks many times
-        with start() as client:
-            time.sleep(0.3)
-            history = client.get("/v1/tickets/T1", headers=SUPERVISOR).json()["history"]
-
-    kinds = [entry["type"] for entry in history]
-    assert kinds.count("TicketSlaBreached") == 1
-    events = published(kafka, len(history))
-    assert sorted(e.stream_version for e in events) == list(range(1, len(history) + 1))
-    breaches = [e for e in events if e.type == "TicketSlaBreached"]
-    assert [(b.data.metric, b.data.due_at) for b in breaches] == [
-        ("first_reply", opened_at + timedelta(minutes=30))
-    ]  # fmt: skip

@@ -46,11 +46,14 @@ class Calendar:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Calendar:
+        """Absent hours mean around the clock, as for ``Calendar()``."""
+        hours = data.get("hours")
         return cls(
             zone=data.get("zone", "UTC"),
-            hours={
-                int(day): tuple((int(s), int(e)) for s, e in ints)
-                for day, ints in data.get("hours", {}).items()
+            hours=dict(ALWAYS)
+            if hours is None
+            else {
+                int(day): tuple((int(s), int(e)) for s, e in ints) for day, ints in hours.items()
             },
             holidays=frozenset(date.fromisoformat(d) for d in data.get("holidays", [])),
         )
