@@ -25,6 +25,10 @@ from callcenter.events.kit.problems import ProblemError
 router = APIRouter(tags=["customers"])
 
 Tier = Literal["key_important", "key_secondary", "ordinary", "small"]
+Sort = Literal[
+    "id", "-id", "last_name", "-last_name", "company", "-company",
+    "created_at", "-created_at", "updated_at", "-updated_at",
+]  # fmt: skip
 Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^\S+$")
@@ -210,7 +214,8 @@ async def patch_customer(
 @router.get(
     "/customers",
     response_model=CustomerPage,
-    summary="Search customers by phone, email, tag, tier or name; ordered by id",
+    summary="Search customers: full text on name and company, filters by phone, email, tag, "
+    "tier or name; sorted, paginated by cursor",
 )
 async def list_customers(
     principal: PrincipalDep,
@@ -221,21 +226,24 @@ async def list_customers(
     tag: Annotated[str | None, Query(max_length=100)] = None,
     tier: Tier | None = None,
     name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    cursor: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    sort: Sort = "id",
+    cursor: Annotated[str | None, Query(max_length=1000, pattern=r"^[A-Za-z0-9_-]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ):
+    """``q``: every word, as a prefix, in the name or company (accents and case ignored).
+    ``name``: a substring of them. ``sort``: a field, descending with "-"."""
     tenant = principal.tenant
-    query = select(customers).where(customers.c.tenant == tenant, customers.c.merged_into.is_(None))
+    query = select(customers).where(
+        customers.c.tenant == tenant,
+        customers.c.merged_into.is_(None),
+        customers.c.erased_at.is_(None),
+    )
     if phone is not None:
         try:
             e164 = to_e164(phone, settings.region_for(tenant))
         except InvalidPhone as error:
-            raise ProblemError(
-                422,
-                "Invalid request",
-                f"query.phone: {error}",
-                errors=[{"field": "query.phone", "reason": str(error)}],
-            ) from None
+            raise invalid_query("phone", str(error)) from None
         query = query.where(
             customers.c.id.in_(
                 select(customer_phones.c.customer_id).where(
@@ -266,14 +274,29 @@ async def list_customers(
         query = query.where(
             customers.c.search_name.contains(search.folded(name.strip()), autoescape=True)
         )
-    if cursor is not None:
-        query = query.where(customers.c.id > cursor)
-    query = query.order_by(customers.c.id).limit(limit + 1)
+    if q is not None:
+        if not search.words(q):
+            raise invalid_query("q", "has no words to search for")
+        query = query.where(search.matches(runtime.db.engine.dialect.name, q))
+    try:
+        query = search.sorted_page(query, sort, cursor, limit)
+    except ValueError as error:
+        raise invalid_query("cursor", str(error)) from None
     async with runtime.db.read() as conn:
         rows = (await conn.execute(query)).all()
     items = [model.from_row(row).view() for row in rows[:limit]]
-    next_cursor = items[-1]["id"] if len(rows) > limit else None
+    next_cursor = search.encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
     return CustomerPage(items=items, next_cursor=next_cursor)
+
+
+def invalid_query(name: str, reason: str) -> ProblemError:
+    field_name = f"query.{name}"
+    return ProblemError(
+        422,
+        "Invalid request",
+        f"{field_name}: {reason}",
+        errors=[{"field": field_name, "reason": reason}],
+    )
 
 
 Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
