@@ -62,6 +62,9 @@ KINDS = {
     "office": SlaPolicy(targets={p: Targets(2 * HOUR, 8 * HOUR) for p in PRIORITIES},
                         calendar=OFFICE, escalation=(EscalationStep("notify_supervisor"),
                                                      EscalationStep("redispatch", to="tier-2"))),
+    # each breach raises the priority, whose shorter targets the clocks then take
+    "tiered": SlaPolicy(targets={p: Targets(HOUR / (n + 1), 4 * HOUR / (n + 1))
+                                 for n, p in enumerate(PRIORITIES)}),
 }  # fmt: skip
 # Starts around the spring DST change in Paris (29 March 2026) and a plain week.
 STARTS = st.builds(
