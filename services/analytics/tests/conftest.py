@@ -60,6 +60,12 @@ def log() -> Log:
     return Log()
 
 
+@pytest.fixture
+def log_factory():
+    """For hypothesis tests: a fresh log per example (function fixtures are shared)."""
+    return Log
+
+
 def _bearer(tenant: str = "acme", *roles: Role, subject: str = "sue") -> dict[str, str]:
     jwt = issue_token(KEY, subject=subject, tenant=tenant, roles=roles or (Role.SUPERVISOR,))
     return {"Authorization": f"Bearer {jwt}"}

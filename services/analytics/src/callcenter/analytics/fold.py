@@ -63,6 +63,8 @@ class IvrCall:
 
 @dataclass(slots=True)
 class Survey:
+    """A survey answer; without a queue or agent of its own, the call's (at compute time)."""
+
     at: float
     call_id: str
     queue_id: str | None
@@ -363,14 +365,8 @@ def _ivr_completed(tenant: Tenant, data: Data, at: float) -> None:
 
 
 def _survey_answered(tenant: Tenant, data: Data, at: float) -> None:
-    segment = tenant.current.get(data["call_id"])
-    survey = Survey(
-        at,
-        data["call_id"],
-        data.get("queue_id") or (segment.queue_id if segment else None),
-        data.get("agent_id") or (segment.agent_id if segment else None),
-        int(data["score"]),
-    )
+    survey = Survey(at, data["call_id"], data.get("queue_id"), data.get("agent_id"),
+                    int(data["score"]))  # fmt: skip
     tenant.surveys_by_slot.setdefault(slot_of(at), []).append(survey)
 
 

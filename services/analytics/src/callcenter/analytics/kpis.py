@@ -176,16 +176,17 @@ def compute(
                 into = totals(segment.queued_at, group_of(segment.queue_id, segment.agent_id))
                 if into is not None:
                     _add_segment(into, segment, tenant, settings, window.now)
-    for slot in _slots(window, tenant.ivr_by_slot):
+    for slot in _slots(window, tenant.ivr_by_slot) if by == "tenant" else ():
         for call in tenant.ivr_by_slot[slot]:
-            if window.holds(call.arrived_at) and (
-                into := totals(call.arrived_at, group_of("", ""))
-            ):
+            if window.holds(call.arrived_at) and (into := totals(call.arrived_at, "")):
                 into.ivr_entered += 1
                 into.ivr_self_served += call.outcome == "self_served"
     for slot in _slots(window, tenant.surveys_by_slot):
         for survey in tenant.surveys_by_slot[slot]:
-            into = totals(survey.at, group_of(survey.queue_id, survey.agent_id))
+            call = tenant.current.get(survey.call_id)
+            queue_id = survey.queue_id or (call.queue_id if call else None)
+            agent_id = survey.agent_id or (call.agent_id if call else None)
+            into = totals(survey.at, group_of(queue_id, agent_id))
             if window.holds(survey.at) and into is not None:
                 into.surveys += 1
                 into.satisfied += survey.score >= 4
