@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -182,7 +184,6 @@ def test_supervisors_write_agents_read_published_articles_with_their_category_pa
 
 
 def test_search_ranks_title_over_body_stems_and_highlights_safely(kb):
-    client = kb.client
     billing = category(kb, "Billing")
     in_title = article(kb, billing, "Refund a double charge", "Check both payments.", publish=True)
     in_body = article(
@@ -453,3 +454,40 @@ def test_demo_articles_load_once_and_answer_a_billing_question(kb):
         node["name"] for node in client.get("/v1/kb/categories", headers=kb.alice).json()["items"]
     ]
     assert roots == ["Billing", "Complaints", "Technical support"]
+
+
+# Letters, digits, and FTS5 and tsquery syntax.
+QUERY_TEXT = st.lists(
+    st.sampled_from(
+        [*"abcdefghijklmnopqrstuvwxyzéü0123456789 \"*():^-+{}.,?!'_&|<>", "AND", "NEAR"]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(q=QUERY_TEXT)
+def test_any_query_text_is_words_to_search_never_syntax(kb, q):
+    """Whatever an agent types, the answer is hits of their tenant's published articles,
+    or a 422 naming query.q: never a database error."""
+    if not hasattr(kb, "published"):  # once per database: hypothesis reuses the fixture
+        billing = category(kb, "Billing")
+        kb.published = {
+            article(kb, billing, title, body, publish=True)["id"]
+            for title, body in [
+                ("Refund a double charge", "Check both payments and refund one (AND not two)."),
+                ("Router lights", 'A "red" light: restart; {a} b* c^2 - e+f.'),
+            ]
+        }
+        article(kb, billing, "Draft about refunds", "Hidden.")
+        category(kb, "Billing", by=kb.gus)
+    answer = kb.client.get("/v1/kb/search", params={"q": q}, headers=kb.alice)
+    if answer.status_code == 422:
+        assert answer.json()["errors"][0]["field"] == "query.q"
+        return
+    assert answer.status_code == 200, answer.text
+    assert {hit["id"] for hit in answer.json()["items"]} <= kb.published

@@ -48,7 +48,7 @@ async def related_articles(
     )
     for row in linked:
         take(row.id, row.title, row.category_id, "linked")
-    words = terms(" ".join([article.title, *article.tags]))
+    words = terms(" ".join([article.title, *article.tags]), typing=False)
     if len(found) < limit and words:
         hits = await search(
             conn, tenant, words, every=False, prefix_last=False, limit=limit + len(seen)

@@ -32,11 +32,17 @@ STOP_WORDS = frozenset(
 )
 
 
-def terms(query: str) -> list[str]:
-    """The searchable words of ``query``, lower-cased, in order, once each."""
-    words = [word.lower() for word in WORD.findall(query)]
-    kept = [word for word in words if word not in STOP_WORDS and len(word) <= 64]
-    return list(dict.fromkeys(kept))[:MAX_TERMS]
+def terms(query: str, *, typing: bool = True) -> list[str]:
+    """The searchable words of ``query``, lower-cased, in order, once each.
+
+    While ``typing``, the last word may be the start of another ("out" of "outage"): kept
+    even if a stop word, from three letters on.
+    """
+    words = [word.lower() for word in WORD.findall(query) if len(word) <= 64]
+    kept = [word for word in words if word not in STOP_WORDS]
+    if typing and words and words[-1] in STOP_WORDS and len(words[-1]) >= 3:
+        kept.append(words[-1])
+    return list(dict.fromkeys(kept))[-MAX_TERMS:]
 
 
 @dataclass
@@ -55,20 +61,29 @@ def marked(fragment: str) -> str:
     return html.escape(fragment).replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
 
 
-def _fts5_match(words: list[str], *, every: bool, prefix_last: bool) -> str:
-    quoted = [f'"{word}"' for word in words]
-    if prefix_last and len(words[-1]) >= 3:
-        quoted[-1] += "*"
-    return (" " if every else " OR ").join(quoted)
+def _fts5_match(words: list[str], prefix: str | None, *, every: bool) -> str:
+    quoted = [f'"{word}"' for word in words] + ([f'"{prefix}"*'] if prefix else [])
+    return "(" + (" " if every else " OR ").join(quoted) + ")"
 
 
-def _tsquery(words: list[str], *, every: bool, prefix_last: bool) -> str:
-    parts = list(words)
-    if prefix_last and len(words[-1]) >= 3:
-        parts[-1] += ":*"
-    return (" & " if every else " | ").join(parts)
+def _tsquery(
+    words: list[str], prefix: str | None, *, every: bool, name: str = "q"
+) -> tuple[str, dict[str, str]]:
+    """An expression for the query, and its parameters. The prefix is taken stemmed
+    ("refunds" as "refund") or as typed ("out" of "outage": a stop word, else dropped)."""
+    parts, params = [], {}
+    if words:
+        parts.append(f"to_tsquery('english', :{name}_words)")
+        params[f"{name}_words"] = (" & " if every else " | ").join(words)
+    if prefix:
+        parts.append(
+            f"(to_tsquery('english', :{name}_prefix) || to_tsquery('simple', :{name}_prefix))"
+        )
+        params[f"{name}_prefix"] = f"{prefix}:*"
+    return (" && " if every else " || ").join(parts), params
 
 
+# The page of hits is ranked first, then highlighted (snippets are costly).
 SQLITE = """
 SELECT a.id, a.title, a.category_id, a.tags, a.updated_at, -top.rank AS score,
        highlight(crm_kb_fts, 0, :open, :close) AS title_marked,
@@ -76,7 +91,7 @@ SELECT a.id, a.title, a.category_id, a.tags, a.updated_at, -top.rank AS score,
 FROM (
     SELECT f.rowid AS seq, bm25(crm_kb_fts, 10.0, 4.0, 1.0) AS rank
     FROM crm_kb_fts AS f JOIN crm_kb_articles AS a ON a.seq = f.rowid
-    WHERE crm_kb_fts MATCH :match AND a.tenant = :tenant AND a.state = 'published' {scope}
+    WHERE crm_kb_fts MATCH :ranked AND a.tenant = :tenant AND a.state = 'published' {scope}
     ORDER BY rank LIMIT :limit
 ) AS top
 JOIN crm_kb_fts ON crm_kb_fts.rowid = top.seq
@@ -85,9 +100,8 @@ WHERE crm_kb_fts MATCH :match
 ORDER BY top.rank
 """
 
-# ts_headline is costly: only for the page of hits, after ranking.
 POSTGRESQL = """
-WITH q AS (SELECT to_tsquery('english', :match) AS query),
+WITH q AS (SELECT {query} AS query, {head} AS head),
 top AS (
     SELECT a.id, a.title, a.body, a.category_id, a.tags, a.updated_at,
            ts_rank(a.search, q.query) AS score
@@ -105,6 +119,7 @@ SELECT top.id, top.title, top.category_id, top.tags, top.updated_at, top.score,
 FROM top, q
 ORDER BY top.score DESC, top.id
 """
+HEAD_ONLY = "AND a.search_head @@ q.head"
 
 
 async def search(
@@ -120,9 +135,15 @@ async def search(
     """Published articles matching every word (or any, ``every=False``), best first.
 
     ``prefix_last`` lets the last word match as a prefix (the agent may still be typing).
+    Articles with one of the words in their title or tags are ranked first, among
+    themselves; the others only fill a page those leave short. A frequent word matches
+    most articles, and ranking every match is the cost of a search: this ranks few.
     """
     if not words:
         return []
+    prefix = None
+    if prefix_last and len(words[-1]) >= 3:
+        words, prefix = words[:-1], words[-1]
     params: dict[str, object] = {"tenant": tenant, "limit": limit, "open": OPEN, "close": CLOSE}
     scope = ""
     if category_ids is not None:
@@ -130,12 +151,21 @@ async def search(
         scope = f"AND a.category_id IN ({', '.join(':' + name for name in names)})"
         params.update(zip(names, sorted(category_ids), strict=True))
     if conn.dialect.name == "postgresql":
-        params["match"] = _tsquery(words, every=every, prefix_last=prefix_last)
-        statement = POSTGRESQL
+        query, query_params = _tsquery(words, prefix, every=every)
+        head, head_params = _tsquery(words, prefix, every=False, name="head")
+        params.update(query_params, **head_params)
+        first = POSTGRESQL.format(scope=f"{scope} {HEAD_ONLY}", query=query, head=head)
+        rest = POSTGRESQL.format(scope=scope, query=query, head=head)
+        first_params = rest_params = params
     else:
-        params["match"] = _fts5_match(words, every=every, prefix_last=prefix_last)
-        statement = SQLITE
-    rows = await conn.execute(text(statement.format(scope=scope)), params)
+        match = _fts5_match(words, prefix, every=every)
+        head = "{title tags}: " + _fts5_match(words, prefix, every=False)
+        first = rest = SQLITE.format(scope=scope)
+        first_params = {**params, "match": match, "ranked": f"{match} AND {head}"}
+        rest_params = {**params, "match": match, "ranked": match}
+    rows = (await conn.execute(text(first), first_params)).all()
+    if len(rows) < limit:
+        rows = (await conn.execute(text(rest), rest_params)).all()
     return [
         Hit(
             id=row.id,

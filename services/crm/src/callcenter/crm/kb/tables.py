@@ -21,23 +21,25 @@ categories = Table(
     Index("ix_crm_kb_categories_parent", "tenant", "parent_id", "name"),
 )
 
-# ``seq`` is the FTS5 table's rowid: an explicit integer key survives VACUUM.
+# ``seq`` is the FTS5 table's rowid: an explicit integer key survives VACUUM. The body is
+# the last column: SQLite reads a row's columns in order, and search filters each match
+# on tenant and state without reading through the body.
 articles = Table(
     "crm_kb_articles",
     metadata,
     Column("seq", store.Position, primary_key=True, autoincrement=True),
     Column("tenant", String(100), nullable=False),
+    Column("state", String(20), nullable=False),  # draft | published | archived
     Column("id", String(64), nullable=False),
     Column("category_id", String(64), nullable=False),
-    Column("title", String(300), nullable=False),
-    Column("body", Text, nullable=False),
-    # Space-separated tags: searched (weighted between title and body) and shown.
-    Column("tags", String(2000), nullable=False),
-    Column("state", String(20), nullable=False),  # draft | published | archived
     Column("version", Integer, nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
     Column("updated_by", String(200), nullable=False),
+    Column("title", String(300), nullable=False),
+    # Space-separated tags: searched (weighted between title and body) and shown.
+    Column("tags", String(2000), nullable=False),
+    Column("body", Text, nullable=False),
     Index("ux_crm_kb_articles_id", "tenant", "id", unique=True),
     Index("ix_crm_kb_articles_category", "tenant", "category_id", "state", "title"),
     sqlite_autoincrement=True,

@@ -45,6 +45,15 @@ POSTGRESQL_UP = [
         || setweight(to_tsvector('english', tags), 'B')
         || setweight(to_tsvector('english', body), 'C')) STORED""",
     "CREATE INDEX ix_crm_kb_articles_search ON crm_kb_articles USING GIN (search)",
+    # Title and tags alone: the search ranks the articles matching there first.
+    """ALTER TABLE crm_kb_articles ADD COLUMN search_head tsvector GENERATED ALWAYS AS (
+        to_tsvector('english', title || ' ' || tags)) STORED""",
+    "CREATE INDEX ix_crm_kb_articles_search_head ON crm_kb_articles USING GIN (search_head)",
+    # A frequent word matches most articles: the search then reads every match's vector.
+    # Kept in the row (compressed) rather than in TOAST, with the body moved out instead,
+    # that read is 5 to 7 times faster (bench/crm_kb_search.py).
+    "ALTER TABLE crm_kb_articles ALTER COLUMN search SET STORAGE MAIN",
+    "ALTER TABLE crm_kb_articles ALTER COLUMN body SET STORAGE EXTERNAL",
 ]
 
 
