@@ -140,6 +140,7 @@ def test_enqueue_and_hangup_in_queue_through_twilio(client, queues, bearer, menu
     )
     root = assert_valid_twiml(queued.text)
     assert root[-1].tag == "Enqueue" and root[-1].text == "sales"
+    assert root[-1].attrib == {"waitUrl": "/v1/twilio/wait", "waitUrlMethod": "POST"}
     status = {"CallSid": "CA2", "To": "+18005551212", "CallStatus": "completed"}
     client.post("/v1/twilio/status", data=status)
     view = client.get("/v1/calls/CA2", headers=bearer()).json()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from callcenter.ivr.desk import CallDesk, Idempotency, Replayed
+from callcenter.ivr.desk import CallDesk, CallNotFound, Idempotency, Replayed
 from callcenter.ivr.domain.engine import (
+    CallState,
     Command,
     DipCompleted,
     HangUp,
@@ -16,7 +17,8 @@ from callcenter.ivr.domain.engine import (
 )
 from callcenter.ivr.domain.flow import HttpNode
 from callcenter.ivr.domain.instructions import Answer, answer
-from callcenter.ivr.store.queries import Binding
+from callcenter.ivr.store import queries
+from callcenter.ivr.store.queries import Binding, Waiting
 
 DipPerformer = Callable[[HttpNode, dict[str, str]], Awaitable[DipCompleted]]
 
@@ -53,6 +55,19 @@ class CallControl:
         reason: str | None = None,
     ) -> Answer:
         return await self._run(tenant, call_id, HangUp(by=by, reason=reason), key)  # type: ignore[arg-type]
+
+    async def waiting(self, tenant: str, call_id: str) -> tuple[CallState, Waiting | None]:
+        """The call as stored, and what routing told of its place in the queue."""
+        async with self.desk.db.read() as conn:
+            row = await queries.load_call(conn, tenant, call_id)
+            if row is None:
+                raise CallNotFound(f"call {call_id!r} does not exist")
+            snapshot = row.snapshot
+            flow = await self.desk.flows.get(
+                conn, tenant, snapshot["flow_id"], snapshot["flow_version"]
+            )
+            told = await queries.waiting_call(conn, tenant, call_id)
+        return CallState.from_snapshot(flow, snapshot), told
 
     async def _run(
         self, tenant: str, call_id: str, command: Command, key: Idempotency | None

@@ -22,3 +22,6 @@ class Settings(ServiceSettings):
     # How long a number's binding is remembered (a rebind on another replica
     # takes effect within this; on this one at once).
     binding_cache_seconds: float = Field(default=5.0, ge=0)
+    # Played to callers on hold when their queue's enqueue node names no music
+    # (Twilio's own classical hold music).
+    hold_music: str = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, status
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from callcenter.events.kit.problems import ProblemError
 from callcenter.ivr.api.deps import (
     CallController,
     CallRefusal,
@@ -18,7 +20,8 @@ from callcenter.ivr.api.deps import (
     idempotency,
 )
 from callcenter.ivr.desk import CallNotFound
-from callcenter.ivr.domain.instructions import Answer
+from callcenter.ivr.domain.instructions import Answer, Instruction
+from callcenter.ivr.hold import NotQueued, on_hold
 from callcenter.ivr.store import queries
 
 PHONE = r"^\+?[0-9]{3,20}$"
@@ -147,4 +150,38 @@ async def get_call(call_id: CallId, principal: Viewer, ivr: IvrDep) -> CallView:
     snapshot: dict[str, Any] = row.snapshot
     return CallView(
         **{key: snapshot[key] for key in CallView.model_fields if key in snapshot},
+    )
+
+
+class HoldView(BaseModel):
+    call_id: str
+    queue_id: str
+    position: int | None = Field(description="in the queue, as routing keeps it (1: next)")
+    ewt: float | None = Field(description="seconds still to wait, estimated by routing")
+    callback_offered: bool = Field(
+        description="the gather offers a callback: its digit goes to /input"
+    )
+    instructions: list[Instruction]
+
+
+@router.get(
+    "/calls/{call_id}/hold",
+    response_model=HoldView,
+    summary="While queued: what to tell the caller (position, wait, callback offer, music)",
+)
+async def call_hold(call_id: CallId, principal: CallController, ivr: IvrDep) -> HoldView:
+    try:
+        state, told = await ivr.control.waiting(principal.tenant, call_id)
+        hold = on_hold(state, told, time.time(), music=ivr.settings.hold_music)
+    except CallRefusal as error:
+        raise call_problem(error, call_id) from None
+    except NotQueued as error:
+        raise ProblemError(409, "Call is not queued", str(error), reason="not_queued") from None
+    return HoldView(
+        call_id=call_id,
+        queue_id=hold.queue_id,
+        position=hold.position,
+        ewt=hold.ewt,
+        callback_offered=hold.callback_offered,
+        instructions=hold.instructions,
     )

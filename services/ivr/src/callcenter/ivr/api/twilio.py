@@ -9,6 +9,7 @@ must carry a valid ``X-Twilio-Signature`` (HMAC-SHA1 of the URL and the form).
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
@@ -18,6 +19,7 @@ from callcenter.events.kit.problems import ProblemError
 from callcenter.ivr.api.deps import CallRefusal, IvrDep, bad_field, call_problem, idempotency
 from callcenter.ivr.api.twiml import to_twiml
 from callcenter.ivr.domain.instructions import Answer
+from callcenter.ivr.hold import NotQueued, on_hold
 from callcenter.ivr.store import queries
 from callcenter.ivr.store.queries import Binding
 
@@ -31,6 +33,8 @@ _FIELD = {
     "RecordingUrl": r"^https?://.{1,2000}$",
     "RecordingDuration": r"^[0-9]{1,6}$",
     "CallStatus": r"^[a-z-]{1,20}$",
+    "QueuePosition": r"^[0-9]{1,6}$",
+    "QueueTime": r"^[0-9]{1,9}$",
 }
 
 router = APIRouter(prefix="/twilio", tags=["twilio"])
@@ -91,6 +95,7 @@ def _twiml(request: Request, answer: Answer) -> Response:
         answer.instructions,
         gather_url=base,
         recording_url=str(request.url_for("twilio_recording").path),
+        wait_url=str(request.url_for("twilio_wait").path),
     )
     return Response(body, media_type=TWIML)
 
@@ -189,3 +194,34 @@ async def twilio_status(request: Request, ivr: IvrDep) -> Response:
             if problem.status != 409:  # already ended: Twilio may tell us twice
                 raise problem from None
     return Response(to_twiml([], gather_url="", recording_url=""), media_type=TWIML)
+
+
+@router.post(
+    "/wait",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body(
+        "CallSid", "To", "QueuePosition", "QueueTime", required=("CallSid", "To")
+    ),
+    summary="The <Enqueue> wait URL: position, expected wait, callback offer, hold music",
+    name="twilio_wait",
+)
+async def twilio_wait(request: Request, ivr: IvrDep) -> Response:
+    params, bound = await _webhook(request, ivr, "CallSid", "To")
+    call_id = params["CallSid"]
+    try:
+        state, told = await ivr.control.waiting(bound.tenant, call_id)
+        hold = on_hold(
+            state,
+            told,
+            time.time(),
+            music=ivr.settings.hold_music,
+            provider_position=int(params["QueuePosition"]) if "QueuePosition" in params else None,
+        )
+    except CallRefusal as error:
+        raise call_problem(error, call_id) from None
+    except NotQueued as error:
+        raise ProblemError(409, "Call is not queued", str(error), reason="not_queued") from None
+    gather = f"{request.url_for('twilio_gather').path}?step={state.steps}"
+    body = to_twiml(hold.instructions, gather_url=gather, recording_url="", on_silence=False)
+    return Response(body, media_type=TWIML)

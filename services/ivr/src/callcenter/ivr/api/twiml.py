@@ -20,7 +20,16 @@ from callcenter.ivr.domain.instructions import (
 )
 
 
-def to_twiml(instructions: Sequence[Instruction], *, gather_url: str, recording_url: str) -> str:
+def to_twiml(
+    instructions: Sequence[Instruction],
+    *,
+    gather_url: str,
+    recording_url: str,
+    wait_url: str = "",
+    on_silence: bool = True,
+) -> str:
+    """``on_silence``: a gather posts to its action when nothing was pressed too (our
+    no-input); on hold it does not, and the hold music goes on."""
     response = VoiceResponse()
     for item in instructions:
         match item:
@@ -33,16 +42,17 @@ def to_twiml(instructions: Sequence[Instruction], *, gather_url: str, recording_
                     "method": "POST",
                     "timeout": max(1, math.ceil(item.timeout)),
                     "finish_on_key": item.finish_key,
-                    # Twilio posts to the action on silence too (with no Digits)
-                    "action_on_empty_result": True,
                 }
+                if on_silence:  # Twilio posts to the action with no Digits
+                    attributes["action_on_empty_result"] = True
                 if item.min_digits == item.max_digits:
                     attributes["num_digits"] = item.max_digits
                 gather = response.gather(**attributes)
                 for prompt in item.prompts:
                     _prompt(gather, prompt)
             case Enqueue():
-                response.enqueue(item.queue, wait_url=item.hold_music)
+                # The wait URL tells the position and wait, offers a callback, plays music.
+                response.enqueue(item.queue, wait_url=wait_url or None, wait_url_method="POST")
             case Record():
                 response.record(
                     action=recording_url,

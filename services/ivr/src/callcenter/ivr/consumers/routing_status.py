@@ -1,5 +1,6 @@
-"""Consumes ``callcenter.routing``: routing's queues (for flow checks) and the
-call events the provider must hear about (into the webhook outbox)."""
+"""Consumes ``callcenter.routing``: routing's queues (for flow checks), its waiting
+calls (the position and wait a caller on hold hears) and the call events the
+provider must hear about (into the webhook outbox)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from callcenter.events.envelope import Envelope, format_time
 from callcenter.ivr.store import queries
 from callcenter.ivr.store.tables import calls, webhooks
 
+# A call out of the queue: the calls behind it move up.
+LEFT_QUEUE = (CallAnswered, CallAbandoned, CallExitedQueue, CallEnded, CallbackCompleted)
 # What a provider acts on: connect, announce position and EWT, offer a callback, end.
 NOTIFIED = (
     CallQueued,
@@ -50,6 +53,19 @@ def make_handler(clock):  # type: ignore[no-untyped-def]
         if isinstance(data, QueueRemoved):
             await queries.remove_queue(conn, envelope.tenant, data.queue_id)
             return
+        if isinstance(data, CallQueued):
+            queued_at = envelope.time.timestamp()
+            await queries.join_queue(
+                conn,
+                envelope.tenant,
+                data.call_id,
+                data.queue_id,
+                data.position,
+                data.ewt,
+                queued_at,
+            )
+        elif isinstance(data, LEFT_QUEUE):
+            await queries.leave_queue(conn, envelope.tenant, data.call_id)
         if not isinstance(data, NOTIFIED):
             return
         call_id = data.call_id

@@ -136,6 +136,7 @@ class CallState:
     outcome: str | None = None
     queue_id: str | None = None
     hung_up_by: str | None = None
+    callback_number: str | None = None
 
     @property
     def node(self) -> Node | None:
@@ -159,6 +160,7 @@ class CallState:
             "outcome": self.outcome,
             "queue_id": self.queue_id,
             "hung_up_by": self.hung_up_by,
+            "callback_number": self.callback_number,
         }
 
     @classmethod
@@ -213,7 +215,9 @@ def evolve(state: CallState, event: Event) -> CallState:
             return replace(state, steps=state.steps + 1, attempt=event.attempt + 1)
         case IvrVariablesSet():
             return replace(state, variables={**state.variables, **event.variables})
-        case IvrDataDipCompleted() | CallbackOfferAccepted() | VoicemailRecorded():
+        case CallbackOfferAccepted():
+            return replace(state, awaiting=None, callback_number=event.number)
+        case IvrDataDipCompleted() | VoicemailRecorded():
             return replace(state, awaiting=None)
         case CallEnqueueRequested():
             return replace(state, queue_id=event.queue_id)
@@ -271,6 +275,8 @@ def decide(command: Command, state: CallState, now: datetime) -> list[Event]:
             run.emit(
                 CallHungUp(call_id=state.call_id, by=command.by, at=now, reason=command.reason)
             )
+        case Input() if _holding(state):
+            _on_hold_input(run, command)
         case Input():
             _expect(state, "input", "confirm")
             _on_input(run, command)
@@ -302,6 +308,32 @@ def _expect(state: CallState, *awaiting: Awaiting) -> None:
         raise CommandRejected(
             "not_expected", f"node {state.node_id!r} is waiting for {waiting}, not {awaiting[0]}"
         )
+
+
+def _holding(state: CallState) -> bool:
+    """Queued by an enqueue node that offers a callback, not yet taken."""
+    node = state.node
+    return (
+        state.status == "left_ivr"
+        and isinstance(node, EnqueueNode)
+        and node.callback is not None
+        and state.callback_number is None
+    )
+
+
+def _on_hold_input(run: _Run, command: Input) -> None:
+    """Keys while queued: the callback offer's digit keeps the place and ends the call."""
+    state = run.state
+    node = state.node
+    assert isinstance(node, EnqueueNode) and node.callback is not None
+    if command.silent or command.digits != node.callback.accept_digit:
+        raise CommandRejected(
+            "not_expected", f"in the queue only {node.callback.accept_digit!r} (a callback) counts"
+        )
+    number = render(node.callback.number, state.variables)
+    run.emit(
+        CallbackOfferAccepted(call_id=state.call_id, number=number, queue_id=state.queue_id or "")
+    )
 
 
 def _complete(run: _Run, outcome: str) -> None:

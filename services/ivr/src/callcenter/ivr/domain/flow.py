@@ -178,12 +178,41 @@ class ConditionNode(NodeBase):
     otherwise: NodeId
 
 
+def _said(*texts: str) -> list[Prompt]:
+    return [Prompt(say=text) for text in texts]
+
+
+class HoldCallback(Strict):
+    """While the caller waits in the queue: offer to call them back instead."""
+
+    min_wait: float = Field(
+        default=0, ge=0, description="offered when the expected wait (seconds) is at least this"
+    )
+    accept_digit: Digits = "1"
+    number: str = Field(default="{ani}", max_length=64, description="template")
+    prompts: Prompts = Field(
+        default_factory=lambda: _said("To be called back instead of waiting, press 1.")
+    )
+    accepted_prompts: Prompts = Field(
+        default_factory=lambda: _said("Thank you. You keep your place and we will call you back.")
+    )
+
+
 class EnqueueNode(NodeBase):
     type: Literal["enqueue"]
     queue: str = Field(min_length=1, max_length=100)
     skills: dict[str, Templated] = Field(default_factory=dict, description="skill -> min level")
     priority: Templated = 0
     hold_music: str | None = Field(default=None, max_length=2000)
+    # Said while the caller waits, when routing has told the position (and the
+    # expected wait: {wait_minutes}); empty lists say nothing.
+    position_prompts: Prompts = Field(
+        default_factory=lambda: _said("You are number {position} in line.")
+    )
+    wait_prompts: Prompts = Field(
+        default_factory=lambda: _said("Your expected wait is about {wait_minutes} minutes.")
+    )
+    callback: HoldCallback | None = None
 
 
 class CallbackNode(NodeBase):

@@ -25,6 +25,7 @@ from callcenter.ivr.domain.engine import CallState, evolve
 from callcenter.ivr.domain.flow import (
     CallbackNode,
     CollectNode,
+    EnqueueNode,
     MenuNode,
     Prompt,
     TransferNode,
@@ -125,7 +126,7 @@ def _for_event(state: CallState, event: Event) -> list[Instruction]:
     match event:
         case IvrNodeEntered():
             node = flow.nodes[event.node_id]
-            prompts = _prompts(state, node.prompts)
+            prompts = spoken(state, node.prompts)
             match node:
                 case MenuNode() | CollectNode() | CallbackNode():
                     return [_gather(node, prompts)]
@@ -141,7 +142,7 @@ def _for_event(state: CallState, event: Event) -> list[Instruction]:
             node = state.node
             if isinstance(node, CollectNode) and node.confirm:
                 variables = {**state.variables, "value": " ".join(event.digits)}
-                prompts = _prompts(state, node.confirm_prompts, variables)
+                prompts = spoken(state, node.confirm_prompts, variables)
                 return [
                     Gather(
                         min_digits=1,
@@ -155,9 +156,9 @@ def _for_event(state: CallState, event: Event) -> list[Instruction]:
             node = state.node
             assert isinstance(node, MenuNode | CollectNode)
             sorry = node.no_input_prompts if event.timeout else node.invalid_prompts
-            out: list[Instruction] = list(_prompts(state, sorry))
+            out: list[Instruction] = list(spoken(state, sorry))
             if event.attempt < node.max_attempts:
-                out.append(_gather(node, _prompts(state, node.prompts)))
+                out.append(_gather(node, spoken(state, node.prompts)))
             return out
         case CallEnqueueRequested():
             return [
@@ -170,18 +171,21 @@ def _for_event(state: CallState, event: Event) -> list[Instruction]:
             ]
         case CallbackOfferAccepted():
             node = state.node
+            if isinstance(node, EnqueueNode) and node.callback is not None:
+                # accepted while queued: routing keeps the place; the caller may go
+                return [*spoken(state, node.callback.accepted_prompts), Hangup()]
             assert isinstance(node, CallbackNode)
-            return list(_prompts(state, node.accepted_prompts))
+            return list(spoken(state, node.accepted_prompts))
         case VoicemailRecorded():
             node = state.node
             assert isinstance(node, VoicemailNode)
-            return list(_prompts(state, node.thanks_prompts))
+            return list(spoken(state, node.thanks_prompts))
         case CallHungUp() if event.by == "system":
             return [Hangup()]
     return []
 
 
-def _prompts(
+def spoken(
     state: CallState, prompts: Sequence[Prompt], variables: Mapping[str, str] | None = None
 ) -> list[Say | Play]:
     values = state.variables if variables is None else variables

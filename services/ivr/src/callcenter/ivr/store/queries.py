@@ -6,11 +6,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
-from callcenter.ivr.store.tables import calls, flows, numbers, queues, telephony
+from callcenter.ivr.store.tables import calls, flows, numbers, queues, telephony, waiting
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,14 @@ class Telephony:
     twilio_auth_token: str | None = None
     status_callback_url: str | None = None
     status_callback_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    queue_id: str
+    position: int
+    ewt: float | None
+    queued_at: float
 
 
 def _flow(row: Any) -> StoredFlow:
@@ -152,3 +160,57 @@ async def save_telephony(conn: AsyncConnection, tenant: str, settings: Telephony
         "status_callback_secret": settings.status_callback_secret,
     }
     await store.upsert(conn, telephony, {"tenant": tenant}, values)
+
+
+async def join_queue(
+    conn: AsyncConnection,
+    tenant: str,
+    call_id: str,
+    queue_id: str,
+    position: int,
+    ewt: float | None,
+    queued_at: float,
+) -> None:
+    """A call queued at ``position``: the calls from there on move one back."""
+    await leave_queue(conn, tenant, call_id)  # queued again (an offer declined)
+    behind = waiting.c.tenant == tenant, waiting.c.queue_id == queue_id
+    await conn.execute(
+        update(waiting)
+        .where(*behind, waiting.c.position >= position)
+        .values(position=waiting.c.position + 1)
+    )
+    await conn.execute(
+        waiting.insert().values(
+            tenant=tenant,
+            call_id=call_id,
+            queue_id=queue_id,
+            position=position,
+            ewt=ewt,
+            queued_at=queued_at,
+        )
+    )
+
+
+async def leave_queue(conn: AsyncConnection, tenant: str, call_id: str) -> None:
+    """A call out of its queue: the calls behind it move one up."""
+    gone = await waiting_call(conn, tenant, call_id)
+    if gone is None:
+        return
+    await conn.execute(
+        delete(waiting).where(waiting.c.tenant == tenant, waiting.c.call_id == call_id)
+    )
+    await conn.execute(
+        update(waiting)
+        .where(
+            waiting.c.tenant == tenant,
+            waiting.c.queue_id == gone.queue_id,
+            waiting.c.position > gone.position,
+        )
+        .values(position=waiting.c.position - 1)
+    )
+
+
+async def waiting_call(conn: AsyncConnection, tenant: str, call_id: str) -> Waiting | None:
+    query = select(waiting).where(waiting.c.tenant == tenant, waiting.c.call_id == call_id)
+    row = (await conn.execute(query)).first()
+    return Waiting(row.queue_id, row.position, row.ewt, row.queued_at) if row else None

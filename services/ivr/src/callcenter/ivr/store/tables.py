@@ -106,3 +106,17 @@ deadlines = Table(
 
 # Added by migration 0003 (0002 creates IVR_TABLES).
 RELIABILITY_TABLES = [idempotency, deadlines]
+
+# Routing's waiting calls per queue (from CallQueued and the events of calls
+# leaving the queue), so that a caller on hold hears their position and wait.
+waiting = Table(
+    "ivr_waiting",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("call_id", String(64), primary_key=True),
+    Column("queue_id", String(100), nullable=False),
+    Column("position", Integer, nullable=False),  # kept current as calls ahead leave
+    Column("ewt", Float),  # seconds, as estimated when queued
+    Column("queued_at", Float, nullable=False),  # unix seconds
+    Index("ix_ivr_waiting_queue", "tenant", "queue_id", "position"),
+)
