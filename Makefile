@@ -20,7 +20,14 @@ $(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$
 run: $(INSTALLED) ## broker + five services on this machine; Ctrl-C stops everything
 	$(BIN)/python tools/devrun.py
 
-test: $(INSTALLED) ## the whole test suite (CI=true: PostgreSQL is required)
+# Debian's chromium for the browser tests (Playwright cannot download browsers here).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get install -y -q chromium || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+
+test: $(INSTALLED) $(CHROMIUM) ## the whole test suite (CI=true: PostgreSQL is required)
 	$(BIN)/pytest
 
 lint: $(INSTALLED)
