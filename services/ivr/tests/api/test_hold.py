@@ -126,9 +126,11 @@ def test_twilio_wait_url_answers_the_reference_twiml_and_the_callback_is_taken(
     accepted = [e for e in page.json()["items"] if e["type"] == "CallbackOfferAccepted"]
     assert [e["data"]["number"] for e in accepted] == ["+33612345678"]
     assert [e["data"]["queue_id"] for e in accepted] == ["sales"]
-    # Taken: the caller is no longer offered one.
-    hold = client.get("/v1/calls/CA5/hold", headers=bearer()).json()
-    assert not hold["callback_offered"]
+    # The caller keeps their place and hangs up, as routing expects of a callback.
+    assert page.json()["items"][-1]["type"] == "CallHungUp"
+    assert page.json()["items"][-1]["data"]["by"] == "caller"
+    status = {**call, "CallStatus": "completed"}
+    assert client.post("/v1/twilio/status", data=status).status_code == 200
 
 
 def test_without_routing_s_word_twilio_s_position_is_told_and_no_early_offer(client, line, bearer):

@@ -10,6 +10,7 @@ from callcenter.ivr.consumers.routing_status import make_handler
 from callcenter.ivr.demo import demo_installer
 from callcenter.ivr.desk import CallDesk, FlowCache
 from callcenter.ivr.dips import perform_dip
+from callcenter.ivr.reaper import Reaper
 from callcenter.ivr.settings import Settings
 from callcenter.ivr.webhooks.sender import WebhookSender
 
@@ -23,12 +24,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     http = httpx.AsyncClient(follow_redirects=False)
     flow_cache = FlowCache()
-    desk = CallDesk(runtime.db, flow_cache, source="callcenter.ivr", committed=runtime.committed)
+    desk = CallDesk(
+        runtime.db,
+        flow_cache,
+        source="callcenter.ivr",
+        committed=runtime.committed,
+        max_age=settings.call_max_age_seconds,
+    )
 
     async def dip(node, variables):  # type: ignore[no-untyped-def]
         return await perform_dip(http, node, variables)
 
     control = CallControl(desk, dip)
+    reaper = Reaper(
+        runtime.db,
+        control,
+        interval=settings.reaper_interval_seconds,
+        key_ttl=settings.idempotency_key_seconds,
+    )
+    runtime.background("reaper", reaper.run)
     sender = WebhookSender(runtime.db, http, timeout=settings.webhook_timeout_seconds)
     runtime.consume("routing-status", ["callcenter.routing"], make_handler(sender.clock))
     if settings.deliver_webhooks:
@@ -50,5 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         control=control,
         tokens=Tokens(app.state.signing_key),
         bindings=Bindings(runtime.db, ttl=settings.binding_cache_seconds),
+        reaper=reaper,
     )
     return app

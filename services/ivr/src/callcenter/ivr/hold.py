@@ -54,11 +54,7 @@ def on_hold(
         variables["wait_minutes"] = str(max(1, math.ceil(ewt / 60)))
         said += spoken(state, node.wait_prompts, variables)
     offer = node.callback
-    offered = (
-        offer is not None
-        and state.callback_number is None
-        and (ewt if ewt is not None else 0.0) >= offer.min_wait
-    )
+    offered = offer is not None and (ewt if ewt is not None else 0.0) >= offer.min_wait
     if offered:
         assert offer is not None
         digits = len(offer.accept_digit)

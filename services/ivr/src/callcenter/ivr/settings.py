@@ -22,6 +22,12 @@ class Settings(ServiceSettings):
     # How long a number's binding is remembered (a rebind on another replica
     # takes effect within this; on this one at once).
     binding_cache_seconds: float = Field(default=5.0, ge=0)
+    # A call the provider never reported ending is ended (CallHungUp by system,
+    # reason "max_age") this long after it started; the reaper looks this often.
+    call_max_age_seconds: float = Field(default=4 * 3600, gt=0)
+    reaper_interval_seconds: float = Field(default=30.0, gt=0)
+    # Idempotency-Keys are kept this long (providers retry within minutes).
+    idempotency_key_seconds: float = Field(default=24 * 3600, gt=0)
     # Played to callers on hold when their queue's enqueue node names no music
     # (Twilio's own classical hold music).
     hold_music: str = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"

@@ -21,6 +21,7 @@ from callcenter.ivr.bindings import Bindings
 from callcenter.ivr.calls import CallControl
 from callcenter.ivr.desk import CallNotFound, FlowCache, Idempotency, KeyInProgress, KeyReused
 from callcenter.ivr.domain.engine import CommandRejected
+from callcenter.ivr.reaper import Reaper
 from callcenter.ivr.settings import Settings
 
 
@@ -54,6 +55,7 @@ class Ivr:
     control: CallControl
     tokens: Tokens
     bindings: Bindings
+    reaper: Reaper
 
 
 async def _ivr(request: Request) -> Ivr:

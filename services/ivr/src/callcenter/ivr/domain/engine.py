@@ -311,13 +311,10 @@ def _expect(state: CallState, *awaiting: Awaiting) -> None:
 
 
 def _holding(state: CallState) -> bool:
-    """Queued by an enqueue node that offers a callback, not yet taken."""
+    """Queued by an enqueue node that offers a callback."""
     node = state.node
     return (
-        state.status == "left_ivr"
-        and isinstance(node, EnqueueNode)
-        and node.callback is not None
-        and state.callback_number is None
+        state.status == "left_ivr" and isinstance(node, EnqueueNode) and node.callback is not None
     )
 
 
@@ -332,7 +329,9 @@ def _on_hold_input(run: _Run, command: Input) -> None:
         )
     number = render(node.callback.number, state.variables)
     run.emit(
-        CallbackOfferAccepted(call_id=state.call_id, number=number, queue_id=state.queue_id or "")
+        CallbackOfferAccepted(call_id=state.call_id, number=number, queue_id=state.queue_id or ""),
+        # as routing expects: the caller keeps their place and hangs up (we tell them to)
+        CallHungUp(call_id=state.call_id, by="caller", at=run.now),
     )
 
 
