@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import pytest
 from fastapi.testclient import TestClient
 
+from callcenter.crm import history
 from callcenter.crm.app import create_app
+from callcenter.crm.consumers import ivr_handler
 from callcenter.crm.settings import Settings
+from callcenter.events.catalogue.base import Event
+from callcenter.events.db import Database
+from callcenter.events.envelope import Envelope
 from callcenter.events.kit.migrations import upgrade
 
 KEY = "crm-tests-signing-key-of-32-bytes-or-more!"
@@ -30,3 +38,48 @@ def crm(crm_settings):
         return TestClient(create_app(crm_settings(run_consumers=False, **options)))
 
     return start
+
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Feed:
+    """Events as each service's consumer hands them to the CRM's handlers."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.versions: dict[str, int] = {}
+        self.handlers = {
+            "ivr": ivr_handler(Settings(), lambda: None),
+            "routing": history.on_routing,
+            "workorders": history.on_workorders,
+        }
+
+    def __call__(self, source: str, stream: str, *events: Event, time: datetime = T0) -> None:
+        async def go() -> None:
+            db = Database(self.database_url)
+            try:
+                for data in events:
+                    self.versions[stream] = self.versions.get(stream, 0) + 1
+                    envelope = Envelope(
+                        source=source,
+                        type=data.event_type,
+                        tenant="acme",
+                        correlation_id=stream,
+                        stream_id=stream,
+                        time=time,
+                        stream_version=self.versions[stream],
+                        data=data,
+                    )
+                    async with db.transaction() as conn:
+                        await self.handlers[source](conn, envelope)
+            finally:
+                await db.dispose()
+
+        asyncio.run(go())
+
+
+@pytest.fixture
+def feed(crm_settings, database_url) -> Feed:
+    """Hand other services' events to the CRM's consumer handlers, as the consumers do."""
+    return Feed(database_url)

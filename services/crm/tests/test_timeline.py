@@ -9,14 +9,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from callcenter.crm import history
-from callcenter.crm.consumers import ivr_handler
-from callcenter.crm.settings import Settings
 from callcenter.events import store
 from callcenter.events.catalogue import ivr, routing, workorders
-from callcenter.events.catalogue.base import Event
 from callcenter.events.db import Database
-from callcenter.events.envelope import Envelope
 from callcenter.events.kit.auth import Role, issue_token
 
 KEY = "crm-tests-signing-key-of-32-bytes-or-more!"  # as in conftest.py
@@ -35,43 +30,7 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-class Feed:
-    """Events as each service's consumer hands them to the CRM's handlers."""
-
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
-        self.versions: dict[str, int] = {}
-        self.handlers = {
-            "ivr": ivr_handler(Settings(), lambda: None),
-            "routing": history.on_routing,
-            "workorders": history.on_workorders,
-        }
-
-    def __call__(self, source: str, stream: str, *events: Event, time: datetime = T0) -> None:
-        async def go() -> None:
-            db = Database(self.database_url)
-            try:
-                for data in events:
-                    self.versions[stream] = self.versions.get(stream, 0) + 1
-                    envelope = Envelope(
-                        source=source,
-                        type=data.event_type,
-                        tenant="acme",
-                        correlation_id=stream,
-                        stream_id=stream,
-                        time=time,
-                        stream_version=self.versions[stream],
-                        data=data,
-                    )
-                    async with db.transaction() as conn:
-                        await self.handlers[source](conn, envelope)
-            finally:
-                await db.dispose()
-
-        asyncio.run(go())
-
-
-def first_call(feed: Feed) -> None:
+def first_call(feed) -> None:
     feed(
         "ivr",
         "call-c1",
@@ -112,8 +71,7 @@ def first_call(feed: Feed) -> None:
     )
 
 
-def test_the_timeline_holds_every_contact_and_the_pop_shows_open_work(crm, database_url):
-    feed = Feed(database_url)
+def test_the_timeline_holds_every_contact_and_the_pop_shows_open_work(crm, feed, database_url):
     with crm() as client:
         lea = client.post(
             "/v1/customers",
@@ -253,7 +211,7 @@ def test_the_timeline_holds_every_contact_and_the_pop_shows_open_work(crm, datab
     )
 
 
-def test_the_screen_pop_shows_only_the_last_ten_contacts(crm, database_url):
+def test_the_screen_pop_shows_only_the_last_ten_contacts(crm, feed):
     with crm() as client:
         lea = client.post(
             "/v1/customers",
@@ -266,7 +224,7 @@ def test_the_screen_pop_shows_only_the_last_ten_contacts(crm, database_url):
                 headers=AGENT,
                 json={"channel": "email", "direction": "inbound", "at": at(minute).isoformat()},
             )
-        Feed(database_url)(
+        feed(
             "ivr",
             "call-c9",
             ivr.CallArrived(call_id="c9", ani="0628123456", dnis="+3311", at=at(30)),

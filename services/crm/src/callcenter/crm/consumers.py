@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callcenter.crm import segments
 from callcenter.crm.customers import find_by_phone, merged_ids
 from callcenter.crm.phones import e164_or_none
 from callcenter.crm.settings import Settings
@@ -47,11 +48,17 @@ async def identify_caller(
             arrived_at=format_time(arrived.at or envelope.time),
         )
     )
+    tier = None
+    if found:  # one more call may move the customer up a tier
+        await segments.recompute_customer(conn, tenant, found.id, arrived.at or envelope.time)
+        tier = await conn.scalar(
+            select(customers.c.tier).where(customers.c.tenant == tenant, customers.c.id == found.id)
+        )
     event: crm.CustomerIdentified | crm.CallerUnknown = (
         crm.CustomerIdentified(
             call_id=arrived.call_id,
             customer_id=found.id,
-            tier=found.tier,
+            tier=tier,
             preferred_agent_id=await last_agent(conn, tenant, found.id),
         )
         if found
@@ -127,6 +134,8 @@ async def record_csat(
         {"tenant": envelope.tenant, "call_id": answer.call_id, "question": answer.question},
         {"score": answer.score, "agent_id": answer.agent_id, "at": format_time(envelope.time)},
     )
+    customer_id = await segments.customer_of_call(conn, envelope.tenant, answer.call_id)
+    await segments.recompute_customer(conn, envelope.tenant, customer_id, envelope.time)
 
 
 def ivr_handler(

@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callcenter.crm import segments
 from callcenter.crm.store.tables import (
     call_ivr_steps,
     call_routing,
@@ -68,6 +69,9 @@ async def on_routing(conn: AsyncConnection, envelope: Envelope) -> None:
             queued_at=queued_at,
             ended_at=None if outcome == "answered" else format_time(data.at),
         )
+        if outcome == "abandoned":  # a churn signal
+            customer_id = await segments.customer_of_call(conn, tenant, data.call_id)
+            await segments.recompute_customer(conn, tenant, customer_id, data.at)
     elif isinstance(data, routing.CallEnded):
         await conn.execute(
             update(call_routing)
@@ -170,6 +174,11 @@ async def on_workorders(conn: AsyncConnection, envelope: Envelope) -> None:
             by=getattr(data, "by", "system"),
             at=at,
         )
+    )
+    # Complaints and work orders past their SLA are churn signals.
+    customer_id = await segments.customer_of_ticket(conn, tenant, ticket_id)
+    await segments.recompute_customer(
+        conn, tenant, customer_id, getattr(data, "at", None) or envelope.time
     )
 
 

@@ -116,11 +116,13 @@ async def timeline(
     *,
     limit: int,
     besides_call: str | None = None,
+    ids: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The newest ``limit`` entries, newest first, of the customer and of those merged
     into it: calls (IVR path, queue, wait, agent, talk time, outcome, CSAT answers),
     callbacks, work orders with their steps, notes, and interactions posted by integrators."""
-    ids = [customer_id, *await model.merged_ids(conn, tenant, customer_id)]
+    if ids is None:
+        ids = [customer_id, *await model.merged_ids(conn, tenant, customer_id)]
     their_calls = select(calls.c.call_id).where(
         calls.c.tenant == tenant, calls.c.customer_id.in_(ids)
     )
@@ -283,9 +285,9 @@ async def _work_orders(
     return list(entries.values())
 
 
-async def open_work_orders(conn: AsyncConnection, tenant: str, customer_id: str) -> list[Any]:
-    """The customer's work orders not yet resolved, oldest first."""
-    ids = [customer_id, *await model.merged_ids(conn, tenant, customer_id)]
+async def open_work_orders(conn: AsyncConnection, tenant: str, ids: list[str]) -> list[Any]:
+    """The work orders not yet resolved of a customer (``ids``: theirs and those merged into
+    them), oldest first."""
     their_calls = select(calls.c.call_id).where(
         calls.c.tenant == tenant, calls.c.customer_id.in_(ids)
     )

@@ -1,5 +1,11 @@
-"""The CRM's HTTP API: customers, the screen pop, notes and the timeline."""
+"""The CRM's HTTP API: customers, the screen pop, notes and the timeline, segments."""
 
-from callcenter.crm.api import customers, export, screen_pop, timeline
+from callcenter.crm.api import customers, export, screen_pop, segments, timeline
 
-ROUTERS = [customers.router, screen_pop.router, timeline.router, export.router]
+ROUTERS = [
+    customers.router,
+    screen_pop.router,
+    timeline.router,
+    export.router,
+    segments.router,
+]

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sqlalchemy import select
 
 from callcenter.crm import customers as model
-from callcenter.crm import search
+from callcenter.crm import search, segments
 from callcenter.crm.api.deps import (
     CustomerId,
     RuntimeDep,
@@ -19,6 +19,7 @@ from callcenter.crm.api.deps import (
 from callcenter.crm.audit import record_card_read
 from callcenter.crm.phones import InvalidPhone, to_e164
 from callcenter.crm.store.tables import customer_emails, customer_phones, customer_tags, customers
+from callcenter.events.envelope import utcnow
 from callcenter.events.kit.auth import Principal, PrincipalDep, Role, require_roles
 from callcenter.events.kit.problems import ProblemError
 
@@ -171,6 +172,8 @@ async def create_customer(
     try:
         async with runtime.db.transaction() as conn:
             await model.create(conn, principal.tenant, customer, subject=principal.subject)
+            await segments.recompute_customer(conn, principal.tenant, customer.id, utcnow())
+            customer = await live_customer(conn, principal.tenant, customer.id)
     except model.Duplicate as duplicate:
         raise duplicate_problem(duplicate) from None
     runtime.committed()
@@ -205,6 +208,8 @@ async def patch_customer(
             updated = await model.update_customer(
                 conn, principal.tenant, current, changes, subject=principal.subject
             )
+            await segments.recompute_customer(conn, principal.tenant, customer_id, utcnow())
+            updated = await live_customer(conn, principal.tenant, customer_id)
     except model.Duplicate as duplicate:
         raise duplicate_problem(duplicate) from None
     runtime.committed()
@@ -326,8 +331,8 @@ async def merge_customers(
     async with runtime.db.transaction() as conn:
         survivor = await live_customer(conn, principal.tenant, customer_id)
         merged = await live_customer(conn, principal.tenant, body.merged_id)
-        result = await model.merge(
-            conn, principal.tenant, survivor, merged, subject=principal.subject
-        )
+        await model.merge(conn, principal.tenant, survivor, merged, subject=principal.subject)
+        await segments.recompute_customer(conn, principal.tenant, customer_id, utcnow())
+        result = await live_customer(conn, principal.tenant, customer_id)
     runtime.committed()
     return result.view()

@@ -11,7 +11,7 @@ from callcenter.crm.api.customers import CustomerOut
 from callcenter.crm.api.deps import CallId, RuntimeDep, not_found
 from callcenter.crm.api.timeline import TimelineEntry
 from callcenter.crm.audit import record_card_read
-from callcenter.crm.store.tables import call_ivr_steps, calls
+from callcenter.crm.store.tables import call_ivr_steps, calls, churn_risks
 from callcenter.crm.timeline import open_work_orders, timeline
 from callcenter.events.kit.auth import PrincipalDep
 
@@ -41,6 +41,7 @@ class ScreenPop(BaseModel):
     identified: bool
     customer: CustomerOut | None
     tier: str | None
+    churn_risk: bool
     ivr_path: list[IvrStep]
     open_work_orders: list[OpenWorkOrder]
     last_interactions: list[TimelineEntry]
@@ -72,6 +73,7 @@ async def screen_pop(call_id: CallId, principal: PrincipalDep, runtime: RuntimeD
         customer = None
         history: list[dict[str, Any]] = []
         open_orders: list[Any] = []
+        at_risk = False
         if call.customer_id is not None:
             customer = await model.load(conn, tenant, call.customer_id)
             if customer is not None and customer.merged_into is not None:
@@ -79,16 +81,25 @@ async def screen_pop(call_id: CallId, principal: PrincipalDep, runtime: RuntimeD
             if customer is not None and customer.erased_at is not None:
                 customer = None
         if customer is not None:
+            ids = [customer.id, *await model.merged_ids(conn, tenant, customer.id)]
             history = await timeline(
-                conn, tenant, customer.id, limit=LAST_INTERACTIONS, besides_call=call_id
+                conn, tenant, customer.id, limit=LAST_INTERACTIONS, besides_call=call_id, ids=ids
             )
-            open_orders = await open_work_orders(conn, tenant, customer.id)
+            open_orders = await open_work_orders(conn, tenant, ids)
+            at_risk = bool(
+                await conn.scalar(
+                    select(churn_risks.c.at_risk).where(
+                        churn_risks.c.tenant == tenant, churn_risks.c.customer_id == customer.id
+                    )
+                )
+            )
             await record_card_read(conn, principal, customer.id, call_id=call_id)
     return ScreenPop(
         call_id=call_id,
         identified=customer is not None,
         customer=CustomerOut(**customer.view()) if customer else None,
         tier=customer.tier if customer else None,
+        churn_risk=at_risk,
         ivr_path=[IvrStep(**row._mapping) for row in steps],
         open_work_orders=[OpenWorkOrder(**row._mapping) for row in open_orders],
         last_interactions=[TimelineEntry(**item) for item in history],
