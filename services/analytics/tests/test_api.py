@@ -113,3 +113,30 @@ def test_the_fold_is_rebuilt_from_the_archive_on_restart(analytics_settings, log
         after = client.get("/v1/kpis", params=WINDOW, headers=bearer()).json()
     assert after == before
     assert after["settings"]["abandon_mode"] == "for"
+
+
+def test_staffing_forecast_from_the_same_weekdays(analytics_client, log, archive, bearer):
+    log.routing(ev.QueueConfigured(at=log.at(-30 * 86400), queue_id="q1", config={}))
+    for week, calls in enumerate([8, 10, 12, 10]):  # four Mondays at 09:00
+        for n in range(calls):
+            at, call_id = -week * 7 * 86400 + n * 60, f"w{week}c{n}"
+            log.routing(ev.CallQueued(at=log.at(at), call_id=call_id, queue_id="q1", position=1))
+            log.routing(ev.CallAnswered(at=log.at(at + 5), call_id=call_id, agent_id="a1",
+                                        queue_id="q1", wait=5, ring=1))  # fmt: skip
+            log.routing(ev.CallEnded(at=log.at(at + 185), call_id=call_id, agent_id="a1",
+                                     queue_id="q1", talk=180, ended_by="caller"))  # fmt: skip
+    archive(analytics_client, log.envelopes)
+    params = {"day": "2026-11-30", "queue_id": "q1", "interval_minutes": 30}
+    response = analytics_client.get("/v1/staffing/forecast", params=params, headers=bearer())
+    assert response.status_code == 200, response.text
+    plan = response.json()
+    assert plan["basis"] == "same-weekday"
+    assert plan["days"] == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]
+    nine = next(row for row in plan["intervals"] if row["start"].startswith("2026-11-30T09:00"))
+    assert (nine["calls"], nine["aht_seconds"]) == (10, 180)
+    assert nine["agents"] >= 2 and nine["service_level"] >= 0.8
+    quiet = plan["intervals"][0]
+    assert (quiet["calls"], quiet["agents"]) == (0, 0)
+    nothing = {"day": "2025-01-06"}
+    refused = analytics_client.get("/v1/staffing/forecast", params=nothing, headers=bearer())
+    assert refused.status_code == 422 and "day" in refused.text

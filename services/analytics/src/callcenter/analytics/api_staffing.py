@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+from datetime import date, datetime, time
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from callcenter.analytics import staffing
+from callcenter.analytics import forecast, staffing
+from callcenter.analytics.api import AnalyticsDep
+from callcenter.analytics.kpis import Window, compute
 from callcenter.events.kit.auth import Principal, Role, require_roles
 from callcenter.events.kit.problems import ProblemError, problem_responses
 
@@ -127,4 +131,89 @@ async def erlang_c(
         back_of_envelope=BackOfEnvelope(
             agents=rough, agents_rounded=math.floor(rough + 0.5), max_occupancy=occupancy_cap
         ),
+    )
+
+
+class StaffingInterval(BaseModel):
+    start: str
+    calls: float
+    aht_seconds: float
+    agents: int
+    agents_with_shrinkage: int
+    service_level: float | None
+
+
+class StaffingForecast(BaseModel):
+    day: date
+    queue_id: str | None
+    basis: str = Field(description="same-weekday: that weekday's average; else all days'")
+    days: list[date] = Field(description="the past days averaged")
+    interval_minutes: int
+    intervals: list[StaffingInterval]
+
+
+@router.get(
+    "/staffing/forecast",
+    response_model=StaffingForecast,
+    responses=problem_responses(422),
+    summary="Calls and AHT per interval of a day forecast from history, and the agents needed",
+)
+async def staffing_forecast(
+    principal: Staff,
+    analytics: AnalyticsDep,
+    day: Annotated[date, Query(description="the day to forecast, in the tenant's time zone")],
+    queue_id: Annotated[str | None, Query(max_length=100)] = None,
+    interval_minutes: Annotated[int, Query(ge=15, le=60, multiple_of=15)] = 30,
+    weeks: Annotated[int, Query(ge=1, le=12, description="weeks of history")] = 4,
+    target_answer_seconds: Annotated[float, Query(ge=0, le=86_400, allow_inf_nan=False)] = 20,
+    target_service_level: Annotated[float, Query(gt=0, lt=1, allow_inf_nan=False)] = 0.8,
+    max_occupancy: Annotated[float | None, Query(gt=0, le=1, allow_inf_nan=False)] = None,
+    shrinkage: Annotated[float, Query(ge=0, lt=1, allow_inf_nan=False)] = 0.0,
+) -> StaffingForecast:
+    settings = analytics.settings_of(principal.tenant)
+    zone = ZoneInfo(settings.timezone)
+    end = datetime.combine(day, time(0), tzinfo=zone).timestamp()
+    window = Window(end - weeks * 7 * 86400, end, analytics.clock())
+    tenant = analytics.fold.tenant(principal.tenant)
+    by = "queue" if queue_id else "tenant"
+    rows = [r for r in compute(tenant, settings, window, "15", by) if r.get("queue_id") == queue_id]
+    overall = [r for r in compute(tenant, settings, window, "all", by)
+               if r.get("queue_id") == queue_id]  # fmt: skip
+    if not overall or overall[0]["aht_seconds"] is None:
+        raise _invalid("day", f"no handled call in the {weeks} weeks before {day} to learn from")
+    history = [
+        forecast.PastInterval(datetime.fromisoformat(row["interval_start"]), row["offered"],
+                              row["aht_seconds"] or overall[0]["aht_seconds"])
+        for row in rows
+        if row["offered"]
+    ]  # fmt: skip
+    try:
+        expected = forecast.forecast_day(history, day, interval_minutes=interval_minutes,
+                                         weeks=weeks, tz=zone)  # fmt: skip
+    except forecast.NoHistory as error:
+        raise _invalid("day", str(error)) from None
+    table = forecast.staffing_table(
+        expected,
+        target_answer_seconds=target_answer_seconds,
+        target_service_level=target_service_level,
+        max_occupancy=max_occupancy,
+        shrinkage=shrinkage,
+    )
+    return StaffingForecast(
+        day=day,
+        queue_id=queue_id,
+        basis=expected.basis,
+        days=list(expected.days),
+        interval_minutes=interval_minutes,
+        intervals=[
+            StaffingInterval(
+                start=row.start.isoformat(),
+                calls=round(row.calls, 3),
+                aht_seconds=round(row.aht_seconds, 2),
+                agents=row.agents,
+                agents_with_shrinkage=row.agents_with_shrinkage,
+                service_level=row.service_level,
+            )
+            for row in table
+        ],
     )

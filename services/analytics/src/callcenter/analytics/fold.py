@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 SLOT = 900  # seconds: the finest interval (15 minutes); coarser ones are unions of slots
@@ -31,7 +32,9 @@ def slot_of(moment: float) -> int:
     return int(moment // SLOT) * SLOT
 
 
+@lru_cache(maxsize=4096)
 def instant(text: str) -> float:
+    """POSIX seconds of an ISO-8601 instant (the events of one decision share theirs)."""
     return datetime.fromisoformat(text).timestamp()
 
 

@@ -8,7 +8,7 @@ agent, then derives each KPI from plain counts and sums (``Totals``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +21,7 @@ AbandonMode = Literal["against", "ignored", "for"]
 Interval = Literal["15", "30", "60", "day", "all"]
 GroupBy = Literal["tenant", "queue", "agent"]
 HANDLING_STATES = ("talk", "wrap")
+EVER = datetime.fromtimestamp(0, UTC)  # the start of the one interval of "all"
 AVAILABLE_STATES = ("idle", "ringing")
 
 
@@ -116,27 +117,33 @@ class Window:
         return self.start <= moment < self.end
 
 
-@dataclass
-class _Grouping:
-    settings: KpiSettings
-    interval: Interval
-    by: GroupBy
-    zone: ZoneInfo = field(init=False)
+class _Intervals:
+    """The start of the interval holding a moment, in the tenant's time zone.
 
-    def __post_init__(self) -> None:
-        self.zone = ZoneInfo(self.settings.timezone)
+    Every time zone's offset is a whole number of 15-minute slots, so each slot
+    lies in one interval: the answer is computed once per slot.
+    """
 
-    def interval_start(self, moment: float) -> datetime:
-        local = datetime.fromtimestamp(moment, self.zone)
+    def __init__(self, interval: Interval, timezone: str) -> None:
+        self.interval = interval
+        self.zone = ZoneInfo(timezone)
+        self._by_slot: dict[int, datetime] = {}
+
+    def start(self, moment: float) -> datetime:
+        slot = slot_of(moment)
+        found = self._by_slot.get(slot)
+        if found is None:
+            found = self._by_slot[slot] = self._start_of(slot)
+        return found
+
+    def _start_of(self, slot: int) -> datetime:
+        if self.interval == "all":
+            return EVER
+        local = datetime.fromtimestamp(slot, self.zone)
         if self.interval == "day":
             return local.replace(hour=0, minute=0, second=0, microsecond=0)
-        if self.interval == "all":
-            return datetime.fromtimestamp(0, UTC)
         minutes = int(self.interval)
-        floor = local.minute - local.minute % minutes
-        if minutes == 60:
-            return local.replace(minute=0, second=0, microsecond=0)
-        return local.replace(minute=floor, second=0, microsecond=0)
+        return local.replace(minute=local.minute - local.minute % minutes, second=0, microsecond=0)
 
 
 def _slots(window: Window, by_slot: Mapping[int, object]) -> list[int]:
@@ -153,13 +160,13 @@ def compute(
     by: GroupBy = "tenant",
 ) -> list[dict[str, Any]]:
     """One row per (interval, group) with facts in ``window``: counts and derived KPIs."""
-    grouping = _Grouping(settings, interval, by)
+    intervals = _Intervals(interval, settings.timezone)
     groups: dict[tuple[datetime, str], Totals] = {}
 
     def totals(moment: float, group: str | None) -> Totals | None:
         if group is None:
             return None
-        key = (grouping.interval_start(moment), group)
+        key = (intervals.start(moment), group)
         found = groups.get(key)
         if found is None:
             found = groups[key] = Totals()
@@ -251,20 +258,22 @@ def _add_segment(
 
 def _add_agent(totals: Callable[[int], Totals | None], agent: Agent, window: Window) -> None:
     """The agent's time per state and counts, per slot; the current state up to now."""
-    seconds = {slot: dict(spent) for slot, spent in agent.seconds.items()}
+    ongoing: dict[int, dict[str, float]] = {}
     if agent.state != "logged_out" and window.now > agent.since:
-        spread(seconds, agent.state, max(agent.since, slot_of(window.start)), window.now)
-    for slot in _slots(window, seconds.keys() | agent.counts.keys()):
+        spread(ongoing, agent.state, max(agent.since, slot_of(window.start)), window.now)
+    slots = _slots(window, agent.seconds.keys() | agent.counts.keys() | ongoing.keys())
+    for slot in slots:
         into = totals(slot)
         if into is None:
             return
-        for state, spent in seconds.get(slot, {}).items():
-            if state in HANDLING_STATES:
-                into.handling_seconds += spent
-            elif state in AVAILABLE_STATES:
-                into.available_seconds += spent
-            else:
-                into.not_ready_seconds += spent
+        for spent in (agent.seconds.get(slot, {}), ongoing.get(slot, {})):
+            for state, seconds in spent.items():
+                if state in HANDLING_STATES:
+                    into.handling_seconds += seconds
+                elif state in AVAILABLE_STATES:
+                    into.available_seconds += seconds
+                else:
+                    into.not_ready_seconds += seconds
         counts = agent.counts.get(slot, {})
         into.offers += counts.get("offers", 0)
         into.rejected += counts.get("rejected", 0)
@@ -338,7 +347,7 @@ def _row(
     start: datetime, group: str, totals: Totals, tenant: Tenant, settings: KpiSettings, by: GroupBy
 ) -> dict[str, Any]:
     row: dict[str, Any] = {}
-    if start.timestamp() != 0:
+    if start is not EVER:
         row["interval_start"] = start.isoformat()
     if by == "queue":
         row["queue_id"] = group
