@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from callcenter.events.broker import EmbeddedBroker
+from callcenter.events.kit.auth import Role, issue_token, signing_key
 from callcenter.events.signals import StopRequest
 
 SERVICES = ["routing", "ivr", "crm", "workorders", "analytics"]
@@ -52,6 +53,19 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def wallboard_url(port: int) -> str:
+    """The wallboard of the demo tenant, with a supervisor's token good for a day.
+
+    The token travels in the fragment, which the browser never sends to a server.
+    """
+    settings = importlib.import_module("callcenter.analytics.settings").Settings()
+    secret = settings.signing_key.get_secret_value() if settings.signing_key else None
+    key = signing_key(secret, settings.resolved_signing_key_file())
+    token = issue_token(key, subject="wallboard", tenant="demo", roles=[Role.SUPERVISOR],
+                        ttl_seconds=86_400)  # fmt: skip
+    return f"http://127.0.0.1:{port}/wallboard#token={token}"
 
 
 def main() -> int:
@@ -107,6 +121,7 @@ def main() -> int:
             for name in SERVICES:
                 base = f"http://127.0.0.1:{ports[name]}"
                 print(f"{name:<11}{base}/docs   (health {base}/healthz, metrics {base}/metrics)")
+            print(f"wallboard  {wallboard_url(ports['analytics'])}")
             print(f"logs       {logs}")
             print("token      .venv/bin/callcenter-token --tenant demo --role supervisor")
             print("platform is up; Ctrl-C stops it", flush=True)

@@ -75,6 +75,16 @@ def test_make_run_brings_the_platform_up_and_ctrl_c_stops_it(tmp_path):
             assert get(f"http://127.0.0.1:{port}/healthz") == (200, {"status": "ok"})
             status, ready = get(f"http://127.0.0.1:{port}/readyz")
             assert (status, ready["checks"]) == (200, {"database": "ok", "broker": "ok"}), name
+        # The printed wallboard URL carries a token that the analytics service accepts.
+        [wallboard] = [line.split()[1] for line in output if line.startswith("wallboard")]
+        page, token = wallboard.split("#token=")
+        assert page == f"http://127.0.0.1:{ports['analytics']}/wallboard"
+        with urllib.request.urlopen(page, timeout=5) as response:
+            assert "Contact center wallboard" in response.read().decode()
+        live = urllib.request.Request(page.replace("/wallboard", "/v1/live"),
+                                      headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        with urllib.request.urlopen(live, timeout=5) as response:
+            assert "queues" in json.loads(response.read())
         processes = children_of(launcher.pid)
         assert len(processes) >= len(SERVICES)
     finally:
