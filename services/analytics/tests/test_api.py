@@ -140,3 +140,12 @@ def test_staffing_forecast_from_the_same_weekdays(analytics_client, log, archive
     nothing = {"day": "2025-01-06"}
     refused = analytics_client.get("/v1/staffing/forecast", params=nothing, headers=bearer())
     assert refused.status_code == 422 and "day" in refused.text
+
+
+def test_live_values_are_prometheus_gauges(analytics_client, log, archive):
+    log.routing(ev.QueueConfigured(at=log.at(0), queue_id="gauged", config={}))
+    log.routing(ev.CallQueued(at=log.at(0), call_id="g1", queue_id="gauged", position=1))
+    archive(analytics_client, log.envelopes)
+    metrics = analytics_client.get("/metrics").text
+    assert 'callcenter_queue_calls_waiting{queue="gauged",tenant="acme"} 1.0' in metrics
+    assert 'callcenter_agents{state="ready",tenant="acme"} 0.0' in metrics

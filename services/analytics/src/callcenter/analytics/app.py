@@ -5,7 +5,7 @@ from importlib.resources import files
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from callcenter.analytics import api
+from callcenter.analytics import api, gauges
 from callcenter.analytics.api_staffing import router as staffing_router
 from callcenter.analytics.service import TOPICS, Analytics, archive
 from callcenter.analytics.settings import Settings
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime, title="Analytics", description=DESCRIPTION, routers=[api.router, staffing_router]
     )
     app.state.analytics = analytics
+    gauges.expose(analytics)
 
     @app.get("/wallboard", response_class=HTMLResponse, include_in_schema=False)
     async def wallboard() -> str:
