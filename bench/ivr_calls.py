@@ -96,8 +96,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def load(
-    base: str, calls: int, concurrency: int, server: int
-) -> tuple[float, float, dict[str, list[float]]]:
+    base: str, calls: int, concurrency: int, server: int, keys: bool
+) -> tuple[float, float, float, dict[str, list[float]]]:
     token = issue_token(KEY, subject="bench", tenant="demo", roles=[Role.INTEGRATOR, Role.ADMIN])
     headers = {"Authorization": f"Bearer {token}"}
     latencies: dict[str, list[float]] = {name: [] for name in STEPS}
@@ -122,7 +122,7 @@ async def load(
             ]
             for step, (name, (path, body)) in enumerate(zip(STEPS, steps, strict=True)):
                 began = time.perf_counter()
-                key = {"Idempotency-Key": f"b{n}-{step}"}
+                key = {"Idempotency-Key": f"b{n}-{step}"} if keys else {}
                 async with session.post(path, json=body, headers=key) as response:
                     answer = await response.json()
                 latencies[name].append(time.perf_counter() - began)
@@ -144,7 +144,16 @@ async def load(
         cpu = cpu_seconds(server)
         elapsed = await run(range(500, 500 + calls))
         cpu = cpu_seconds(server) - cpu
-    return elapsed, cpu, latencies
+
+        async def probe(lane: int) -> None:  # the stack's floor: uvicorn, kit, no IVR work
+            for _ in range(lane, 3 * calls, concurrency):
+                async with session.get("/healthz") as response:
+                    await response.read()
+
+        floor = cpu_seconds(server)
+        await asyncio.gather(*(probe(lane) for lane in range(concurrency)))
+        floor = (cpu_seconds(server) - floor) / (3 * calls)
+    return elapsed, cpu, floor, latencies
 
 
 def main() -> None:
@@ -152,6 +161,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--no-report", action="store_true", help="print, do not write the doc")
+    parser.add_argument(
+        "--no-keys", dest="keys", action="store_false", help="requests without Idempotency-Key"
+    )
     args = parser.parse_args()
     os.sched_setaffinity(0, {1})  # the load on the other core
     data = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
@@ -162,8 +174,8 @@ def main() -> None:
     server = serve(data, url, port)
     try:
         load_before = os.getloadavg()
-        elapsed, cpu, latencies = asyncio.run(
-            load(f"http://127.0.0.1:{port}", args.calls, args.concurrency, server.pid)
+        elapsed, cpu, floor, latencies = asyncio.run(
+            load(f"http://127.0.0.1:{port}", args.calls, args.concurrency, server.pid, args.keys)
         )
         load_after = os.getloadavg()
     finally:
@@ -176,6 +188,10 @@ def main() -> None:
         (
             "the IVR's CPU time per call (per CPU-second: calls/s if it had the core alone)",
             f"{1000 * cpu / args.calls:.2f} ms ({args.calls / cpu:,.0f} calls)",
+        ),
+        (
+            "the stack's floor: CPU time of `GET /healthz` x 3 (uvicorn + kit middleware)",
+            f"{3000 * floor:.2f} ms ({1 / (3 * floor):,.0f} calls/s at most)",
         ),
     ]
     for name, values in latencies.items():
