@@ -1,5 +1,6 @@
 """A call through the IVR lands in routing's queue with the skills the flow chose,
-through the real broker; a hang-up while queued is an abandon in routing."""
+through the real broker; the caller on hold is told routing's position; a
+hang-up while queued is an abandon in routing."""
 
 from __future__ import annotations
 
@@ -102,6 +103,14 @@ def test_a_call_through_the_ivr_is_queued_in_routing_then_abandoned(database_url
             "support", {"technical": 3}, 2,
         )  # fmt: skip
         assert view["position"] == 1
+
+        def told() -> dict | None:  # routing's CallQueued, back through the broker
+            hold = ivr.get("/v1/calls/call-1/hold", headers=ADMIN).json()
+            return hold if hold["position"] == 1 else None
+
+        hold = eventually(told)
+        assert hold, "the IVR never learnt the caller's position"
+        assert hold["instructions"][0]["text"] == "You are number 1 in line."
 
         assert ivr.post("/v1/calls/call-1/hangup", headers=ADMIN).status_code == 200
 
