@@ -7,12 +7,12 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from callcenter.analytics.kpis import (
     GroupBy,
@@ -24,6 +24,7 @@ from callcenter.analytics.kpis import (
     inconsistencies,
 )
 from callcenter.analytics.live import snapshot
+from callcenter.analytics.scorecards import ExamScore, scorecards
 from callcenter.analytics.service import Analytics
 from callcenter.events.kit.auth import Principal, PrincipalDep, Role, require_roles, verify_token
 from callcenter.events.kit.problems import ProblemError
@@ -104,8 +105,8 @@ async def kpis(
         tenant=tenant,
         interval=interval,
         by=by,
-        start=datetime.fromtimestamp(window.start).astimezone().isoformat(),
-        end=datetime.fromtimestamp(window.end).astimezone().isoformat(),
+        start=_iso(window.start),
+        end=_iso(window.end),
         settings=settings,
         rows=rows,
         inconsistencies=checked,
@@ -145,6 +146,55 @@ async def put_settings(
 ) -> KpiSettings:
     await analytics.save_settings(principal.tenant, body, principal.subject)
     return body
+
+
+class ExamScoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    exam: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    score: float = Field(ge=0, le=100, allow_inf_nan=False)
+    taken_at: AwareDatetime | None = None
+
+
+AgentId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+
+
+@router.post(
+    "/agents/{agent_id}/exam-scores",
+    status_code=201,
+    response_model=ExamScoreIn,
+    tags=["scorecards"],
+    summary="Record an agent's exam score (0-100), an indicator of the scorecards",
+)
+async def post_exam_score(
+    agent_id: AgentId, body: ExamScoreIn, principal: Supervisor, analytics: AnalyticsDep
+) -> ExamScoreIn:
+    taken_at = body.taken_at or datetime.fromtimestamp(analytics.clock(), UTC)
+    exam = ExamScore(agent_id, body.exam, body.score, taken_at.timestamp())
+    await analytics.record_exam(principal.tenant, exam, principal.subject)
+    return body.model_copy(update={"taken_at": taken_at})
+
+
+@router.get(
+    "/scorecards",
+    tags=["scorecards"],
+    summary="Agents and teams scored on weighted indicators ranked within each team, with flags",
+)
+async def get_scorecards(
+    principal: Supervisor,
+    analytics: AnalyticsDep,
+    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+) -> dict[str, Any]:
+    tenant = principal.tenant
+    window = _window(analytics, tenant, start, end)
+    exams = analytics.exams.get(tenant, [])
+    cards = scorecards(analytics.fold.tenant(tenant), analytics.settings_of(tenant), window, exams)
+    return {"start": _iso(window.start), "end": _iso(window.end), **cards}
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat()
 
 
 def stream_principal(

@@ -80,6 +80,7 @@ class Ticket:
     type: str
     opened_at: float
     resolved_at: float | None = None
+    resolved_by: str | None = None
     first_contact_resolution: bool = False
     # Per SLA metric: (on time?, when that was settled). A breach settles it as late.
     sla: dict[str, tuple[bool, float]] = field(default_factory=dict)
@@ -383,14 +384,14 @@ def _ticket_opened(tenant: Tenant, data: Data, at: float) -> None:
 def _ticket_resolved(tenant: Tenant, data: Data, at: float) -> None:
     ticket = tenant.tickets.get(data["ticket_id"])
     if ticket is not None:
-        ticket.resolved_at = at
+        ticket.resolved_at, ticket.resolved_by = at, data.get("by")
         ticket.first_contact_resolution = bool(data.get("first_contact_resolution"))
 
 
 def _ticket_reopened(tenant: Tenant, data: Data, at: float) -> None:
     ticket = tenant.tickets.get(data["ticket_id"])
     if ticket is not None:
-        ticket.resolved_at, ticket.first_contact_resolution = None, False
+        ticket.resolved_at, ticket.resolved_by, ticket.first_contact_resolution = None, None, False
 
 
 def _sla_clock_changed(tenant: Tenant, data: Data, at: float) -> None:

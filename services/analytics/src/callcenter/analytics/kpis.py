@@ -25,6 +25,45 @@ EVER = datetime.fromtimestamp(0, UTC)  # the start of the one interval of "all"
 AVAILABLE_STATES = ("idle", "ringing")
 
 
+# Indicator -> True when higher is better.
+INDICATORS = {
+    "answered": True,
+    "aht_seconds": False,
+    "occupancy": True,
+    "csat": True,
+    "service_level_contribution": True,
+    "first_contact_resolution": True,
+    "exam_score": True,
+}
+
+
+class ScorecardSettings(BaseModel):
+    """How agents are scored against their team and what flags them (scorecards.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weights: dict[str, float] = Field(
+        default_factory=lambda: dict.fromkeys(INDICATORS, 1.0),
+        description="weight per indicator (missing: 0): " + ", ".join(INDICATORS),
+    )
+    night_starts_hour: int = Field(default=22, ge=0, le=23)
+    night_ends_hour: int = Field(default=6, ge=0, le=23)
+    short_call_seconds: float = Field(default=10, ge=0)
+    long_call_factor: float = Field(default=3, gt=1, description="x the team's median talk")
+    max_logins_per_day: int = Field(default=4, ge=1)
+    flag_share: float = Field(default=0.1, gt=0, le=1, description="share of calls that flags")
+
+    @field_validator("weights")
+    @classmethod
+    def _known_indicators(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = set(weights) - set(INDICATORS)
+        if unknown:
+            raise ValueError(f"unknown indicator(s): {', '.join(sorted(unknown))}")
+        if any(weight < 0 for weight in weights.values()):
+            raise ValueError("weights must not be negative")
+        return weights
+
+
 class KpiSettings(BaseModel):
     """A tenant's KPI settings; changing them recomputes history (facts are kept raw)."""
 
@@ -44,6 +83,7 @@ class KpiSettings(BaseModel):
     # where SL and abandonment moved the same way by at least the step.
     consistency_min_calls: int = Field(default=20, ge=1)
     consistency_step: float = Field(default=0.05, gt=0, le=1)
+    scorecard: ScorecardSettings = Field(default_factory=ScorecardSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -13,13 +13,15 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.analytics.fold import Fold
 from callcenter.analytics.kpis import KpiSettings
-from callcenter.analytics.store.tables import kpi_settings
+from callcenter.analytics.scorecards import ExamScore
+from callcenter.analytics.store.tables import exam_scores, kpi_settings
 from callcenter.events import store
 from callcenter.events.aio import sleep_or_stop
 from callcenter.events.db import Database
@@ -46,6 +48,7 @@ class Analytics:
         self.fold = Fold()
         self.position = 0
         self.settings: dict[str, KpiSettings] = {}
+        self.exams: dict[str, list[ExamScore]] = {}
         self.version = 0
         self.caught_up = asyncio.Event()
         self._changed = asyncio.Event()
@@ -54,7 +57,7 @@ class Analytics:
         return self.settings.get(tenant) or KpiSettings()
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self._load_settings()
+        await self._load_inputs()
         while not stop.is_set():
             try:
                 folded = await self.catch_up()
@@ -106,12 +109,30 @@ class Analytics:
         self.settings[tenant] = settings
         self._bump()
 
-    async def _load_settings(self) -> None:
+    async def record_exam(self, tenant: str, exam: ExamScore, by: str) -> None:
+        values = {
+            "tenant": tenant,
+            "agent_id": exam.agent_id,
+            "exam": exam.exam,
+            "score": exam.score,
+            "taken_at": format_time(datetime.fromtimestamp(exam.taken_at, UTC)),
+            "recorded_by": by,
+        }
+        async with self.db.transaction() as conn:
+            await conn.execute(exam_scores.insert().values(**values))
+        self.exams.setdefault(tenant, []).append(exam)
+
+    async def _load_inputs(self) -> None:
         async with self.db.read() as conn:
             rows = await conn.execute(select(kpi_settings.c.tenant, kpi_settings.c.settings))
             self.settings = {
                 row.tenant: KpiSettings.model_validate(json.loads(row.settings)) for row in rows
             }
+            self.exams = {}
+            for row in await conn.execute(select(exam_scores).order_by(exam_scores.c.id)):
+                taken_at = datetime.fromisoformat(row.taken_at).timestamp()
+                exam = ExamScore(row.agent_id, row.exam, row.score, taken_at)
+                self.exams.setdefault(row.tenant, []).append(exam)
 
     def _bump(self) -> None:
         self.version += 1

@@ -1,4 +1,4 @@
-from sqlalchemy import Column, MetaData, String, Table, Text
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -13,4 +13,17 @@ kpi_settings = Table(
     Column("updated_at", String(40), nullable=False),
 )
 
-__all__ = ["kpi_settings", "metadata"]
+# Exam scores supervisors post for agents: input of the scorecards.
+exam_scores = Table(
+    "analytics_exam_scores",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(100), nullable=False, index=True),
+    Column("agent_id", String(100), nullable=False),
+    Column("exam", String(200), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("taken_at", String(40), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+)
+
+__all__ = ["exam_scores", "kpi_settings", "metadata"]

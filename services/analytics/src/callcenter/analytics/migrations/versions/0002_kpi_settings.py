@@ -2,15 +2,15 @@
 
 from alembic import op
 
-from callcenter.analytics.store.tables import metadata
+from callcenter.analytics.store.tables import kpi_settings
 
 revision = "0002"
 down_revision = "0001"
 
 
 def upgrade() -> None:
-    metadata.create_all(op.get_bind())
+    kpi_settings.create(op.get_bind())
 
 
 def downgrade() -> None:
-    metadata.drop_all(op.get_bind())
+    kpi_settings.drop(op.get_bind())
