@@ -208,6 +208,8 @@ def test_search_ranks_title_over_body_stems_and_highlights_safely(kb):
 
     # As the agent types: the last word is a prefix.
     assert [hit["id"] for hit in search(kb, "double cha")["items"]] == [in_title["id"]]
+    # Typed past the stem ("charg" of "charging"): still found.
+    assert [hit["id"] for hit in search(kb, "double chargin")["items"]] == [in_title["id"]]
     # No article has every word: those with any of them, flagged.
     partial = search(kb, "refund wifi")
     assert partial["matched"] == "any"

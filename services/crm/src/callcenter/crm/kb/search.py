@@ -45,6 +45,13 @@ def terms(query: str, *, typing: bool = True) -> list[str]:
     return list(dict.fromkeys(kept))[-MAX_TERMS:]
 
 
+def typed(word: str) -> str:
+    """The prefix to look for, for a word that may be cut short or complete. The index
+    holds stems ("roam" for "roaming", "mobil" for "mobile"), which the word as typed may
+    run past ("roamin"): all but its last three letters are kept, and at least four."""
+    return word[: max(4, len(word) - 3)]
+
+
 @dataclass
 class Hit:
     id: str
@@ -83,19 +90,21 @@ def _tsquery(
     return (" && " if every else " || ").join(parts), params
 
 
-# The page of hits is ranked first, then highlighted (snippets are costly).
+# The page of hits is ranked first, then highlighted (snippets are costly). CROSS JOIN
+# fixes the order of the loops: the matches, then their articles; the page, then its
+# highlights (else SQLite may run the MATCH once per article, or walk every match again).
 SQLITE = """
 SELECT a.id, a.title, a.category_id, a.tags, a.updated_at, -top.rank AS score,
        highlight(crm_kb_fts, 0, :open, :close) AS title_marked,
        snippet(crm_kb_fts, 2, :open, :close, '…', 24) AS snippet
 FROM (
     SELECT f.rowid AS seq, bm25(crm_kb_fts, 10.0, 4.0, 1.0) AS rank
-    FROM crm_kb_fts AS f JOIN crm_kb_articles AS a ON a.seq = f.rowid
+    FROM crm_kb_fts AS f CROSS JOIN crm_kb_articles AS a ON a.seq = f.rowid
     WHERE crm_kb_fts MATCH :ranked AND a.tenant = :tenant AND a.state = 'published' {scope}
     ORDER BY rank LIMIT :limit
 ) AS top
-JOIN crm_kb_fts ON crm_kb_fts.rowid = top.seq
-JOIN crm_kb_articles AS a ON a.seq = top.seq
+CROSS JOIN crm_kb_fts ON crm_kb_fts.rowid = top.seq
+CROSS JOIN crm_kb_articles AS a ON a.seq = top.seq
 WHERE crm_kb_fts MATCH :match
 ORDER BY top.rank
 """
@@ -143,7 +152,7 @@ async def search(
         return []
     prefix = None
     if prefix_last and len(words[-1]) >= 3:
-        words, prefix = words[:-1], words[-1]
+        words, prefix = words[:-1], typed(words[-1])
     params: dict[str, object] = {"tenant": tenant, "limit": limit, "open": OPEN, "close": CLOSE}
     scope = ""
     if category_ids is not None:
