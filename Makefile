@@ -43,6 +43,7 @@ bench: $(INSTALLED) ## measure; numbers go to docs/benchmarks.md
 	$(BIN)/python bench/routing_decisions.py
 	$(BIN)/python bench/ivr_calls.py
 	$(BIN)/python bench/crm_screen_pop.py
+	$(BIN)/python bench/crm_kb_search.py
 	$(BIN)/python bench/workorders_tickets.py
 	$(BIN)/python bench/analytics_staffing.py
 	taskset -c 0 $(BIN)/python bench/analytics_fold.py
