@@ -38,6 +38,7 @@ from callcenter.ivr.store import queries
 ROOT = Path(__file__).resolve().parents[1]
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KEY = "bench-signing-key-of-at-least-32-bytes"
+LIGHT_CALLS, LIGHT_CONCURRENCY = 1000, 4
 STEPS = ("start", "input 1 (language)", "input 2 (menu -> enqueue)")
 
 
@@ -97,7 +98,7 @@ def cpu_seconds(pid: int) -> float:
 
 async def load(
     base: str, calls: int, concurrency: int, server: int, keys: bool
-) -> tuple[float, float, float, dict[str, list[float]]]:
+) -> tuple[float, float, float, dict[str, list[float]], dict[str, list[float]]]:
     token = issue_token(KEY, subject="bench", tenant="demo", roles=[Role.INTEGRATOR, Role.ADMIN])
     headers = {"Authorization": f"Bearer {token}"}
     latencies: dict[str, list[float]] = {name: [] for name in STEPS}
@@ -129,20 +130,24 @@ async def load(
                 assert response.status in (200, 201), answer
             assert answer["outcome"] == "queued", answer
 
-        async def caller(numbers: range, lane: int) -> None:
-            for n in numbers[lane::concurrency]:
+        async def caller(numbers: range, lane: int, lanes: int) -> None:
+            for n in numbers[lane::lanes]:
                 await one(n)
 
-        async def run(numbers: range) -> float:
+        async def run(numbers: range, lanes: int) -> float:
             began = time.perf_counter()
-            await asyncio.gather(*(caller(numbers, lane) for lane in range(concurrency)))
+            await asyncio.gather(*(caller(numbers, lane, lanes) for lane in range(lanes)))
             return time.perf_counter() - began
 
-        await run(range(500))  # warm up
+        await run(range(500), concurrency)  # warm up
+        # Latency at a load the core sustains: a few callers at a time.
+        await run(range(500, 500 + LIGHT_CALLS), LIGHT_CONCURRENCY)
+        light = {name: list(values) for name, values in latencies.items()}
         for values in latencies.values():
             values.clear()
+        first = 500 + LIGHT_CALLS
         cpu = cpu_seconds(server)
-        elapsed = await run(range(500, 500 + calls))
+        elapsed = await run(range(first, first + calls), concurrency)
         cpu = cpu_seconds(server) - cpu
 
         async def probe(lane: int) -> None:  # the stack's floor: uvicorn, kit, no IVR work
@@ -153,7 +158,7 @@ async def load(
         floor = cpu_seconds(server)
         await asyncio.gather(*(probe(lane) for lane in range(concurrency)))
         floor = (cpu_seconds(server) - floor) / (3 * calls)
-    return elapsed, cpu, floor, latencies
+    return elapsed, cpu, floor, latencies, light
 
 
 def main() -> None:
@@ -174,7 +179,7 @@ def main() -> None:
     server = serve(data, url, port)
     try:
         load_before = os.getloadavg()
-        elapsed, cpu, floor, latencies = asyncio.run(
+        elapsed, cpu, floor, latencies, light = asyncio.run(
             load(f"http://127.0.0.1:{port}", args.calls, args.concurrency, server.pid, args.keys)
         )
         load_after = os.getloadavg()
@@ -194,8 +199,20 @@ def main() -> None:
             f"{3000 * floor:.2f} ms ({1 / (3 * floor):,.0f} calls/s at most)",
         ),
     ]
+    for name, values in light.items():
+        rows.append(
+            (
+                f"{name}, {LIGHT_CONCURRENCY} calls in flight",
+                f"p50 {p(values, 0.5):.1f} ms, p99 {p(values, 0.99):.1f} ms",
+            )
+        )
     for name, values in latencies.items():
-        rows.append((name, f"p50 {p(values, 0.5):.1f} ms, p99 {p(values, 0.99):.1f} ms"))
+        rows.append(
+            (
+                f"{name}, {args.concurrency} in flight (saturated: queueing)",
+                f"p50 {p(values, 0.5):.1f} ms, p99 {p(values, 0.99):.1f} ms",
+            )
+        )
     for what, result in rows:
         print(f"{what}: {result}")
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
@@ -215,7 +232,8 @@ def write_report(
         "per input. How: `.venv/bin/python bench/ivr_calls.py` (see its docstring):\n"
         "`callcenter-ivr serve` (uvicorn) pinned to core 0, SQLite (WAL), relay off;\n"
         f"the load from a separate process on core 1 (aiohttp, loopback), {concurrency}\n"
-        f"calls in flight, {calls:,} calls after 500 warm-up calls. A call = `POST /v1/calls`\n"
+        f"calls in flight, {calls:,} calls after 500 warm-up calls (latency also at\n"
+        f"{LIGHT_CONCURRENCY} in flight, {LIGHT_CALLS:,} calls). A call = `POST /v1/calls`\n"
         "(welcome, language menu), input `1` (main menu), input `2` (technical support:\n"
         "enqueue), each request with an `Idempotency-Key`. Business hours forced open.\n"
         f"Machine: {machine()}; shared with other work: load average {loads[0]:.2f}\n"

@@ -4,6 +4,8 @@ Commits are the costly part (decision 0002), so requests wait in a queue and the
 desk takes everything waiting, decides each command against its call's state
 (in order, a call's commands seeing the previous ones), appends all the events
 in one transaction, updates the calls' snapshots, and only then answers.
+The same transaction records the requests' Idempotency-Keys with their answers
+and the calls' deadlines (written at start, deleted at the end: the reaper's).
 """
 
 from __future__ import annotations
