@@ -1,5 +1,6 @@
 """``make run``'s launcher, as a new user runs it: the broker and the five
-services come up healthy within 60 s, and Ctrl-C leaves no process behind."""
+services come up healthy within 60 s; a call through the IVR and routing shows
+on the printed wallboard URL in Chromium; Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
+from playwright.sync_api import expect, sync_playwright
+
 from callcenter.events.broker import free_port
+from callcenter.events.kit.auth import Role, issue_token, signing_key
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["routing", "ivr", "crm", "workorders", "analytics"]
@@ -42,6 +47,45 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def a_call_shows_on_the_wallboard(ports: dict[str, int], wallboard: str, key_file: Path) -> None:
+    """As an integrator: a queue in routing, a flow on a number in the IVR, then a call."""
+    roles = [Role.ADMIN, Role.SUPERVISOR, Role.INTEGRATOR]
+    token = issue_token(signing_key(None, key_file), subject="e2e", tenant="demo", roles=roles)
+    headers = {"Authorization": f"Bearer {token}"}
+    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    with httpx.Client(headers=headers, timeout=10) as client:
+        queue = {"name": "E2E sales", "skills": {"sales": 1}}
+        assert client.put(f"{url['routing']}/v1/queues/e2e-sales", json=queue).status_code == 200
+        no_short = {"exclude_short_abandons": False}
+        assert client.put(f"{url['analytics']}/v1/settings", json=no_short).status_code == 200
+        flow = {
+            "name": "e2e",
+            "start": "hold",
+            "nodes": {"hold": {"type": "enqueue", "prompts": ["Hold."], "queue": "e2e-sales"}},
+        }
+        deadline = time.monotonic() + 30  # the IVR learns routing's queues from its events
+        while (put := client.put(f"{url['ivr']}/v1/flows/e2e", json=flow)).status_code != 201:
+            assert time.monotonic() < deadline, put.text
+            time.sleep(0.2)
+        bound = {"flow_id": "e2e", "version": 1}
+        assert client.put(f"{url['ivr']}/v1/numbers/+15550177", json=bound).status_code == 200
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                 args=["--headless", "--no-sandbox"])  # fmt: skip
+            page = browser.new_page()
+            page.goto(wallboard)
+            card = page.locator('.queue[data-queue="e2e-sales"]')
+            expect(card.locator("h2")).to_have_text("E2E sales", timeout=20_000)
+            call = {"from": "+33612345678", "to": "+15550177", "call_id": "e2e-1"}
+            assert client.post(f"{url['ivr']}/v1/calls", json=call).status_code == 201
+            waiting = card.locator('[data-name="waiting"] .value')
+            expect(waiting).to_have_text("1", timeout=20_000)
+            assert client.post(f"{url['ivr']}/v1/calls/e2e-1/hangup").status_code == 200
+            expect(waiting).to_have_text("0", timeout=20_000)
+            expect(card.locator('[data-name="abandon"] .value')).to_have_text("100%")
+            browser.close()
 
 
 def test_make_run_brings_the_platform_up_and_ctrl_c_stops_it(tmp_path):
@@ -85,6 +129,7 @@ def test_make_run_brings_the_platform_up_and_ctrl_c_stops_it(tmp_path):
                                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         with urllib.request.urlopen(live, timeout=5) as response:
             assert "queues" in json.loads(response.read())
+        a_call_shows_on_the_wallboard(ports, wallboard, tmp_path / "var" / "dev-signing-key")
         processes = children_of(launcher.pid)
         assert len(processes) >= len(SERVICES)
     finally:
