@@ -86,6 +86,7 @@ def kb(kb_database_url, kafka, tmp_path) -> Iterator[Desk]:
         data_dir=tmp_path,
         signing_key=KEY,
         run_consumers=False,
+        run_relay=False,  # the database is shared: see test_article_events_reach_the_crm_topic
     )
     with TestClient(create_app(settings)) as client:
         suffix = uuid.uuid4().hex[:8]
@@ -493,3 +494,40 @@ def test_any_query_text_is_words_to_search_never_syntax(kb, q):
         return
     assert answer.status_code == 200, answer.text
     assert {hit["id"] for hit in answer.json()["items"]} <= kb.published
+
+
+def test_article_events_reach_the_crm_topic(crm, kafka):
+    """Through the relay and the real broker, on a database of its own."""
+    with crm() as client:
+        billing = client.post("/v1/kb/categories", json={"name": "Billing"}, headers=SUPERVISOR)
+        body = {"category_id": billing.json()["id"], "title": "Refund", "body": "How to."}
+        created = client.post("/v1/kb/articles", json=body, headers=SUPERVISOR).json()
+        client.post(f"/v1/kb/articles/{created['id']}/publish", headers=SUPERVISOR)
+        client.post(f"/v1/kb/articles/{created['id']}/archive", headers=SUPERVISOR)
+        seen = asyncio.run(read_topic(kafka, "callcenter.crm", until="KbArticleArchived"))
+    assert [kind for kind, subject in seen if subject == f"kb-article:{created['id']}"] == [
+        "KbArticleCreated", "KbArticlePublished", "KbArticleArchived",
+    ]  # fmt: skip
+
+
+SUPERVISOR = headers("acme", Role.SUPERVISOR, "sam")
+
+
+async def read_topic(kafka, topic: str, until: str, within: float = 20.0) -> list[tuple[str, str]]:
+    """(type, stream id) of the topic's events, up to the first of type ``until``."""
+    reader = kafka.consumer(None)
+    await reader.start()
+    reader.subscribe([kafka.topic(topic)])
+    seen: list[tuple[str, str]] = []
+    deadline = asyncio.get_running_loop().time() + within
+    try:
+        while asyncio.get_running_loop().time() < deadline:
+            for records in (await reader.getmany(timeout_ms=500)).values():
+                for record in records:
+                    attributes = {name: value.decode() for name, value in record.headers}
+                    seen.append((attributes["ce_type"], attributes["ce_streamid"]))
+            if any(kind == until for kind, _ in seen):
+                return seen
+    finally:
+        await reader.stop()
+    raise AssertionError(f"no {until} on {topic} within {within} s: {seen}")

@@ -6,7 +6,7 @@ also see drafts and archived articles. Every query is scoped to the token's tena
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from sqlalchemy import select
@@ -37,6 +37,7 @@ from callcenter.crm.kb.search import search, terms
 from callcenter.crm.kb.tables import articles
 from callcenter.events.kit.auth import Principal, Role, require_roles
 from callcenter.events.kit.problems import ProblemError
+from callcenter.events.kit.runtime import Runtime
 from callcenter.events.store import ConcurrencyError
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"])
@@ -86,7 +87,7 @@ async def article_out(
     )
 
 
-def summary(row) -> ArticleSummary:
+def summary(row: Any) -> ArticleSummary:
     return ArticleSummary(
         id=row.id,
         category_id=row.category_id,
@@ -265,7 +266,9 @@ async def patch_article(
     return out
 
 
-async def _set_state(article_id: str, state: str, principal: Principal, runtime) -> ArticleOut:
+async def _set_state(
+    article_id: str, state: str, principal: Principal, runtime: Runtime
+) -> ArticleOut:
     try:
         async with runtime.db.transaction() as conn:
             current = await visible_article(conn, principal, article_id)
