@@ -243,7 +243,7 @@ def test_bulk_dispatch_and_title_search(workorders):
 
 def test_full_text_search_over_titles_descriptions_and_notes(workorders):
     with workorders() as client:
-        open_ticket(client, ticket_id="T1", title="Router down",
+        open_ticket(client, ticket_id="T1", title="Router down", customer_id="cus-1",
                     description="The fibre box blinks red since the storm")  # fmt: skip
         open_ticket(client, ticket_id="T2", title="打印机坏了", description="办公室的打印机")
         open_ticket(client, ticket_id="T3", title="Invoice twice")
@@ -263,6 +263,8 @@ def test_full_text_search_over_titles_descriptions_and_notes(workorders):
         assert search("打印机") == ["T2"] and search("打印") == ["T2"]  # inside Chinese text
         assert search("印打") == []  # a phrase, in order
         assert search("router", status="assigned") == ["T3"]
+        assert search("router", assignee="bob") == ["T3"]  # the agent's tickets drive
+        assert search("storm", customer_id="cus-1") == ["T1"]
         assert search("routers") == []  # whole words
 
         pages, cursor = [], None

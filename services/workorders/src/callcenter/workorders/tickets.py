@@ -166,6 +166,10 @@ async def _save_row(
         })  # fmt: skip
 
 
+# Filters whose index leaves a handful of a tenant's tickets (a customer's, an agent's).
+FEW_PER_VALUE = ("customer_id", "assignee")
+
+
 def list_query(
     tenant: str,
     filters: dict[str, str | None],
@@ -185,7 +189,9 @@ def list_query(
     if breached is not None:
         query = query.where(tickets.c.breached == breached)
     if text is not None:
-        return search.search(query, dialect, search.query_words(text), before).limit(limit)
+        narrowed = any(filters.get(column) is not None for column in FEW_PER_VALUE)
+        words = search.query_words(text)
+        return search.search(query, dialect, words, before, narrowed=narrowed).limit(limit)
     if before is not None:
         query = query.where(tickets.c.position < before)
     return query.order_by(tickets.c.position.desc()).limit(limit)
