@@ -266,6 +266,7 @@ def test_full_text_search_over_titles_descriptions_and_notes(workorders):
         assert search("router", assignee="bob") == ["T3"]  # the agent's tickets drive
         assert search("storm", customer_id="cus-1") == ["T1"]
         assert search("routers") == []  # whole words
+        assert search("TWICE") == ["T3"] and search("twïce") == []  # case folds, accents do not
 
         pages, cursor = [], None
         while True:

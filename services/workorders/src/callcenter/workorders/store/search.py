@@ -2,8 +2,9 @@
 
 One row per ticket in ``workorders_ticket_texts`` (keyed by the ticket row's
 position), indexed by SQLite FTS5 (an external-content table kept by triggers)
-or by a generated PostgreSQL ``tsvector`` column with a GIN index; both with
-no stemming and no stop words (tickets mix languages, names and numbers).
+or by a generated PostgreSQL ``tsvector`` column with a GIN index; both fold
+case, and neither stems, drops stop words or folds accents (tickets mix
+languages, names and numbers, and both databases must find the same tickets).
 Neither tokenizer splits Chinese or Japanese text into words, so the stored
 text puts a space between such characters and a query matches them as a
 phrase: 打印机 finds 打印机坏了.
@@ -49,7 +50,7 @@ SQLITE_UP = [
     """CREATE VIRTUAL TABLE workorders_ticket_texts_fts USING fts5(
         title, description, notes,
         content='workorders_ticket_texts', content_rowid='position',
-        tokenize='unicode61 remove_diacritics 2')""",
+        tokenize='unicode61 remove_diacritics 0')""",
     """CREATE TRIGGER workorders_ticket_texts_insert AFTER INSERT ON workorders_ticket_texts
     BEGIN
         INSERT INTO workorders_ticket_texts_fts(rowid, title, description, notes)
