@@ -90,17 +90,18 @@ def _tsquery(
     return (" && " if every else " || ").join(parts), params
 
 
-# The page of hits is ranked first, then highlighted (snippets are costly). CROSS JOIN
-# fixes the order of the loops: the matches, then their articles; the page, then its
-# highlights (else SQLite may run the MATCH once per article, or walk every match again).
+# The page of hits is ranked first, then highlighted (snippets are costly). The tenant
+# and state are a token of the index (column scope, see migration 0003): the ranking
+# reads the index alone. CROSS JOIN fixes the order of the loops: the page, then its
+# highlights (else SQLite may walk every match again).
 SQLITE = """
 SELECT a.id, a.title, a.category_id, a.tags, a.updated_at, -top.rank AS score,
        highlight(crm_kb_fts, 0, :open, :close) AS title_marked,
        snippet(crm_kb_fts, 2, :open, :close, '…', 24) AS snippet
 FROM (
-    SELECT f.rowid AS seq, bm25(crm_kb_fts, 10.0, 4.0, 1.0) AS rank
-    FROM crm_kb_fts AS f CROSS JOIN crm_kb_articles AS a ON a.seq = f.rowid
-    WHERE crm_kb_fts MATCH :ranked AND a.tenant = :tenant AND a.state = 'published' {scope}
+    SELECT rowid AS seq, bm25(crm_kb_fts, 10.0, 4.0, 1.0, 0.0) AS rank
+    FROM crm_kb_fts
+    WHERE crm_kb_fts MATCH :ranked {scope}
     ORDER BY rank LIMIT :limit
 ) AS top
 CROSS JOIN crm_kb_fts ON crm_kb_fts.rowid = top.seq
@@ -108,6 +109,8 @@ CROSS JOIN crm_kb_articles AS a ON a.seq = top.seq
 WHERE crm_kb_fts MATCH :match
 ORDER BY top.rank
 """
+SQLITE_CATEGORIES = """AND rowid IN (
+    SELECT seq FROM crm_kb_articles WHERE tenant = :tenant AND category_id IN ({names}))"""
 
 POSTGRESQL = """
 WITH q AS (SELECT {query} AS query, {head} AS head),
@@ -154,12 +157,13 @@ async def search(
     if prefix_last and len(words[-1]) >= 3:
         words, prefix = words[:-1], typed(words[-1])
     params: dict[str, object] = {"tenant": tenant, "limit": limit, "open": OPEN, "close": CLOSE}
-    scope = ""
+    names = ""
     if category_ids is not None:
-        names = [f"c{index}" for index in range(len(category_ids))]
-        scope = f"AND a.category_id IN ({', '.join(':' + name for name in names)})"
-        params.update(zip(names, sorted(category_ids), strict=True))
+        keys = [f"c{index}" for index in range(len(category_ids))]
+        names = ", ".join(":" + key for key in keys)
+        params.update(zip(keys, sorted(category_ids), strict=True))
     if conn.dialect.name == "postgresql":
+        scope = f"AND a.category_id IN ({names})" if names else ""
         query, query_params = _tsquery(words, prefix, every=every)
         head, head_params = _tsquery(words, prefix, every=False, name="head")
         params.update(query_params, **head_params)
@@ -168,10 +172,11 @@ async def search(
         first_params = rest_params = params
     else:
         match = _fts5_match(words, prefix, every=every)
+        published = f'{{scope}}: "publishedx{tenant.encode().hex()}"'
         head = "{title tags}: " + _fts5_match(words, prefix, every=False)
-        first = rest = SQLITE.format(scope=scope)
-        first_params = {**params, "match": match, "ranked": f"{match} AND {head}"}
-        rest_params = {**params, "match": match, "ranked": match}
+        first = rest = SQLITE.format(scope=SQLITE_CATEGORIES.format(names=names) if names else "")
+        first_params = {**params, "match": match, "ranked": f"{published} AND {match} AND {head}"}
+        rest_params = {**params, "match": match, "ranked": f"{published} AND {match}"}
     rows = (await conn.execute(text(first), first_params)).all()
     if len(rows) < limit:
         rows = (await conn.execute(text(rest), rest_params)).all()

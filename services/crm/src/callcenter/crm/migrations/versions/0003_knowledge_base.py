@@ -1,6 +1,7 @@
 """The knowledge base: categories, articles, links, favorites and the full-text index.
 
-SQLite: an external-content FTS5 table over the articles, kept by triggers.
+SQLite: an external-content FTS5 table over the articles (through a view adding each
+one's tenant and state as a token), kept by triggers.
 PostgreSQL: a generated, weighted ``tsvector`` column with a GIN index.
 Both stem English words (Porter) and weigh title over tags over body.
 """
@@ -12,25 +13,31 @@ from callcenter.crm.kb.tables import metadata
 revision = "0003"
 down_revision = "0002"
 
+# ``scope`` is one token per tenant and state ("published" + "x" + the tenant's UTF-8 in
+# hex): the search matches it with the words, and needs no join to filter the matches.
+SCOPE = "{row}.state || 'x' || lower(hex({row}.tenant))"
 SQLITE_UP = [
+    f"""CREATE VIEW crm_kb_fts_content AS
+        SELECT seq, title, tags, body, {SCOPE.format(row="crm_kb_articles")} AS scope
+        FROM crm_kb_articles""",
     """CREATE VIRTUAL TABLE crm_kb_fts USING fts5(
-        title, tags, body,
-        content='crm_kb_articles', content_rowid='seq',
+        title, tags, body, scope,
+        content='crm_kb_fts_content', content_rowid='seq',
         tokenize='porter unicode61 remove_diacritics 2')""",
-    """CREATE TRIGGER crm_kb_fts_insert AFTER INSERT ON crm_kb_articles BEGIN
-        INSERT INTO crm_kb_fts(rowid, title, tags, body)
-        VALUES (new.seq, new.title, new.tags, new.body);
+    f"""CREATE TRIGGER crm_kb_fts_insert AFTER INSERT ON crm_kb_articles BEGIN
+        INSERT INTO crm_kb_fts(rowid, title, tags, body, scope)
+        VALUES (new.seq, new.title, new.tags, new.body, {SCOPE.format(row="new")});
     END""",
-    """CREATE TRIGGER crm_kb_fts_delete AFTER DELETE ON crm_kb_articles BEGIN
-        INSERT INTO crm_kb_fts(crm_kb_fts, rowid, title, tags, body)
-        VALUES ('delete', old.seq, old.title, old.tags, old.body);
+    f"""CREATE TRIGGER crm_kb_fts_delete AFTER DELETE ON crm_kb_articles BEGIN
+        INSERT INTO crm_kb_fts(crm_kb_fts, rowid, title, tags, body, scope)
+        VALUES ('delete', old.seq, old.title, old.tags, old.body, {SCOPE.format(row="old")});
     END""",
-    """CREATE TRIGGER crm_kb_fts_update AFTER UPDATE OF title, tags, body ON crm_kb_articles
-    BEGIN
-        INSERT INTO crm_kb_fts(crm_kb_fts, rowid, title, tags, body)
-        VALUES ('delete', old.seq, old.title, old.tags, old.body);
-        INSERT INTO crm_kb_fts(rowid, title, tags, body)
-        VALUES (new.seq, new.title, new.tags, new.body);
+    f"""CREATE TRIGGER crm_kb_fts_update
+    AFTER UPDATE OF tenant, state, title, tags, body ON crm_kb_articles BEGIN
+        INSERT INTO crm_kb_fts(crm_kb_fts, rowid, title, tags, body, scope)
+        VALUES ('delete', old.seq, old.title, old.tags, old.body, {SCOPE.format(row="old")});
+        INSERT INTO crm_kb_fts(rowid, title, tags, body, scope)
+        VALUES (new.seq, new.title, new.tags, new.body, {SCOPE.format(row="new")});
     END""",
 ]
 SQLITE_DOWN = [
@@ -38,6 +45,7 @@ SQLITE_DOWN = [
     "DROP TRIGGER crm_kb_fts_delete",
     "DROP TRIGGER crm_kb_fts_insert",
     "DROP TABLE crm_kb_fts",
+    "DROP VIEW crm_kb_fts_content",
 ]
 POSTGRESQL_UP = [
     """ALTER TABLE crm_kb_articles ADD COLUMN search tsvector GENERATED ALWAYS AS (
