@@ -405,6 +405,15 @@ def test_categories_form_a_tree_without_cycles_and_only_empty_ones_go(kb):
     ]  # fmt: skip
 
 
+def test_a_tenant_named_in_any_script_finds_its_articles(kb):
+    tenant = f"Café Crème ✓ 東京 {kb.tenant}"
+    writer, reader = headers(tenant, Role.SUPERVISOR, "sam"), headers(tenant, Role.AGENT, "al")
+    billing = category(kb, "Billing", by=writer)
+    mine = article(kb, billing, "Refund a double charge", "Refund it.", by=writer, publish=True)
+    assert [hit["id"] for hit in search(kb, "refund", by=reader)["items"]] == [mine["id"]]
+    assert search(kb, "refund")["items"] == []  # kb.tenant, whose name ends this one's
+
+
 BAD_ARTICLES = [
     ({"title": "t", "body": "b"}, "body.category_id"),
     ({"category_id": "c", "body": "b"}, "body.title"),
