@@ -6,7 +6,7 @@ SERVICES := routing ivr crm workorders analytics
 PACKAGES := libs/events $(addprefix services/,$(SERVICES))
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup run test lint format bench migrate reset clean
+.PHONY: setup run test lint format bench migrate reset clean sandbox
 
 setup: $(INSTALLED) ## create the virtualenv and install everything, pinned
 
@@ -27,7 +27,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(CHROMIUM):
 	$(SUDO) apt-get install -y -q chromium || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
 
-test: $(INSTALLED) $(CHROMIUM) ## the whole test suite (CI=true: PostgreSQL is required)
+# Debian's kubectl renders the kustomize overlays in tests/deploy.
+KUBECTL := /usr/bin/kubectl
+
+$(KUBECTL):
+	$(SUDO) apt-get install -y -q kubernetes-client || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q kubernetes-client)
+
+test: $(INSTALLED) $(CHROMIUM) $(KUBECTL) ## the whole test suite (CI=true: PostgreSQL is required)
 	$(BIN)/pytest
 
 lint: $(INSTALLED)
@@ -50,6 +56,9 @@ bench: $(INSTALLED) ## measure; numbers go to docs/benchmarks.md
 
 migrate: $(INSTALLED) ## bring every service's database to the latest revision
 	for service in $(SERVICES); do $(BIN)/callcenter-$$service migrate || exit 1; done
+
+sandbox: ## real Kafka, PostgreSQL, the services, Prometheus and Grafana in Docker
+	docker compose -f deploy/compose/compose.yaml --profile observability up --build
 
 reset: ## wipe local data (var/)
 	rm -rf var
