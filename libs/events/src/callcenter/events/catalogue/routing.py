@@ -71,6 +71,9 @@ class CallQueued(RoutingEvent):
     ani: str | None = None
     preferred_agent_id: str | None = None
     callback_number: str | None = None
+    # A call transferred into this queue keeps the instant it first queued (its
+    # priority ages from there); ``at`` is when this visit began.
+    enqueued_at: AwareDatetime | None = None
 
 
 @event_type()
@@ -116,6 +119,9 @@ class CallAnswered(RoutingEvent):
     queue_id: str
     wait: float = Field(ge=0)
     ring: float = Field(ge=0)
+    # What the IVR edge speaks to the caller on connect (the agent's work number),
+    # when the queue announces it.
+    announce: str | None = None
 
 
 @event_type()
@@ -142,6 +148,8 @@ class CallEnded(RoutingEvent):
     talk: float = Field(ge=0)
     hold: float = Field(default=0, ge=0)
     ended_by: Literal["agent", "caller", "system"]
+    # Only this agent's part ended: the caller was transferred or handed over.
+    transferred: bool = False
 
 
 @event_type()
@@ -149,6 +157,7 @@ class AgentWrapUpStarted(RoutingEvent):
     agent_id: str
     call_id: str
     wrap_until: AwareDatetime | None = None
+    queue_id: str = ""  # the queue of the call wrapped (a transferred call may be elsewhere)
 
 
 @event_type()
@@ -156,6 +165,7 @@ class AgentWrapUpEnded(RoutingEvent):
     agent_id: str
     call_id: str
     wrap: float = Field(ge=0)
+    queue_id: str = ""
 
 
 @event_type()
@@ -205,7 +215,103 @@ class DeadlinesPassed(RoutingEvent):
 
 @event_type()
 class CallTransferred(RoutingEvent):
+    """The agent passed the caller on: to a queue or agent (blind), to the agent they
+    consulted or conferenced (consult, conference), or out to a number (external).
+
+    The agent's part then ends (``CallEnded`` with ``transferred``) and wrap-up starts.
+    """
+
     call_id: str
     from_agent_id: str
     to_queue_id: str | None = None
     to_agent_id: str | None = None
+    kind: Literal["blind", "consult", "conference", "external"] = "blind"
+    number: str | None = None
+    queue_id: str = ""  # the queue the call came through
+
+
+@event_type()
+class CallHeld(RoutingEvent):
+    call_id: str
+    agent_id: str
+    queue_id: str = ""
+
+
+@event_type()
+class CallResumed(RoutingEvent):
+    call_id: str
+    agent_id: str
+    queue_id: str = ""
+    hold: float = Field(ge=0)  # this hold's seconds
+
+
+@event_type()
+class CallMuted(RoutingEvent):
+    call_id: str
+    agent_id: str
+
+
+@event_type()
+class CallUnmuted(RoutingEvent):
+    call_id: str
+    agent_id: str
+
+
+@event_type()
+class CallConsultStarted(RoutingEvent):
+    """The agent put the caller on hold and speaks to a second agent (warm transfer)."""
+
+    call_id: str
+    agent_id: str
+    consult_agent_id: str
+    to_queue_id: str | None = None  # the queue the consulted agent was taken from
+
+
+@event_type()
+class CallConsultEnded(RoutingEvent):
+    """The consult ended without a transfer; the consulted agent is free again."""
+
+    call_id: str
+    agent_id: str
+    consult_agent_id: str
+    reason: Literal["cancelled", "consulted_hung_up", "call_ended"]
+    talk: float = Field(ge=0)
+
+
+@event_type()
+class CallConferenced(RoutingEvent):
+    """A third party (agent) joined the caller and the agent."""
+
+    call_id: str
+    agent_id: str
+    party_agent_id: str
+
+
+@event_type()
+class CallPartyLeft(RoutingEvent):
+    """The added party left the conference; the agent keeps the caller."""
+
+    call_id: str
+    agent_id: str
+    party_agent_id: str
+    talk: float = Field(ge=0)
+
+
+@event_type()
+class CallDispositioned(RoutingEvent):
+    """The agent recorded how the call went (CRM timeline; follow_up opens a work order)."""
+
+    call_id: str
+    agent_id: str
+    queue_id: str
+    disposition: str
+    notes: str = ""
+    follow_up: bool = False
+    customer_id: str | None = None
+
+
+@event_type()
+class RoutingSettingsConfigured(RoutingEvent):
+    """A tenant's routing settings (e.g. the allowed not-ready reasons)."""
+
+    config: dict[str, Any] = Field(default_factory=dict)

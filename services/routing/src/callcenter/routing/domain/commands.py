@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from callcenter.routing.domain.config import AgentConfig, QueueConfig
+from callcenter.routing.domain.config import AgentConfig, QueueConfig, TenantSettings
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,93 @@ class FinishWrapUp:
 
 
 @dataclass(frozen=True)
+class ConfigureSettings:
+    settings: TenantSettings
+
+
+# -- call handling: ``agent_id`` is the agent acting (the one holding the call, unless
+# said otherwise) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldCall:
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class ResumeCall:
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class MuteCall:
+    call_id: str
+    agent_id: str
+    muted: bool = True
+
+
+@dataclass(frozen=True)
+class TransferCall:
+    """Blind transfer to a queue or a named agent, or out to a number (exactly one)."""
+
+    call_id: str
+    agent_id: str
+    to_queue_id: str | None = None
+    to_agent_id: str | None = None
+    to_number: str | None = None
+
+
+@dataclass(frozen=True)
+class StartConsult:
+    """Hold the caller and speak to an agent, named or taken from a queue (one of them)."""
+
+    call_id: str
+    agent_id: str
+    to_agent_id: str | None = None
+    to_queue_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CompleteConsult:
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class CancelConsult:
+    """The agent cancels the consult, or the consulted agent (as ``agent_id``) hangs up."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AddParty:
+    call_id: str
+    agent_id: str
+    party_agent_id: str
+
+
+@dataclass(frozen=True)
+class LeaveConference:
+    """Either agent leaves; the other keeps the caller."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class Disposition:
+    call_id: str
+    agent_id: str
+    disposition: str
+    notes: str = ""
+    follow_up: bool = False
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passed: expire offers and wrap-ups, overflow, give up on waits."""
 
@@ -121,5 +208,16 @@ Command = (
     | RequestCallback
     | IdentifyCustomer
     | FinishWrapUp
+    | ConfigureSettings
+    | HoldCall
+    | ResumeCall
+    | MuteCall
+    | TransferCall
+    | StartConsult
+    | CompleteConsult
+    | CancelConsult
+    | AddParty
+    | LeaveConference
+    | Disposition
     | Tick
 )

@@ -109,6 +109,10 @@ class QueueConfig(_Config):
     callback: CallbackPolicy = Field(default_factory=CallbackPolicy)
     # Seed of the random strategy: replay draws the same agents.
     random_seed: int = 0
+    # Speak the agent's work number to the caller when the call connects.
+    announce_agent_number: bool = False
+    # Wrap-up codes agents choose from; none listed: any code is accepted.
+    dispositions: list[Identifier] = Field(default_factory=list, max_length=200)
 
 
 class AgentConfig(_Config):
@@ -117,3 +121,16 @@ class AgentConfig(_Config):
     groups: list[Identifier] = Field(default_factory=list)
     # Rank for the linear strategy (lower first).
     rank: int = Field(default=0, ge=0)
+    # The number a caller may quote (announced when the queue says so).
+    work_number: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,20}$")
+
+
+DEFAULT_NOT_READY_REASONS = ("break", "lunch", "training", "after_call", "outbound", "meeting")
+
+
+class TenantSettings(_Config):
+    """A tenant's routing settings (the body of PUT /v1/settings)."""
+
+    not_ready_reasons: list[Identifier] = Field(
+        default_factory=lambda: list(DEFAULT_NOT_READY_REASONS), min_length=1, max_length=50
+    )

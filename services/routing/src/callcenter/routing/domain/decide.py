@@ -84,6 +84,11 @@ def call_view(state: RoutingState, call: Call, now: datetime) -> dict[str, Any]:
         "answered_at": call.answered_at,
         "callback_number": call.callback_number,
         "callback_attempt": call.callback_attempt,
+        "on_hold": call.held_since is not None,
+        "hold_seconds": round(call.hold_until(now), 1) if call.status == "connected" else 0.0,
+        "muted": call.muted,
+        "party_agent_id": call.party_agent_id,
+        "party_kind": call.party_kind,
         "explanation": call.explanation,
     }
 
@@ -117,6 +122,25 @@ class _Decision:
             return self.state.calls[call_id]
         except KeyError:
             raise NotFound(f"call {call_id!r} is not in any queue or conversation") from None
+
+    def connected_to(self, call_id: str, agent_id: str) -> Call:
+        """The call, which must be connected to this agent (the one holding the caller)."""
+        call = self.call(call_id)
+        self.agent(agent_id)
+        if call.status != "connected":
+            raise Conflict(f"call {call_id!r} is not connected to an agent: it is {call.status}")
+        if call.agent_id != agent_id:
+            raise Conflict(f"call {call_id!r} is with agent {call.agent_id!r}, not {agent_id!r}")
+        return call
+
+    def free_agent(self, agent_id: str, caller: str) -> Agent:
+        """An agent who may take part in a call now: ready, and not the agent acting."""
+        agent = self.agent(agent_id)
+        if agent_id == caller:
+            raise Conflict(f"agent {agent_id!r} is already on the call")
+        if agent.status != "ready":
+            raise Conflict(describe(agent))
+        return agent
 
     def logged_in(self, agent_id: str) -> Agent:
         agent = self.agent(agent_id)
@@ -309,22 +333,128 @@ class _Decision:
             freed.append(self.state.agents[agent_id])
         return freed
 
-    def start_wrap_up(self, agent: Agent, call_id: str, wrap_seconds: float) -> None:
+    def start_wrap_up(self, agent: Agent, call: Call) -> None:
+        queue = self.state.queues.get(call.queue_id)
+        wrap_seconds = queue.config.wrap_up_seconds if queue else 0.0
         until = self.now + timedelta(seconds=wrap_seconds)
         self.emit(
-            ev.AgentWrapUpStarted(at=self.now, agent_id=agent.id, call_id=call_id, wrap_until=until)
+            ev.AgentWrapUpStarted(
+                at=self.now,
+                agent_id=agent.id,
+                call_id=call.id,
+                wrap_until=until,
+                queue_id=call.queue_id,
+            )
         )
         if wrap_seconds <= 0:
-            self.emit(ev.AgentWrapUpEnded(at=self.now, agent_id=agent.id, call_id=call_id, wrap=0))
+            self.end_wrap_up(agent)
             self.dispatch_agent(agent)
 
     def end_wrap_up(self, agent: Agent) -> None:
         wrap = (self.now - agent.since).total_seconds() if agent.since else 0.0
+        call_id = agent.call_id or ""
+        last = agent.last_call
         self.emit(
             ev.AgentWrapUpEnded(
-                at=self.now, agent_id=agent.id, call_id=agent.call_id or "", wrap=max(0.0, wrap)
+                at=self.now,
+                agent_id=agent.id,
+                call_id=call_id,
+                wrap=max(0.0, wrap),
+                queue_id=last[1] if last and last[0] == call_id else "",
             )
         )
+
+    def end_party(self, call: Call) -> list[Agent]:
+        """The consulted or conferenced agent leaves as the call ends; they are freed."""
+        party_id = call.party_agent_id
+        if party_id is None:
+            return []
+        talk = max(0.0, (self.now - call.party_since).total_seconds()) if call.party_since else 0.0
+        if call.party_kind == "consult":
+            self.emit(
+                ev.CallConsultEnded(
+                    at=self.now,
+                    call_id=call.id,
+                    agent_id=call.agent_id or "",
+                    consult_agent_id=party_id,
+                    reason="call_ended",
+                    talk=talk,
+                )
+            )
+        else:
+            self.emit(
+                ev.CallPartyLeft(
+                    at=self.now,
+                    call_id=call.id,
+                    agent_id=call.agent_id or "",
+                    party_agent_id=party_id,
+                    talk=talk,
+                )
+            )
+        return [self.state.agents[party_id]]
+
+    def resume(self, call: Call) -> None:
+        if call.held_since is not None:
+            hold = max(0.0, (self.now - call.held_since).total_seconds())
+            self.emit(
+                ev.CallResumed(
+                    at=self.now,
+                    call_id=call.id,
+                    agent_id=call.agent_id or "",
+                    queue_id=call.queue_id,
+                    hold=hold,
+                )
+            )
+
+    def leg_ended(self, call: Call, ended_by: str, transferred: bool) -> ev.CallEnded:
+        """``CallEnded`` for the agent's part: talk excludes the seconds on hold."""
+        hold = call.hold_until(self.now)
+        talk = (self.now - call.answered_at).total_seconds() - hold if call.answered_at else 0.0
+        return ev.CallEnded(
+            at=self.now,
+            call_id=call.id,
+            agent_id=call.agent_id or "",
+            queue_id=call.queue_id,
+            talk=max(0.0, talk),
+            hold=hold,
+            ended_by=ended_by,
+            transferred=transferred,
+        )
+
+    def transfer(self, call: Call, kind: str, **target: str | None) -> Agent:
+        """The agent's part ends: ``CallTransferred``, then its ``CallEnded``."""
+        agent = self.state.agents[call.agent_id or ""]
+        ended = self.leg_ended(call, "agent", transferred=True)
+        self.emit(
+            ev.CallTransferred(
+                at=self.now,
+                call_id=call.id,
+                from_agent_id=agent.id,
+                kind=kind,
+                queue_id=call.queue_id,
+                **target,
+            )
+        )
+        self.emit(ended)
+        return agent
+
+    def hand_over(self, call: Call, kind: str) -> None:
+        """The consulted or conferenced agent keeps the caller; the first wraps up."""
+        party = self.state.agents[call.party_agent_id or ""]
+        self.resume(call)
+        first = self.transfer(call, kind, to_agent_id=party.id)
+        self.emit(
+            ev.CallAnswered(
+                at=self.now,
+                call_id=call.id,
+                agent_id=party.id,
+                queue_id=call.queue_id,
+                wait=call.answer_wait or 0.0,
+                ring=0.0,
+                announce=announcement(self.state, call, party),
+            )
+        )
+        self.start_wrap_up(first, call)
 
     def callback_completed(
         self,
@@ -357,6 +487,27 @@ class _Decision:
 # -- pure helpers -----------------------------------------------------------------------
 
 
+def describe(agent: Agent) -> str:
+    """Why an agent cannot take part in a call, in plain words."""
+    if agent.status == "logged_out":
+        return f"agent {agent.id!r} is logged out"
+    if agent.status == "not_ready":
+        return f"agent {agent.id!r} is not ready ({agent.reason})"
+    if agent.status == "wrap_up":
+        return f"agent {agent.id!r} is in wrap-up"
+    if agent.status == "offered":
+        return f"agent {agent.id!r} is being offered another call"
+    return f"agent {agent.id!r} is on a call"
+
+
+def announcement(state: RoutingState, call: Call, agent: Agent) -> str | None:
+    """The agent's work number, when the call's queue announces it."""
+    queue = state.queues.get(call.queue_id)
+    if queue is not None and queue.config.announce_agent_number:
+        return agent.config.work_number
+    return None
+
+
 def callback_id(call_id: str) -> str:
     return f"cb-{call_id}"
 
@@ -364,7 +515,9 @@ def callback_id(call_id: str) -> str:
 def call_score(config: QueueConfig, call: Call, now: datetime) -> float:
     """Priority with aging, comparable across queues: seconds waited plus priority bonus."""
     step = config.priority_step_seconds
-    return waited(call, now) + (call.priority + config.priority) * step
+    # Aging counts from the first time the caller queued, even after a transfer.
+    aged = max(0.0, (now - call.enqueued_at).total_seconds())
+    return aged + (call.priority + config.priority) * step
 
 
 def _idle_key(agent: Agent) -> datetime:
@@ -509,6 +662,11 @@ def _make_not_ready(d: _Decision, c: cmd.MakeNotReady) -> None:
             f"agent {agent.id!r} is {agent.status.replace('_', ' ')}: "
             "finish or reject the call first"
         )
+    allowed = d.state.settings.not_ready_reasons
+    if c.reason not in allowed:
+        raise Invalid(
+            f"not-ready reason {c.reason!r} is not allowed; allowed: {', '.join(allowed)}"
+        )
     if agent.status == "wrap_up":
         d.end_wrap_up(agent)
     if agent.status != "not_ready" or agent.reason != c.reason:
@@ -606,14 +764,17 @@ def _answer(d: _Decision, c: cmd.AnswerCall) -> None:
     call, agent = _offered_to(d, c.call_id, c.agent_id)
     others = [d.state.agents[a] for a in sorted(call.offers) if a != agent.id]
     ring = (d.now - call.offered_at).total_seconds() if call.offered_at else 0.0
+    # A call transferred to an agent keeps the wait of its first answer in this queue.
+    wait = call.answer_wait if call.answer_wait is not None else waited(call, d.now)
     d.emit(
         ev.CallAnswered(
             at=d.now,
             call_id=call.id,
             agent_id=agent.id,
             queue_id=call.queue_id,
-            wait=waited(call, d.now),
+            wait=wait,
             ring=max(0.0, ring),
+            announce=announcement(d.state, call, agent),
         )
     )
     for other in others:
@@ -634,7 +795,6 @@ def _reject(d: _Decision, c: cmd.RejectCall) -> None:
 
 def _hang_up(d: _Decision, c: cmd.HangUp) -> None:
     call = d.call(c.call_id)
-    queue = d.state.queues.get(call.queue_id)
     if call.status != "connected":
         if call.callback_number:
             if c.by == "caller":
@@ -654,24 +814,15 @@ def _hang_up(d: _Decision, c: cmd.HangUp) -> None:
         d.dispatch_freed(freed)
         return
     agent = d.state.agents[call.agent_id or ""]
-    wrap_seconds = queue.config.wrap_up_seconds if queue else 0.0
-    talk = (d.now - call.answered_at).total_seconds() if call.answered_at else 0.0
+    freed = d.end_party(call)
     if call.callback_number and c.outcome != "connected":
         _callback_not_reached(d, call, agent, c.outcome)
     else:
-        d.emit(
-            ev.CallEnded(
-                at=d.now,
-                call_id=call.id,
-                agent_id=agent.id,
-                queue_id=call.queue_id,
-                talk=max(0.0, talk),
-                ended_by=c.by,
-            )
-        )
+        d.emit(d.leg_ended(call, c.by, transferred=False))
         if call.callback_number:
             d.callback_completed(call, "connected", call.callback_attempt + 1, agent.id)
-    d.start_wrap_up(agent, call.id, wrap_seconds)
+    d.start_wrap_up(agent, call)
+    d.dispatch_freed(freed)
 
 
 def _callback_not_reached(d: _Decision, call: Call, agent: Agent, outcome: str) -> None:
@@ -726,6 +877,252 @@ def _finish_wrap_up(d: _Decision, c: cmd.FinishWrapUp) -> None:
         raise Conflict(f"agent {agent.id!r} is not in wrap-up")
     d.end_wrap_up(agent)
     d.dispatch_agent(agent)
+
+
+def _configure_settings(d: _Decision, c: cmd.ConfigureSettings) -> None:
+    d.emit(ev.RoutingSettingsConfigured(at=d.now, config=c.settings.model_dump(mode="json")))
+
+
+# -- call handling -----------------------------------------------------------------------
+
+
+def _hold(d: _Decision, c: cmd.HoldCall) -> None:
+    call = d.connected_to(c.call_id, c.agent_id)
+    if call.held_since is not None:
+        raise Conflict(f"call {call.id!r} is already on hold")
+    d.emit(ev.CallHeld(at=d.now, call_id=call.id, agent_id=c.agent_id, queue_id=call.queue_id))
+
+
+def _resume(d: _Decision, c: cmd.ResumeCall) -> None:
+    call = d.connected_to(c.call_id, c.agent_id)
+    if call.held_since is None:
+        raise Conflict(f"call {call.id!r} is not on hold")
+    if call.party_kind == "consult":
+        raise Conflict(
+            f"call {call.id!r} is in a consult with agent {call.party_agent_id!r}: "
+            "complete or cancel it to return to the caller"
+        )
+    d.resume(call)
+
+
+def _mute(d: _Decision, c: cmd.MuteCall) -> None:
+    call = d.connected_to(c.call_id, c.agent_id)
+    if call.muted == c.muted:
+        raise Conflict(f"call {call.id!r} is already {'muted' if c.muted else 'unmuted'}")
+    event = ev.CallMuted if c.muted else ev.CallUnmuted
+    d.emit(event(at=d.now, call_id=call.id, agent_id=c.agent_id))
+
+
+def _may_pass_on(call: Call, doing: str) -> None:
+    """A caller is passed on only when talking to one agent alone."""
+    if call.held_since is not None and call.party_kind is None:
+        raise Conflict(f"call {call.id!r} is on hold: resume it before {doing}")
+    if call.party_kind == "consult":
+        raise Conflict(
+            f"call {call.id!r} is in a consult with agent {call.party_agent_id!r}: "
+            "complete or cancel it first"
+        )
+    if call.party_kind == "conference":
+        raise Conflict(
+            f"call {call.id!r} is in a conference with agent {call.party_agent_id!r}: "
+            "leave it first"
+        )
+
+
+def _one_target(targets: dict[str, str | None]) -> None:
+    given = [name for name, value in targets.items() if value]
+    if len(given) != 1:
+        raise Invalid(f"name exactly one of {', '.join(targets)} (got {len(given)})")
+
+
+def _transfer(d: _Decision, c: cmd.TransferCall) -> None:
+    call = d.connected_to(c.call_id, c.agent_id)
+    targets = {"to_queue_id": c.to_queue_id, "to_agent_id": c.to_agent_id,
+               "to_number": c.to_number}  # fmt: skip
+    _one_target(targets)
+    _may_pass_on(call, "transferring")
+    if c.to_queue_id:
+        _transfer_to_queue(d, call, d.queue(c.to_queue_id))
+    elif c.to_agent_id:
+        _transfer_to_agent(d, call, c.to_agent_id)
+    else:
+        agent = d.transfer(call, "external", number=c.to_number)
+        d.start_wrap_up(agent, call)
+
+
+def _transfer_to_queue(d: _Decision, call: Call, target: Queue) -> None:
+    config = target.config
+    if not is_open(config.hours, d.now):
+        raise Conflict(f"queue {target.id!r} is closed")
+    if config.max_length is not None and len(target.order) >= config.max_length:
+        raise Conflict(f"queue {target.id!r} is full ({config.max_length} calls)")
+    agent = d.transfer(call, "blind", to_queue_id=target.id)
+    # A new visit (analytics counts it in this queue), aging from the first enqueue.
+    key = sort_key(config, call.priority, call.enqueued_at, d.state.seq + 1)
+    position = d.state.position_of(target, (key, call.id))
+    d.emit(
+        ev.CallQueued(
+            at=d.now,
+            call_id=call.id,
+            queue_id=target.id,
+            priority=call.priority,
+            position=position,
+            ewt=estimated_wait(d.state, target, position),
+            skills=dict(call.skills),
+            customer_id=call.customer_id,
+            ani=call.ani,
+            callback_number=call.callback_number,
+            enqueued_at=call.enqueued_at,
+        )
+    )
+    d.dispatch_call(d.state.calls[call.id])
+    d.start_wrap_up(agent, call)
+
+
+def _transfer_to_agent(d: _Decision, call: Call, to_agent_id: str) -> None:
+    target = d.free_agent(to_agent_id, call.agent_id or "")
+    queue = d.state.queues.get(call.queue_id)
+    if queue is None:
+        raise Conflict(f"queue {call.queue_id!r} of call {call.id!r} no longer exists")
+    agent = d.transfer(call, "blind", to_agent_id=target.id)
+    d.emit(
+        ev.CallOffered(
+            at=d.now,
+            call_id=call.id,
+            agent_id=target.id,
+            queue_id=queue.id,
+            offer_expires_at=d.now + timedelta(seconds=queue.config.ring_timeout_seconds),
+            explanation={"transfer": "blind", "from_agent_id": agent.id, "chosen": [target.id]},
+        )
+    )
+    d.start_wrap_up(agent, call)
+
+
+def _start_consult(d: _Decision, c: cmd.StartConsult) -> None:
+    call = d.connected_to(c.call_id, c.agent_id)
+    _one_target({"to_agent_id": c.to_agent_id, "to_queue_id": c.to_queue_id})
+    if call.party_agent_id is not None:
+        raise Conflict(
+            f"call {call.id!r} already has agent {call.party_agent_id!r} in a {call.party_kind}"
+        )
+    if c.to_queue_id:
+        queue = d.queue(c.to_queue_id)
+        ready = [d.state.agents[agent_id] for agent_id in d.state.ready]
+        free = sorted(
+            (a for a in ready if a.id != c.agent_id and base_pool_holds(queue.config, a.config)),
+            key=lambda a: (_idle_key(a), a.id),
+        )
+        if not free:
+            raise Conflict(f"no agent of queue {queue.id!r} is ready")
+        consulted = free[0]  # the longest idle
+    else:
+        consulted = d.free_agent(c.to_agent_id or "", c.agent_id)
+    if call.held_since is None:
+        d.emit(ev.CallHeld(at=d.now, call_id=call.id, agent_id=c.agent_id, queue_id=call.queue_id))
+    d.emit(
+        ev.CallConsultStarted(
+            at=d.now,
+            call_id=call.id,
+            agent_id=c.agent_id,
+            consult_agent_id=consulted.id,
+            to_queue_id=c.to_queue_id,
+        )
+    )
+
+
+def _in_consult(d: _Decision, call_id: str) -> Call:
+    call = d.call(call_id)
+    if call.party_kind != "consult":
+        raise Conflict(f"call {call_id!r} has no consult in progress")
+    return call
+
+
+def _complete_consult(d: _Decision, c: cmd.CompleteConsult) -> None:
+    d.connected_to(c.call_id, c.agent_id)
+    d.hand_over(_in_consult(d, c.call_id), "consult")
+
+
+def _cancel_consult(d: _Decision, c: cmd.CancelConsult) -> None:
+    d.agent(c.agent_id)
+    call = _in_consult(d, c.call_id)
+    consulted = d.state.agents[call.party_agent_id or ""]
+    if c.agent_id not in (call.agent_id, consulted.id):
+        raise Conflict(f"agent {c.agent_id!r} is not in the consult on call {call.id!r}")
+    by_first = c.agent_id == call.agent_id
+    talk = (d.now - call.party_since).total_seconds() if call.party_since else 0.0
+    d.emit(
+        ev.CallConsultEnded(
+            at=d.now,
+            call_id=call.id,
+            agent_id=call.agent_id or "",
+            consult_agent_id=consulted.id,
+            reason="cancelled" if by_first else "consulted_hung_up",
+            talk=max(0.0, talk),
+        )
+    )
+    if by_first:
+        d.resume(call)  # back to the caller; if the consulted agent hung up, it stays held
+    d.dispatch_agent(consulted)
+
+
+def _add_party(d: _Decision, c: cmd.AddParty) -> None:
+    call = d.connected_to(c.call_id, c.agent_id)
+    if call.party_agent_id is not None:
+        raise Conflict(
+            f"call {call.id!r} already has agent {call.party_agent_id!r} in a {call.party_kind}"
+        )
+    if call.held_since is not None:
+        raise Conflict(f"call {call.id!r} is on hold: resume it before adding a party")
+    party = d.free_agent(c.party_agent_id, c.agent_id)
+    d.emit(
+        ev.CallConferenced(at=d.now, call_id=call.id, agent_id=c.agent_id, party_agent_id=party.id)
+    )
+
+
+def _leave_conference(d: _Decision, c: cmd.LeaveConference) -> None:
+    d.agent(c.agent_id)
+    call = d.call(c.call_id)
+    if call.party_kind != "conference":
+        raise Conflict(f"call {call.id!r} is not in a conference")
+    if c.agent_id == call.party_agent_id:
+        freed = d.end_party(call)
+        d.dispatch_freed(freed)
+    elif c.agent_id == call.agent_id:
+        d.hand_over(call, "conference")
+    else:
+        raise Conflict(f"agent {c.agent_id!r} is not in the conference on call {call.id!r}")
+
+
+def _disposition(d: _Decision, c: cmd.Disposition) -> None:
+    agent = d.agent(c.agent_id)
+    last = agent.last_call
+    if (
+        agent.status not in ("on_call", "wrap_up")
+        or agent.call_id != c.call_id
+        or last is None
+        or last[0] != c.call_id
+    ):
+        raise Conflict(f"agent {agent.id!r} is not on call {c.call_id!r} or wrapping it up")
+    _, queue_id, customer_id = last
+    queue = d.state.queues.get(queue_id)
+    codes = queue.config.dispositions if queue else []
+    if codes and c.disposition not in codes:
+        raise Invalid(
+            f"disposition {c.disposition!r} is not a code of queue {queue_id!r}; "
+            f"its codes: {', '.join(codes)}"
+        )
+    d.emit(
+        ev.CallDispositioned(
+            at=d.now,
+            call_id=c.call_id,
+            agent_id=agent.id,
+            queue_id=queue_id,
+            disposition=c.disposition,
+            notes=c.notes,
+            follow_up=c.follow_up,
+            customer_id=customer_id,
+        )
+    )
 
 
 def _tick(d: _Decision, _: cmd.Tick) -> None:
@@ -787,5 +1184,16 @@ _HANDLERS: dict[type, Any] = {
     cmd.RequestCallback: _request_callback,
     cmd.IdentifyCustomer: _identify_customer,
     cmd.FinishWrapUp: _finish_wrap_up,
+    cmd.ConfigureSettings: _configure_settings,
+    cmd.HoldCall: _hold,
+    cmd.ResumeCall: _resume,
+    cmd.MuteCall: _mute,
+    cmd.TransferCall: _transfer,
+    cmd.StartConsult: _start_consult,
+    cmd.CompleteConsult: _complete_consult,
+    cmd.CancelConsult: _cancel_consult,
+    cmd.AddParty: _add_party,
+    cmd.LeaveConference: _leave_conference,
+    cmd.Disposition: _disposition,
     cmd.Tick: _tick,
 }

@@ -1,6 +1,8 @@
 """The state as plain JSON, and back: snapshots, and the replay-equality check.
 
 Sets and dicts are written sorted, so two equal states give identical bytes.
+Fields added after format 1 are read with their defaults when absent, so older
+snapshots still load.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from callcenter.routing.domain.config import AgentConfig, QueueConfig
+from callcenter.routing.domain.config import AgentConfig, QueueConfig, TenantSettings
 from callcenter.routing.domain.state import Agent, Call, Deadline, Queue, RoutingState
 
 SNAPSHOT_FORMAT = 1
@@ -53,6 +55,9 @@ def to_snapshot(state: RoutingState) -> dict[str, Any]:
                 "talk_today": agent.talk_today,
                 "misses": agent.misses,
                 "wrap_until": _time(agent.wrap_until),
+                "last_call": list(agent.last_call) if agent.last_call else None,
+                "state_day": agent.state_day.isoformat() if agent.state_day else None,
+                "state_seconds": dict(sorted(agent.state_seconds.items())),
             }
             for agent in sorted(state.agents.values(), key=lambda a: a.id)
         },
@@ -77,6 +82,15 @@ def to_snapshot(state: RoutingState) -> dict[str, Any]:
                 "callback_number": call.callback_number,
                 "callback_attempt": call.callback_attempt,
                 "not_before": _time(call.not_before),
+                "queued_at": _time(call.queued_at),
+                "answer_wait": call.answer_wait,
+                "held_since": _time(call.held_since),
+                "hold_total": call.hold_total,
+                "muted": call.muted,
+                "party_agent_id": call.party_agent_id,
+                "party_kind": call.party_kind,
+                "party_since": _time(call.party_since),
+                "consult_queue_id": call.consult_queue_id,
             }
             for call in sorted(state.calls.values(), key=lambda c: c.id)
         },
@@ -84,6 +98,7 @@ def to_snapshot(state: RoutingState) -> dict[str, Any]:
         "last_agent": dict(sorted(state.last_agent.items())),
         "identified": {c: list(who) for c, who in sorted(state.identified.items())},
         "deadlines": [[_time(d.when), d.seq, d.kind, d.key] for d in sorted(state.deadlines)],
+        "settings": state.settings.model_dump(mode="json"),
     }
 
 
@@ -120,6 +135,9 @@ def from_snapshot(data: dict[str, Any]) -> RoutingState:
             talk_today=a["talk_today"],
             misses=a["misses"],
             wrap_until=_parse_time(a["wrap_until"]),
+            last_call=_last_call(a.get("last_call")),
+            state_day=date.fromisoformat(a["state_day"]) if a.get("state_day") else None,
+            state_seconds=dict(a.get("state_seconds", {})),
         )
     for call_id, c in data["calls"].items():
         state.calls[call_id] = Call(
@@ -143,7 +161,17 @@ def from_snapshot(data: dict[str, Any]) -> RoutingState:
             callback_number=c["callback_number"],
             callback_attempt=c["callback_attempt"],
             not_before=_parse_time(c["not_before"]),
+            queued_at=_parse_time(c.get("queued_at", c["enqueued_at"])),
+            answer_wait=c.get("answer_wait"),
+            held_since=_parse_time(c.get("held_since")),
+            hold_total=c.get("hold_total", 0.0),
+            muted=c.get("muted", False),
+            party_agent_id=c.get("party_agent_id"),
+            party_kind=c.get("party_kind"),
+            party_since=_parse_time(c.get("party_since")),
+            consult_queue_id=c.get("consult_queue_id"),
         )
+    state.settings = TenantSettings.model_validate(data.get("settings", {}))
     state.last_agent = dict(data["last_agent"])
     state.identified = {c: (who[0], who[1]) for c, who in data["identified"].items()}
     for agent_id in data["ready"]:
@@ -155,3 +183,7 @@ def from_snapshot(data: dict[str, Any]) -> RoutingState:
     ]
     state.reindex()
     return state
+
+
+def _last_call(value: list | None) -> tuple[str, str, str | None] | None:
+    return (value[0], value[1], value[2]) if value else None

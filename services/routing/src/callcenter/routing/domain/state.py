@@ -11,17 +11,18 @@ from __future__ import annotations
 import bisect
 import heapq
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal, NamedTuple
 
 from callcenter.events.catalogue import routing as ev
-from callcenter.routing.domain.config import AgentConfig, QueueConfig
+from callcenter.routing.domain.config import AgentConfig, QueueConfig, TenantSettings
 from callcenter.routing.domain.pools import added_queues, base_pool_holds, could_serve
 
 AgentStatus = Literal["logged_out", "ready", "not_ready", "offered", "on_call", "wrap_up"]
 # Agents who count as staffing a queue (for the estimated wait).
 STAFFED: frozenset[str] = frozenset({"ready", "offered", "on_call", "wrap_up"})
 CallStatus = Literal["waiting", "offered", "connected"]
+PartyKind = Literal["consult", "conference"]
 DeadlineKind = Literal[
     "offer", "wrap_up", "overflow", "preferred", "max_wait", "callback_retry", "forget_identity"
 ]
@@ -45,6 +46,20 @@ class Agent:
     talk_today: float = 0.0
     misses: int = 0
     wrap_until: datetime | None = None
+    # The call it last answered, (call id, queue id, customer id): what a disposition names.
+    last_call: tuple[str, str, str | None] | None = None
+    # Seconds in each status on ``state_day`` (UTC), up to ``since``.
+    state_day: date | None = None
+    state_seconds: dict[str, float] = field(default_factory=dict)
+
+    def seconds_today(self, now: datetime) -> dict[str, float]:
+        """Seconds in each status today, counting the current one up to ``now``."""
+        today = now.date()
+        seconds = dict(self.state_seconds) if self.state_day == today else {}
+        if self.since is not None and self.status != "logged_out":
+            start = max(self.since, _midnight(now))
+            seconds[self.status] = seconds.get(self.status, 0.0) + (now - start).total_seconds()
+        return {status: round(value, 1) for status, value in sorted(seconds.items())}
 
 
 @dataclass
@@ -69,6 +84,24 @@ class Call:
     callback_number: str | None = None
     callback_attempt: int = 0
     not_before: datetime | None = None
+    # When this wait began: enqueued_at, or the transfer (overflow and max wait count
+    # from here; priority ages from enqueued_at).
+    queued_at: datetime | None = None
+    # The wait reported when first answered in this queue (a transfer keeps it).
+    answer_wait: float | None = None
+    held_since: datetime | None = None
+    hold_total: float = 0.0  # the current agent's finished holds
+    muted: bool = False
+    # The second agent on the call: consulted (the caller on hold) or in conference.
+    party_agent_id: str | None = None
+    party_kind: PartyKind | None = None
+    party_since: datetime | None = None
+    consult_queue_id: str | None = None
+
+    def hold_until(self, now: datetime) -> float:
+        """Seconds on hold so far with the current agent."""
+        current = (now - self.held_since).total_seconds() if self.held_since else 0.0
+        return self.hold_total + max(0.0, current)
 
 
 @dataclass
@@ -109,6 +142,7 @@ class RoutingState:
     # call id -> (customer id, preferred agent) learned before the call was queued;
     # forgotten after IDENTITY_KEPT_SECONDS if the call never comes (self-served)
     identified: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    settings: TenantSettings = field(default_factory=TenantSettings)
     # Derived from the configurations (rebuilt by ``reindex``, never snapshotted):
     # agent -> queues whose base pool holds it (it staffs them, for the EWT) ...
     members: dict[str, set[str]] = field(default_factory=dict)
@@ -195,7 +229,12 @@ class RoutingState:
 
 
 def waited(call: Call, now: datetime) -> float:
-    return max(0.0, (now - call.enqueued_at).total_seconds())
+    """Seconds waited since this wait began (a transferred call: since the transfer)."""
+    return max(0.0, (now - (call.queued_at or call.enqueued_at)).total_seconds())
+
+
+def _midnight(at: datetime) -> datetime:
+    return datetime.combine(at.date(), time(), tzinfo=at.tzinfo)
 
 
 def sort_key(config: QueueConfig, priority: int, at: datetime, seq: int) -> tuple[float, int]:
@@ -230,6 +269,7 @@ def _set_status(state: RoutingState, agent: Agent, status: AgentStatus, at: date
         state.ready.pop(agent.id, None)
         for skill in agent.config.skills:
             state.ready_by_skill.get(skill, set()).discard(agent.id)
+    _count_state_time(agent, at)
     agent.status = status
     agent.since = at
     if status == "ready":
@@ -239,6 +279,18 @@ def _set_status(state: RoutingState, agent: Agent, status: AgentStatus, at: date
     if was_staffed != (status in STAFFED):
         for queue_id in state.members.get(agent.id, ()):
             state.queues[queue_id].staffed += 1 if status in STAFFED else -1
+
+
+def _count_state_time(agent: Agent, at: datetime) -> None:
+    if agent.since is None or agent.status == "logged_out":
+        return
+    start = agent.since
+    if agent.state_day != at.date():
+        agent.state_day = at.date()
+        agent.state_seconds = {}
+        start = max(start, _midnight(at))
+    seconds = agent.state_seconds.get(agent.status, 0.0) + (at - start).total_seconds()
+    agent.state_seconds[agent.status] = seconds
 
 
 def _becomes_free(state: RoutingState, agent: Agent, at: datetime) -> None:
@@ -327,13 +379,15 @@ def _logged_out(state: RoutingState, event: ev.AgentLoggedOut) -> None:
 def _queued(state: RoutingState, event: ev.CallQueued) -> None:
     queue = state.queues[event.queue_id]
     state.seq += 1
+    enqueued_at = event.enqueued_at or event.at
     call = Call(
         id=event.call_id,
         queue_id=event.queue_id,
         priority=event.priority,
         skills=dict(event.skills),
-        enqueued_at=event.at,
-        sort_key=sort_key(queue.config, event.priority, event.at, state.seq),
+        enqueued_at=enqueued_at,
+        queued_at=event.at,
+        sort_key=sort_key(queue.config, event.priority, enqueued_at, state.seq),
         customer_id=event.customer_id,
         ani=event.ani,
         preferred_agent_id=event.preferred_agent_id,
@@ -354,7 +408,7 @@ def _schedule_next_overflow(state: RoutingState, call: Call) -> None:
     steps = state.queues[call.queue_id].config.overflow
     for step in steps[call.step + 1 :]:
         if step.after_seconds is not None:
-            _schedule(state, _after(call.enqueued_at, step.after_seconds), "overflow", call.id)
+            _schedule(state, _after(call.queued_at, step.after_seconds), "overflow", call.id)
             return
 
 
@@ -421,6 +475,9 @@ def _answered(state: RoutingState, event: ev.CallAnswered) -> None:
     call.status = "connected"
     call.agent_id = agent.id
     call.answered_at = event.at
+    if call.answer_wait is None:
+        call.answer_wait = event.wait
+    agent.last_call = (call.id, call.queue_id, call.customer_id)
     if call.customer_id:
         state.last_agent[call.customer_id] = agent.id
     agent.call_id = call.id
@@ -458,7 +515,10 @@ def _exited(state: RoutingState, event: ev.CallExitedQueue) -> None:
 
 
 def _ended(state: RoutingState, event: ev.CallEnded) -> None:
-    call = state.calls.pop(event.call_id, None)
+    if event.transferred:
+        call = state.calls.get(event.call_id)
+    else:
+        call = state.calls.pop(event.call_id, None)
     agent = state.agents[event.agent_id]
     _count_today(agent, event.at)
     agent.talk_today += event.talk
@@ -530,7 +590,90 @@ def _customer_identified(state: RoutingState, event: ev.CallCustomerIdentified) 
     if event.preferred_agent_id and not call.preferred_agent_id:
         call.preferred_agent_id = event.preferred_agent_id
         window = state.queues[call.queue_id].config.preferred_agent_seconds
-        _schedule(state, _after(call.enqueued_at, window), "preferred", call.id)
+        _schedule(state, _after(call.queued_at or call.enqueued_at, window), "preferred", call.id)
+
+
+# -- call handling ---------------------------------------------------------------------
+
+
+def _held(state: RoutingState, event: ev.CallHeld) -> None:
+    state.calls[event.call_id].held_since = event.at
+
+
+def _resumed(state: RoutingState, event: ev.CallResumed) -> None:
+    call = state.calls[event.call_id]
+    call.held_since = None
+    call.hold_total += event.hold
+
+
+def _muted(state: RoutingState, event: ev.CallMuted) -> None:
+    state.calls[event.call_id].muted = True
+
+
+def _unmuted(state: RoutingState, event: ev.CallUnmuted) -> None:
+    state.calls[event.call_id].muted = False
+
+
+def _joins(state: RoutingState, call: Call, agent_id: str, kind: PartyKind, at: datetime) -> None:
+    agent = state.agents[agent_id]
+    call.party_agent_id = agent_id
+    call.party_kind = kind
+    call.party_since = at
+    agent.call_id = call.id
+    _set_status(state, agent, "on_call", at)
+
+
+def _leaves(state: RoutingState, call: Call, at: datetime) -> None:
+    agent = state.agents[call.party_agent_id or ""]
+    call.party_agent_id = call.party_kind = call.party_since = call.consult_queue_id = None
+    _becomes_free(state, agent, at)
+
+
+def _consult_started(state: RoutingState, event: ev.CallConsultStarted) -> None:
+    call = state.calls[event.call_id]
+    _joins(state, call, event.consult_agent_id, "consult", event.at)
+    call.consult_queue_id = event.to_queue_id
+
+
+def _consult_ended(state: RoutingState, event: ev.CallConsultEnded) -> None:
+    _leaves(state, state.calls[event.call_id], event.at)
+
+
+def _conferenced(state: RoutingState, event: ev.CallConferenced) -> None:
+    _joins(state, state.calls[event.call_id], event.party_agent_id, "conference", event.at)
+
+
+def _party_left(state: RoutingState, event: ev.CallPartyLeft) -> None:
+    _leaves(state, state.calls[event.call_id], event.at)
+
+
+def _transferred(state: RoutingState, event: ev.CallTransferred) -> None:
+    """The agent's part ends (its ``CallEnded`` follows); where the caller goes next
+    comes with the events after: ``CallQueued`` (a queue), ``CallOffered`` (an agent),
+    ``CallAnswered`` (the consulted or conferenced agent), or nothing (external)."""
+    if event.kind == "external":
+        _left_queue(state, event.call_id)
+        return
+    call = state.calls[event.call_id]
+    call.agent_id = None
+    call.held_since = None
+    call.hold_total = 0.0
+    call.muted = False
+    call.party_agent_id = call.party_kind = call.party_since = call.consult_queue_id = None
+    if event.kind == "blind" and event.to_agent_id:
+        # Back in its place in its queue, ringing the named agent; if they do not
+        # answer, it waits there like any caller.
+        call.status = "waiting"
+        call.answered_at = None
+        call.queued_at = event.at
+        call.declined.clear()
+        queue = state.queues.get(call.queue_id)
+        if queue is not None:
+            bisect.insort(queue.order, (call.sort_key, call.id))
+
+
+def _settings_configured(state: RoutingState, event: ev.RoutingSettingsConfigured) -> None:
+    state.settings = TenantSettings.model_validate(event.config)
 
 
 def _after(at: datetime, seconds: float) -> datetime:
@@ -560,4 +703,14 @@ _APPLY = {
     ev.CallbackCompleted: _callback_completed,
     ev.DeadlinesPassed: _deadlines_passed,
     ev.CallCustomerIdentified: _customer_identified,
+    ev.CallHeld: _held,
+    ev.CallResumed: _resumed,
+    ev.CallMuted: _muted,
+    ev.CallUnmuted: _unmuted,
+    ev.CallConsultStarted: _consult_started,
+    ev.CallConsultEnded: _consult_ended,
+    ev.CallConferenced: _conferenced,
+    ev.CallPartyLeft: _party_left,
+    ev.CallTransferred: _transferred,
+    ev.RoutingSettingsConfigured: _settings_configured,
 }
