@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := routing ivr crm workorders analytics
-PACKAGES := libs/events $(addprefix services/,$(SERVICES))
+PACKAGES := libs/events $(addprefix services/,$(SERVICES)) tools/simulator
 INSTALLED := $(VENV)/.installed
 
 .PHONY: setup run test lint format bench migrate reset clean sandbox

@@ -3,7 +3,9 @@
 Starts the embedded broker (or uses ``CALLCENTER_KAFKA_BOOTSTRAP_SERVERS`` when
 set), migrates and starts the five services as processes (SQLite files and logs
 under ``var/``), waits until every ``/healthz`` answers,
-prints the URLs, and on Ctrl-C (or SIGTERM) stops everything it started:
+prints the URLs, starts the simulator at a gentle rate for the demo tenant
+(``CALLCENTER_SIMULATOR_RATE`` calls per minute, 0 for none), and on Ctrl-C (or
+SIGTERM) stops everything it started:
 services first (they drain their consumers), then the broker. No orphans: each
 child runs in its own process group, killed if it does not stop in time.
 """
@@ -26,6 +28,7 @@ from callcenter.events.signals import StopRequest
 SERVICES = ["routing", "ivr", "crm", "workorders", "analytics"]
 HEALTH_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 20
+SIMULATOR_RATE = float(os.environ.get("CALLCENTER_SIMULATOR_RATE", "4"))  # calls per minute
 
 
 def service_port(name: str) -> int:
@@ -53,6 +56,20 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def start_simulator(logs: Path) -> subprocess.Popen[bytes] | None:
+    """Callers and agents for the demo tenant at a gentle rate, so the wallboard moves."""
+    if SIMULATOR_RATE <= 0:
+        return None
+    command = [
+        str(Path(sys.executable).parent / "callcenter-simulator"),
+        *("--quiet", "--tenants", "demo", "--rate", str(SIMULATOR_RATE)),
+        *("--duration", str(365 * 86400)),
+    ]
+    log_file = open(logs / "simulator.log", "ab")  # the child keeps it open
+    return subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # fmt: skip
 
 
 def wallboard_url(port: int) -> str:
@@ -88,6 +105,7 @@ def main() -> int:
         print(f"broker     {broker.bootstrap_servers} (embedded, in memory)", flush=True)
 
     processes: dict[str, subprocess.Popen[bytes]] = {}
+    helpers: list[subprocess.Popen[bytes]] = []  # the simulator: it may end; the platform not
     stopping = StopRequest()
     try:
         for name in SERVICES:
@@ -124,6 +142,10 @@ def main() -> int:
             print(f"wallboard  {wallboard_url(ports['analytics'])}")
             print(f"logs       {logs}")
             print("token      .venv/bin/callcenter-token --tenant demo --role supervisor")
+            if simulator := start_simulator(logs):
+                helpers.append(simulator)
+                print(f"simulator  {SIMULATOR_RATE:g} calls/min into tenant demo, log "
+                      f"{logs / 'simulator.log'} (CALLCENTER_SIMULATOR_RATE=0: none)")  # fmt: skip
             print("platform is up; Ctrl-C stops it", flush=True)
         while not stopping:
             for name, process in processes.items():
@@ -135,10 +157,11 @@ def main() -> int:
             time.sleep(0.5)
         return 0
     finally:
-        for process in processes.values():
+        everything = [*helpers, *processes.values()]
+        for process in everything:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in processes.values():
+        for process in everything:
             stop_process(process)
         if broker is not None:
             broker.stop()

@@ -1,6 +1,8 @@
 """``make run``'s launcher, as a new user runs it: the broker and the five
 services come up healthy within 60 s; a call through the IVR and routing shows
-on the printed wallboard URL in Chromium; Ctrl-C leaves no process behind."""
+on the printed wallboard URL in Chromium; the simulator's books balance with the
+platform's; make run's own simulator moves the demo wallboard; Ctrl-C leaves no
+process behind."""
 
 from __future__ import annotations
 
@@ -88,12 +90,80 @@ def a_call_shows_on_the_wallboard(ports: dict[str, int], wallboard: str, key_fil
             browser.close()
 
 
+def the_simulator_moves_the_demo_wallboard(live: str, token: str) -> None:
+    """``make run``'s own simulator: the demo tenant's queues fill with calls."""
+    deadline = time.monotonic() + 60
+    while True:
+        view = httpx.get(live, headers={"Authorization": f"Bearer {token}"}).json()
+        offered = sum(q["offered"] for q in view["queues"] if q["queue_id"].startswith("sim-"))
+        if offered > 0:
+            return
+        assert time.monotonic() < deadline, view
+        time.sleep(1)
+
+
+def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> None:
+    """The simulator's own counts of a seeded run equal what the platform recorded."""
+    environment = {**os.environ, "CALLCENTER_SIGNING_KEY_FILE": str(key_file),
+                   **{f"CALLCENTER_{name.upper()}_PORT": str(port)
+                      for name, port in ports.items()}}  # fmt: skip
+    command = [str(Path(sys.executable).parent / "callcenter-simulator"), "--quiet",
+               "--tenants", "acme", "--calls", "40", "--rate", "240", "--aht", "4",
+               "--patience", "6", "--agents-per-skill", "2", "--seed", "7",
+               "--export", str(folder)]  # fmt: skip
+    run = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    books = json.loads((folder / "summary.json").read_text())["simulator"]["acme"]
+    assert (books["arrived"], books["errors"]) == (40, 0)
+    assert books["answered"] > 0 and books["abandoned"] > 0
+    token = issue_token(signing_key(None, key_file), subject="audit", tenant="acme",
+                        roles=[Role.SUPERVISOR])  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}"}
+    analytics = f"http://127.0.0.1:{ports['analytics']}"
+
+    def recorded() -> dict:
+        rows = httpx.get(f"{analytics}/v1/kpis", headers=headers).json()["rows"]
+        return rows[0] if rows else {}
+
+    deadline = time.monotonic() + 30
+    while (row := recorded()).get("offered", 0) + row.get("short_abandoned", 0) < books["queued"]:
+        assert time.monotonic() < deadline, (row, books)
+        time.sleep(0.5)
+    assert row["offered"] + row["short_abandoned"] == books["queued"]
+    assert row["answered"] == books["answered"]
+    assert row["abandoned"] + row["short_abandoned"] == books["abandoned"]
+    assert row["ivr_entered"] == books["arrived"]
+    assert round(row["ivr_containment"] * books["arrived"]) == books["self_served"]
+    # Every known caller got a screen pop.
+    crm = f"http://127.0.0.1:{ports['crm']}/v1/events"
+    crm_token = issue_token(signing_key(None, key_file), subject="audit", tenant="acme",
+                            roles=[Role.ADMIN])  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        page = httpx.get(crm, params={"limit": 500},
+                         headers={"Authorization": f"Bearer {crm_token}"}).json()  # fmt: skip
+        identified = {
+            e["data"]["call_id"] for e in page["items"] if e["type"] == "CustomerIdentified"
+        }
+        if len(identified) >= books["known_callers"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(identified) == books["known_callers"]
+    # The exported events, folded offline, give the platform's numbers.
+    fold = subprocess.run([str(Path(sys.executable).parent / "callcenter-analytics"), "fold",
+                           "--events", str(folder / "events.jsonl")],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    [offline] = json.loads(fold.stdout)["tenants"]["acme"]["kpis"]
+    assert (offline["offered"], offline["answered"]) == (row["offered"], row["answered"])
+
+
 def test_make_run_brings_the_platform_up_and_ctrl_c_stops_it(tmp_path):
     ports = {name: free_port() for name in SERVICES}
     environment = {
         **os.environ,
         "CALLCENTER_DATA_DIR": str(tmp_path / "var"),
         "CALLCENTER_BROKER_PORT": str(free_port()),
+        "CALLCENTER_SIMULATOR_RATE": "30",
         **{f"CALLCENTER_{name.upper()}_PORT": str(port) for name, port in ports.items()},
     }
     started = time.monotonic()
@@ -129,7 +199,10 @@ def test_make_run_brings_the_platform_up_and_ctrl_c_stops_it(tmp_path):
                                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         with urllib.request.urlopen(live, timeout=5) as response:
             assert "queues" in json.loads(response.read())
-        a_call_shows_on_the_wallboard(ports, wallboard, tmp_path / "var" / "dev-signing-key")
+        key_file = tmp_path / "var" / "dev-signing-key"
+        a_call_shows_on_the_wallboard(ports, wallboard, key_file)
+        the_books_balance(ports, key_file, tmp_path / "run")
+        the_simulator_moves_the_demo_wallboard(page.replace("/wallboard", "/v1/live"), token)
         processes = children_of(launcher.pid)
         assert len(processes) >= len(SERVICES)
     finally:

@@ -1,0 +1,133 @@
+"""What a simulated center looks like and how it is set up through the public APIs."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import zlib
+from dataclasses import dataclass, field
+
+import httpx
+
+SKILLS = ("billing", "support")
+FLOW_ID = "simulator"
+KNOWN_CALLERS = 50  # callers the CRM knows (numbers 0..49)
+
+
+@dataclass(frozen=True)
+class Params:
+    tenants: tuple[str, ...] = ("demo",)
+    agents_per_skill: int = 3
+    calls_per_minute: float = 6.0
+    aht_seconds: float = 60.0
+    patience_seconds: float = 45.0
+    speed: float = (
+        1.0  # the simulator's own durations (talk, patience, arrivals) run this much faster
+    )
+    self_service_share: float = 0.15
+    ticket_share: float = 0.2
+    break_share: float = 0.05
+    seed: int = 1
+    # Calls per minute follow this profile over the (simulated) day: 24 hourly factors.
+    profile: tuple[float, ...] = field(
+        default_factory=lambda: tuple(
+            0.2 if hour < 7 or hour >= 21 else 1.0 + 0.5 * math.sin(math.pi * (hour - 7) / 14)
+            for hour in range(24)
+        )
+    )
+
+    def number(self, tenant: str) -> str:
+        """Each tenant's simulated line (the same in every run)."""
+        return f"+1555{zlib.crc32(tenant.encode()) % 10**7:07d}"
+
+
+def flow() -> dict:
+    """Billing (1), support (2), or hear your balance (3, self-served); no key: billing."""
+    return {
+        "name": "simulator line",
+        "start": "menu",
+        "nodes": {
+            "menu": {
+                "type": "menu",
+                "prompts": ["For billing press 1, for support press 2, for your balance press 3."],
+                "choices": {"1": "billing", "2": "support", "3": "balance"},
+                "max_attempts": 1,
+                "on_failure": "billing",
+            },
+            "billing": {
+                "type": "enqueue",
+                "prompts": ["Please hold."],
+                "queue": "sim-billing",
+                "skills": {"billing": 1},
+            },
+            "support": {
+                "type": "enqueue",
+                "prompts": ["Please hold."],
+                "queue": "sim-support",
+                "skills": {"support": 1},
+            },
+            "balance": {
+                "type": "hangup",
+                "prompts": ["Your balance is 42 dollars. Goodbye."],
+                "outcome": "self_served",
+            },
+        },
+    }
+
+
+def agent_ids(params: Params, tenant: str) -> dict[str, str]:
+    """Agent id -> their main skill."""
+    return {
+        f"sim-{skill}-{n}": skill for skill in SKILLS for n in range(1, params.agents_per_skill + 1)
+    }
+
+
+def caller_number(n: int) -> str:
+    return f"+3361{n:07d}"
+
+
+async def set_up(clients: dict[str, httpx.AsyncClient], params: Params, tenant: str) -> None:
+    """Queues, agents (logged in and ready), the flow on the tenant's number, known callers.
+
+    Idempotent: a second run replaces the same configuration.
+    """
+    routing, ivr, crm = clients["routing"], clients["ivr"], clients["crm"]
+    for skill in SKILLS:
+        queue = {
+            "name": f"Simulated {skill}",
+            "skills": {skill: 1},
+            "service_level_seconds": 20,
+            "wrap_up_seconds": 3,
+            "ring_timeout_seconds": 20,
+        }
+        _ok(await routing.put(f"/v1/queues/sim-{skill}", json=queue))
+    for agent_id, skill in agent_ids(params, tenant).items():
+        other = next(s for s in SKILLS if s != skill)
+        config = {"name": agent_id, "skills": {skill: 5, other: 1}}
+        _ok(await routing.put(f"/v1/agents/{agent_id}", json=config))
+    for _ in range(100):  # the IVR learns routing's queues from its events
+        published = await ivr.put(f"/v1/flows/{FLOW_ID}", json=flow())
+        if published.status_code in (200, 201):
+            break
+        await asyncio.sleep(0.2)
+    else:
+        _ok(published)
+    binding = {"flow_id": FLOW_ID, "version": published.json()["version"]}
+    _ok(await ivr.put(f"/v1/numbers/{params.number(tenant)}", json=binding))
+    for n in range(KNOWN_CALLERS):
+        customer = {"first_name": "Caller", "last_name": f"{n:04d}", "phones": [caller_number(n)]}
+        created = await crm.post("/v1/customers", json=customer)
+        if created.status_code not in (201, 409):  # 409: known from an earlier run
+            _ok(created)
+
+
+def _ok(response: httpx.Response) -> None:
+    if response.is_error:
+        raise SetupError(
+            f"{response.request.method} {response.request.url}: "
+            f"{response.status_code} {response.text}"
+        )
+
+
+class SetupError(RuntimeError):
+    pass

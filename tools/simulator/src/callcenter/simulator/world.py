@@ -1,0 +1,246 @@
+"""The simulation: callers and agents acting on the platform through its HTTP APIs.
+
+Callers arrive as a Poisson process (the rate follows the time-of-day profile),
+answer the IVR's menu, wait in queue and hang up when their patience runs out,
+or talk until the end of their handle time. Agents watch routing's agent list,
+answer offers after a ring delay, sometimes open and resolve a work order after
+a call, and sometimes take a break. Each call's answer and abandon are decided
+under one lock, so the simulator's own books and the platform's agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+from callcenter.simulator.scenario import KNOWN_CALLERS, Params, agent_ids, caller_number
+
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class Books:
+    """The simulator's own counts, per tenant."""
+
+    arrived: int = 0
+    known_callers: int = 0  # calls from numbers the CRM knows
+    self_served: int = 0
+    queued: int = 0
+    answered: int = 0
+    answered_in_20s: int = 0
+    abandoned: int = 0
+    ended_in_ivr: int = 0
+    tickets: int = 0
+    breaks: int = 0
+    errors: int = 0
+    waits: list[float] = field(default_factory=list)
+
+    def service_level(self) -> float | None:
+        handled = self.answered + self.abandoned
+        return round(self.answered_in_20s / handled, 4) if handled else None
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "arrived": self.arrived,
+            "known_callers": self.known_callers,
+            "self_served": self.self_served,
+            "queued": self.queued,
+            "answered": self.answered,
+            "abandoned": self.abandoned,
+            "ended_in_ivr": self.ended_in_ivr,
+            "service_level_20s": self.service_level(),
+            "asa_seconds": round(sum(self.waits) / len(self.waits), 2) if self.waits else None,
+            "tickets": self.tickets,
+            "breaks": self.breaks,
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class _Call:
+    call_id: str
+    queued_at: float
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    gave_up: bool = False
+
+
+class Simulation:
+    def __init__(
+        self, params: Params, clients: dict[str, dict[str, httpx.AsyncClient]], run_id: str
+    ) -> None:
+        self.params = params
+        self.clients = clients  # tenant -> service -> client
+        self.run_id = run_id
+        self.rng = random.Random(params.seed)
+        self.books = {tenant: Books() for tenant in params.tenants}
+        self._calls: dict[str, _Call] = {}
+        self._handled_offers: set[str] = set()
+        self._busy: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.started = time.monotonic()
+
+    def scaled(self, seconds: float) -> float:
+        return seconds / self.params.speed
+
+    def simulated_hour(self) -> int:
+        elapsed = (time.monotonic() - self.started) * self.params.speed
+        return int(elapsed // 3600) % 24
+
+    async def run(self, duration: float | None, calls: int | None) -> None:
+        deadline = None if duration is None else time.monotonic() + duration
+        watchers = [asyncio.create_task(self._agents(t)) for t in self.params.tenants]
+        placed = 0
+        try:
+            while (calls is None or placed < calls) and (
+                deadline is None or time.monotonic() < deadline
+            ):
+                rate = self.params.calls_per_minute * self.params.profile[self.simulated_hour()]
+                await asyncio.sleep(self.scaled(self.rng.expovariate(rate / 60)))
+                tenant = self.rng.choice(self.params.tenants)
+                self._spawn(self._caller(tenant, f"{self.run_id}-{placed:06d}"))
+                placed += 1
+            while self._tasks:  # let every call end
+                await asyncio.wait(set(self._tasks))
+        finally:
+            for watcher in watchers:
+                watcher.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
+
+    def _spawn(self, work) -> None:  # type: ignore[no-untyped-def]
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # callers ------------------------------------------------------------------------
+
+    async def _caller(self, tenant: str, call_id: str) -> None:
+        ivr = self.clients[tenant]["ivr"]
+        books = self.books[tenant]
+        caller = self.rng.randrange(KNOWN_CALLERS * 2)  # half of them known
+        number = caller_number(caller)
+        choice = "3" if self.rng.random() < self.params.self_service_share else (
+            self.rng.choice("12"))  # fmt: skip
+        patience = self.scaled(self.rng.expovariate(1 / self.params.patience_seconds))
+        handle = self.scaled(self.rng.expovariate(1 / self.params.aht_seconds))
+        try:
+            dialed = {"from": number, "to": self.params.number(tenant), "call_id": call_id}
+            arrived = await ivr.post("/v1/calls", json=dialed)
+            arrived.raise_for_status()
+            books.arrived += 1
+            books.known_callers += caller < KNOWN_CALLERS
+            await asyncio.sleep(self.scaled(self.rng.uniform(1, 3)))  # listening to the menu
+            answer = await ivr.post(f"/v1/calls/{call_id}/input", json={"digits": choice})
+            answer.raise_for_status()
+            outcome = answer.json()
+            kinds = [item["type"] for item in outcome["instructions"]]
+            if "enqueue" not in kinds:
+                if outcome.get("outcome") == "self_served":
+                    books.self_served += 1
+                else:
+                    books.ended_in_ivr += 1
+                return
+            books.queued += 1
+            call = self._calls[call_id] = _Call(call_id, time.monotonic())
+            try:
+                await asyncio.wait_for(call.answered.wait(), patience)
+            except TimeoutError:
+                async with call.lock:
+                    if not call.answered.is_set():
+                        call.gave_up = True
+                        books.abandoned += 1
+                        (await ivr.post(f"/v1/calls/{call_id}/hangup")).raise_for_status()
+                        return
+            await asyncio.sleep(handle)  # talking to the agent
+            (await ivr.post(f"/v1/calls/{call_id}/hangup")).raise_for_status()
+        except httpx.HTTPError:
+            books.errors += 1
+        finally:
+            self._calls.pop(call_id, None)
+
+    # agents -------------------------------------------------------------------------
+
+    async def _agents(self, tenant: str) -> None:
+        """Watch routing's agents: answer what is offered, take the odd break."""
+        routing = self.clients[tenant]["routing"]
+        mine = agent_ids(self.params, tenant)
+        for agent_id in mine:
+            await routing.post(f"/v1/agents/{agent_id}/login")
+            await routing.post(f"/v1/agents/{agent_id}/ready")
+        while True:
+            try:
+                listed = await routing.get("/v1/agents")
+                listed.raise_for_status()
+                for agent in listed.json():
+                    if agent["id"] not in mine or agent["id"] in self._busy:
+                        continue
+                    if agent["status"] == "offered" and agent["call_id"]:
+                        offer = f"{agent['id']}|{agent['call_id']}"
+                        if offer not in self._handled_offers:
+                            self._handled_offers.add(offer)
+                            self._spawn(self._answer(tenant, agent["id"], agent["call_id"]))
+                    elif agent["status"] == "ready" and self._takes_a_break():
+                        self._spawn(self._break(tenant, agent["id"]))
+            except httpx.HTTPError:
+                self.books[tenant].errors += 1
+            await asyncio.sleep(POLL_SECONDS)
+
+    def _takes_a_break(self) -> bool:
+        per_poll = self.params.break_share * POLL_SECONDS * self.params.speed / 600
+        return self.rng.random() < per_poll
+
+    async def _answer(self, tenant: str, agent_id: str, call_id: str) -> None:
+        routing = self.clients[tenant]["routing"]
+        books = self.books[tenant]
+        self._busy.add(agent_id)
+        try:
+            await asyncio.sleep(self.scaled(self.rng.uniform(0.5, 2)))  # it rings
+            call = self._calls.get(call_id)
+            if call is None:
+                return
+            async with call.lock:
+                if call.gave_up:
+                    return
+                answered = await routing.post(f"/v1/calls/{call_id}/answer",
+                                              json={"agent_id": agent_id})  # fmt: skip
+                if answered.status_code != 200:
+                    return  # the offer expired or went to another agent
+                wait = (time.monotonic() - call.queued_at) * self.params.speed
+                books.answered += 1
+                books.answered_in_20s += wait <= 20
+                books.waits.append(wait)
+                call.answered.set()
+            if self.rng.random() < self.params.ticket_share:
+                await self._ticket(tenant, agent_id, call_id)
+        except httpx.HTTPError:
+            books.errors += 1
+        finally:
+            self._busy.discard(agent_id)
+
+    async def _ticket(self, tenant: str, agent_id: str, call_id: str) -> None:
+        workorders = self.clients[tenant]["workorders"]
+        body = {"type": "inquiry", "title": f"Follow-up of call {call_id}", "call_id": call_id}
+        opened = await workorders.post("/v1/tickets", json=body)
+        if opened.status_code != 201:
+            self.books[tenant].errors += 1
+            return
+        self.books[tenant].tickets += 1
+        ticket_id = opened.json()["ticket"]["ticket_id"]
+        note = {"note": "Answered on the call."}
+        await workorders.post(f"/v1/tickets/{ticket_id}/resolve", json=note)
+
+    async def _break(self, tenant: str, agent_id: str) -> None:
+        routing = self.clients[tenant]["routing"]
+        self._busy.add(agent_id)
+        try:
+            away = await routing.post(f"/v1/agents/{agent_id}/not-ready", json={"reason": "break"})
+            if away.status_code == 200:
+                self.books[tenant].breaks += 1
+                await asyncio.sleep(self.scaled(self.rng.uniform(60, 300)))
+                await routing.post(f"/v1/agents/{agent_id}/ready")
+        finally:
+            self._busy.discard(agent_id)
