@@ -262,3 +262,28 @@ def test_a_call_out_of_steps_is_ended_by_the_system(menu_flow):
     assert call.state.status == "ended" and call.state.outcome == "hung_up"
     assert call.heard[-1] == Hangup()
     assert not any(isinstance(item, Gather) for item in call.heard)
+
+
+def test_in_the_queue_the_callback_digit_keeps_the_place_and_other_keys_are_refused(menu_flow):
+    flow = menu_flow()
+    flow["nodes"]["sales"]["callback"] = {"accept_digit": "9", "number": "+1{account}"}
+    call = Call(flow)
+    call.press("1")
+    assert call.state.outcome == "queued"
+    with pytest.raises(CommandRejected):
+        call.press("1")
+    with pytest.raises(CommandRejected):
+        call.press(timeout=True)
+    events = call.press("9")
+    assert [event.event_type for event in events] == ["CallbackOfferAccepted", "CallHungUp"]
+    assert (events[0].queue_id, events[0].number) == ("sales", "+1")
+    assert events[1].by == "caller"  # routing: the caller keeps the place and hangs up
+    assert isinstance(call.heard[-1], Hangup)
+    assert call.said() == ["Thank you. You keep your place and we will call you back."]
+
+
+def test_a_system_hang_up_says_why(menu_flow):
+    call = Call(menu_flow())
+    [completed, hung_up] = call.send(HangUp(by="system", reason="max_age"))
+    assert completed.outcome == "hung_up"
+    assert (hung_up.by, hung_up.reason) == ("system", "max_age")
