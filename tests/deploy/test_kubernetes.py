@@ -8,6 +8,7 @@ fields the operators' API references list as required, and against each other.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from urllib.parse import urlsplit
@@ -29,7 +30,9 @@ CNPG = "postgresql.cnpg.io/v1"
 PUBLISHERS = ("routing", "ivr", "crm", "workorders")
 
 
+@functools.cache
 def render(overlay: str) -> list[dict]:
+    """The overlay's objects (shared by the tests: none of them changes what it reads)."""
     result = run(tool("kubectl"), "kustomize", str(K8S / "overlays" / overlay))
     assert result.returncode == 0, result.stderr
     return [document for document in yaml.safe_load_all(result.stdout) if document]
