@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from callcenter.events.broker import free_port
@@ -149,6 +150,14 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
             break
         time.sleep(0.5)
     assert len(identified) == books["known_callers"]
+    # Every voicemail became a work order (seed 7 leaves one).
+    assert books["voicemails"]
+    workorders = f"http://127.0.0.1:{ports['workorders']}/v1/tickets"
+    for call_id in books["voicemails"]:
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{workorders}/vm-{call_id}", headers=headers).status_code != 200:
+            assert time.monotonic() < deadline, f"no work order for the voicemail of {call_id}"
+            time.sleep(0.5)
     # The exported events, folded offline, give the platform's numbers.
     fold = subprocess.run([str(Path(sys.executable).parent / "callcenter-analytics"), "fold",
                            "--events", str(folder / "events.jsonl")],
@@ -157,6 +166,7 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
     assert (offline["offered"], offline["answered"]) == (row["offered"], row["answered"])
 
 
+@pytest.mark.timeout(300)
 def test_make_run_brings_the_platform_up_and_ctrl_c_stops_it(tmp_path):
     ports = {name: free_port() for name in SERVICES}
     environment = {

@@ -25,6 +25,7 @@ class Params:
         1.0  # the simulator's own durations (talk, patience, arrivals) run this much faster
     )
     self_service_share: float = 0.15
+    voicemail_share: float = 0.05
     ticket_share: float = 0.2
     break_share: float = 0.05
     seed: int = 1
@@ -42,15 +43,19 @@ class Params:
 
 
 def flow() -> dict:
-    """Billing (1), support (2), or hear your balance (3, self-served); no key: billing."""
+    """Billing (1), support (2), hear your balance (3, self-served), leave a message (4);
+    no key: billing."""
     return {
         "name": "simulator line",
         "start": "menu",
         "nodes": {
             "menu": {
                 "type": "menu",
-                "prompts": ["For billing press 1, for support press 2, for your balance press 3."],
-                "choices": {"1": "billing", "2": "support", "3": "balance"},
+                "prompts": [
+                    "For billing press 1, for support press 2, for your balance press 3, "
+                    "to leave a message press 4."
+                ],
+                "choices": {"1": "billing", "2": "support", "3": "balance", "4": "message"},
                 "max_attempts": 1,
                 "on_failure": "billing",
             },
@@ -65,6 +70,11 @@ def flow() -> dict:
                 "prompts": ["Please hold."],
                 "queue": "sim-support",
                 "skills": {"support": 1},
+            },
+            "message": {
+                "type": "voicemail",
+                "prompts": ["Leave your message after the tone."],
+                "thanks_prompts": ["Thank you. Goodbye."],
             },
             "balance": {
                 "type": "hangup",

@@ -34,6 +34,7 @@ class Books:
     answered_in_20s: int = 0
     abandoned: int = 0
     ended_in_ivr: int = 0
+    voicemails: list[str] = field(default_factory=list)  # their call ids
     tickets: int = 0
     breaks: int = 0
     errors: int = 0
@@ -52,12 +53,25 @@ class Books:
             "answered": self.answered,
             "abandoned": self.abandoned,
             "ended_in_ivr": self.ended_in_ivr,
+            "voicemails": self.voicemails,
             "service_level_20s": self.service_level(),
             "asa_seconds": round(sum(self.waits) / len(self.waits), 2) if self.waits else None,
             "tickets": self.tickets,
             "breaks": self.breaks,
             "errors": self.errors,
         }
+
+
+@dataclass(frozen=True)
+class _Caller:
+    call_id: str
+    tenant: str
+    number_index: int
+    choice: str
+    menu_seconds: float
+    patience: float
+    handle: float
+    message_seconds: float
 
 
 @dataclass
@@ -76,7 +90,9 @@ class Simulation:
         self.params = params
         self.clients = clients  # tenant -> service -> client
         self.run_id = run_id
-        self.rng = random.Random(params.seed)
+        self.rng = random.Random(params.seed)  # callers, drawn in arrival order
+        # Agents act when the platform offers: their draws depend on its timing.
+        self.agent_rng = random.Random(params.seed + 1)
         self.books = {tenant: Books() for tenant in params.tenants}
         self._calls: dict[str, _Call] = {}
         self._handled_offers: set[str] = set()
@@ -101,8 +117,8 @@ class Simulation:
             ):
                 rate = self.params.calls_per_minute * self.params.profile[self.simulated_hour()]
                 await asyncio.sleep(self.scaled(self.rng.expovariate(rate / 60)))
-                tenant = self.rng.choice(self.params.tenants)
-                self._spawn(self._caller(tenant, f"{self.run_id}-{placed:06d}"))
+                caller = self._draw_caller(f"{self.run_id}-{placed:06d}")
+                self._spawn(self._caller(caller))
                 placed += 1
             while self._tasks:  # let every call end
                 await asyncio.wait(set(self._tasks))
@@ -118,26 +134,41 @@ class Simulation:
 
     # callers ------------------------------------------------------------------------
 
-    async def _caller(self, tenant: str, call_id: str) -> None:
+    def _draw_caller(self, call_id: str) -> _Caller:
+        """Everything about a caller, drawn in arrival order: a seed gives the same callers."""
+        return _Caller(
+            call_id=call_id,
+            tenant=self.rng.choice(self.params.tenants),
+            number_index=self.rng.randrange(KNOWN_CALLERS * 2),  # half of them known
+            choice=self._menu_choice(),
+            menu_seconds=self.scaled(self.rng.uniform(1, 3)),
+            patience=self.scaled(self.rng.expovariate(1 / self.params.patience_seconds)),
+            handle=self.scaled(self.rng.expovariate(1 / self.params.aht_seconds)),
+            message_seconds=round(self.rng.uniform(5, 40), 1),
+        )
+
+    async def _caller(self, caller: _Caller) -> None:
+        tenant, call_id, choice = caller.tenant, caller.call_id, caller.choice
         ivr = self.clients[tenant]["ivr"]
         books = self.books[tenant]
-        caller = self.rng.randrange(KNOWN_CALLERS * 2)  # half of them known
-        number = caller_number(caller)
-        choice = "3" if self.rng.random() < self.params.self_service_share else (
-            self.rng.choice("12"))  # fmt: skip
-        patience = self.scaled(self.rng.expovariate(1 / self.params.patience_seconds))
-        handle = self.scaled(self.rng.expovariate(1 / self.params.aht_seconds))
+        number = caller_number(caller.number_index)
         try:
             dialed = {"from": number, "to": self.params.number(tenant), "call_id": call_id}
             arrived = await ivr.post("/v1/calls", json=dialed)
             arrived.raise_for_status()
             books.arrived += 1
-            books.known_callers += caller < KNOWN_CALLERS
-            await asyncio.sleep(self.scaled(self.rng.uniform(1, 3)))  # listening to the menu
+            books.known_callers += caller.number_index < KNOWN_CALLERS
+            await asyncio.sleep(caller.menu_seconds)  # listening to the menu
             answer = await ivr.post(f"/v1/calls/{call_id}/input", json={"digits": choice})
             answer.raise_for_status()
             outcome = answer.json()
             kinds = [item["type"] for item in outcome["instructions"]]
+            if "record" in kinds:
+                message = {"recording_url": f"https://recordings.example/{call_id}.wav",
+                           "duration": caller.message_seconds}  # fmt: skip
+                (await ivr.post(f"/v1/calls/{call_id}/recording", json=message)).raise_for_status()
+                books.voicemails.append(call_id)
+                return
             if "enqueue" not in kinds:
                 if outcome.get("outcome") == "self_served":
                     books.self_served += 1
@@ -147,7 +178,7 @@ class Simulation:
             books.queued += 1
             call = self._calls[call_id] = _Call(call_id, time.monotonic())
             try:
-                await asyncio.wait_for(call.answered.wait(), patience)
+                await asyncio.wait_for(call.answered.wait(), caller.patience)
             except TimeoutError:
                 async with call.lock:
                     if not call.answered.is_set():
@@ -155,12 +186,20 @@ class Simulation:
                         books.abandoned += 1
                         (await ivr.post(f"/v1/calls/{call_id}/hangup")).raise_for_status()
                         return
-            await asyncio.sleep(handle)  # talking to the agent
+            await asyncio.sleep(caller.handle)  # talking to the agent
             (await ivr.post(f"/v1/calls/{call_id}/hangup")).raise_for_status()
         except httpx.HTTPError:
             books.errors += 1
         finally:
             self._calls.pop(call_id, None)
+
+    def _menu_choice(self) -> str:
+        draw = self.rng.random()
+        if draw < self.params.self_service_share:
+            return "3"
+        if draw < self.params.self_service_share + self.params.voicemail_share:
+            return "4"
+        return self.rng.choice("12")
 
     # agents -------------------------------------------------------------------------
 
@@ -191,14 +230,14 @@ class Simulation:
 
     def _takes_a_break(self) -> bool:
         per_poll = self.params.break_share * POLL_SECONDS * self.params.speed / 600
-        return self.rng.random() < per_poll
+        return self.agent_rng.random() < per_poll
 
     async def _answer(self, tenant: str, agent_id: str, call_id: str) -> None:
         routing = self.clients[tenant]["routing"]
         books = self.books[tenant]
         self._busy.add(agent_id)
         try:
-            await asyncio.sleep(self.scaled(self.rng.uniform(0.5, 2)))  # it rings
+            await asyncio.sleep(self.scaled(self.agent_rng.uniform(0.5, 2)))  # it rings
             call = self._calls.get(call_id)
             if call is None:
                 return
@@ -214,7 +253,7 @@ class Simulation:
                 books.answered_in_20s += wait <= 20
                 books.waits.append(wait)
                 call.answered.set()
-            if self.rng.random() < self.params.ticket_share:
+            if self.agent_rng.random() < self.params.ticket_share:
                 await self._ticket(tenant, agent_id, call_id)
         except httpx.HTTPError:
             books.errors += 1
@@ -240,7 +279,7 @@ class Simulation:
             away = await routing.post(f"/v1/agents/{agent_id}/not-ready", json={"reason": "break"})
             if away.status_code == 200:
                 self.books[tenant].breaks += 1
-                await asyncio.sleep(self.scaled(self.rng.uniform(60, 300)))
+                await asyncio.sleep(self.scaled(self.agent_rng.uniform(60, 300)))
                 await routing.post(f"/v1/agents/{agent_id}/ready")
         finally:
             self._busy.discard(agent_id)
