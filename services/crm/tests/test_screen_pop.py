@@ -141,7 +141,8 @@ def test_an_arriving_caller_is_identified_and_the_agent_sees_the_card(
         assert {r["call_id"] for r in held["access_log"]} >= {"c0", "c1"}
         assert [e["type"] for e in held["events"]] == ["CustomerCreated", "NoteAdded"]
 
-        fastest = min(_timed(client, "c1") for _ in range(5))
+        # The best of 20: the machine running the tests is shared, its load comes in spikes.
+        fastest = min(_timed(client, "c1") for _ in range(20))
         assert fastest < 0.05, f"screen pop took {fastest * 1000:.1f} ms"
 
     identified = read_db(database_url, lambda conn: store.read_stream(conn, "call:c1"))

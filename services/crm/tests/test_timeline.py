@@ -194,6 +194,14 @@ def test_the_timeline_holds_every_contact_and_the_pop_shows_open_work(crm, feed,
         assert pop["open_work_orders"][0]["breached"] is True
         assert [e["kind"] for e in pop["last_interactions"]][:2] == ["interaction", "work_order"]
         assert len(pop["last_interactions"]) == 6
+        held = client.get(f"{url}/export", headers=headers(Role.ADMIN)).json()
+        assert {e["kind"] for e in held["timeline"]} == {
+            "interaction",
+            "work_order",
+            "call",
+            "callback",
+        }
+        assert len(held["timeline"]) == 7  # c2 too
 
     async def identified() -> list:
         db = Database(database_url)

@@ -87,7 +87,7 @@ async def last_agent(conn: AsyncConnection, tenant: str, customer_id: str) -> st
               & (calls.c.call_id == call_routing.c.call_id))
         .where(call_routing.c.tenant == tenant, calls.c.customer_id.in_(ids),
                call_routing.c.agent_id.is_not(None))
-        .order_by(call_routing.c.queued_at.desc())
+        .order_by(calls.c.arrived_at.desc())
         .limit(1)
     )  # fmt: skip
 

@@ -10,17 +10,20 @@ from callcenter.crm import shredding
 from callcenter.crm.api.deps import CustomerId, RuntimeDep, live_customer
 from callcenter.crm.audit import record_card_read
 from callcenter.crm.store.tables import call_ivr_steps, calls, card_reads, notes
+from callcenter.crm.timeline import timeline
 from callcenter.events import store
 from callcenter.events.catalogue.base import Event
 from callcenter.events.kit.auth import Principal, Role, require_roles
 
 router = APIRouter(tags=["privacy"])
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+EVERYTHING = 100_000  # timeline entries of each kind in an export
 
 
 @router.get(
     "/customers/{customer_id}/export",
-    summary="Everything held on a customer (admins): profile, notes, calls, access log, events",
+    summary="Everything held on a customer (admins): profile, notes, calls, every contact, "
+    "access log, events",
 )
 async def export_customer(
     customer_id: CustomerId, principal: Admin, runtime: RuntimeDep
@@ -61,6 +64,7 @@ async def export_customer(
             .order_by(card_reads.c.position)
         )
         access_log = [dict(row._mapping) for row in reads]
+        contacts = await timeline(conn, tenant, customer_id, limit=EVERYTHING, ids=ids)
         events = await store.read_stream(conn, model.stream_id(customer_id))
         key = await shredding.key_of(conn, tenant, customer_id)
         await record_card_read(conn, principal, customer_id, call_id=None)
@@ -69,6 +73,7 @@ async def export_customer(
         "notes": [dict(row._mapping) for row in note_rows],
         "calls": [{**row._mapping, "ivr_path": steps[row.call_id]} for row in call_rows],
         "access_log": access_log,
+        "timeline": contacts,
         "events": [
             {
                 "type": e.type,

@@ -11,6 +11,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    text,
 )
 
 from callcenter.events import store
@@ -41,7 +42,15 @@ customers = Table(
     # Set when erased: the personal columns are empty, the tier and tags stay for the KPIs.
     Column("erased_at", String(40), nullable=True),
     Index("ix_crm_customers_tenant_tier", "tenant", "tier", "id"),
-    Index("ix_crm_customers_merged_into", "tenant", "merged_into"),
+    # Partial: nearly every customer has no merged_into, and a full index of NULLs looks
+    # useless to SQLite's planner once analyzed (it scanned the table instead).
+    Index(
+        "ix_crm_customers_merged_into",
+        "tenant",
+        "merged_into",
+        sqlite_where=text("merged_into IS NOT NULL"),
+        postgresql_where=text("merged_into IS NOT NULL"),
+    ),
 )
 
 # One row per E.164 number: the screen pop's lookup and duplicate detection.
@@ -149,7 +158,6 @@ call_routing = Table(
     Column("outcome", String(20), nullable=False),  # queued | answered | abandoned | exited | ended
     Column("queued_at", String(40), nullable=False),
     Column("ended_at", String(40), nullable=True),
-    Index("ix_crm_call_routing_agent", "tenant", "agent_id"),
 )
 
 # Callbacks requested in a queue (the number is not kept: it is the caller's).

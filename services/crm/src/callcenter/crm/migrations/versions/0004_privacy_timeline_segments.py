@@ -1,5 +1,5 @@
 """Crypto-shredding keys and erasure, the timeline from every topic, full-text search on
-customers, segment rules and churn risks.
+customers, segment rules and churn risks; the merged_into index becomes partial.
 
 Full-text search is kept outside the table metadata: on SQLite an external-content FTS5
 table over ``crm_customers.search_name`` kept by triggers, on PostgreSQL a GIN index on
@@ -68,9 +68,15 @@ POSTGRESQL_UP = [
 POSTGRESQL_DOWN = ["DROP INDEX ix_crm_customers_search"]
 
 
+MERGED_INTO = ("ix_crm_customers_merged_into", "crm_customers", ["tenant", "merged_into"])
+NOT_MERGED = sa.text("merged_into IS NOT NULL")
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     op.add_column("crm_customers", sa.Column("erased_at", sa.String(40), nullable=True))
+    op.drop_index(MERGED_INTO[0], MERGED_INTO[1])
+    op.create_index(*MERGED_INTO, sqlite_where=NOT_MERGED, postgresql_where=NOT_MERGED)
     metadata.create_all(bind, tables=TABLES)
     for statement in SQLITE_UP if bind.dialect.name == "sqlite" else POSTGRESQL_UP:
         op.execute(statement)
@@ -81,5 +87,7 @@ def downgrade() -> None:
     for statement in SQLITE_DOWN if bind.dialect.name == "sqlite" else POSTGRESQL_DOWN:
         op.execute(statement)
     metadata.drop_all(bind, tables=TABLES)
+    op.drop_index(MERGED_INTO[0], MERGED_INTO[1])
+    op.create_index(*MERGED_INTO)
     with op.batch_alter_table("crm_customers") as batch:
         batch.drop_column("erased_at")
