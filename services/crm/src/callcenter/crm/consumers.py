@@ -48,9 +48,10 @@ async def identify_caller(
             arrived_at=format_time(arrived.at or envelope.time),
         )
     )
-    tier = None
-    if found:  # one more call may move the customer up a tier
-        await segments.recompute_customer(conn, tenant, found.id, arrived.at or envelope.time)
+    tier = found.tier if found else None
+    rules = await segments.rules_of(conn, tenant) if found else None
+    if found and rules is not None:  # one more call may move the customer up a tier
+        await segments.recompute(conn, tenant, found.id, arrived.at or envelope.time, rules)
         tier = await conn.scalar(
             select(customers.c.tier).where(customers.c.tenant == tenant, customers.c.id == found.id)
         )
