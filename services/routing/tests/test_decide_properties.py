@@ -1,10 +1,12 @@
 """Invariants of the ACD core under random traffic (hypothesis).
 
-Every example drives a small contact center with random commands and time
-steps, and after each one checks: no call is offered to two agents (outside
-ring-all), no agent holds two calls, no ready agent idles while a call it may
-take waits, a refused command changes nothing, and replaying the log (through
-JSON, as it is stored) rebuilds the state byte for byte.
+Every example drives a small contact center with random commands (calls, agent
+states, and call handling: hold, resume, mute, transfers, consults, conferences)
+and time steps, and after each one checks: no call is offered to two agents
+(outside ring-all), a connected call is with exactly its agent (and the one agent
+it consults or conferences), no agent holds two calls, no ready agent idles while
+a call it may take waits, a refused command changes nothing, and replaying the
+log (through JSON, as it is stored) rebuilds the state byte for byte.
 """
 
 from __future__ import annotations
@@ -54,16 +56,32 @@ def agent_commands(levels: list[tuple[int, int]]) -> list[cmd.Command]:
     return commands
 
 
-def next_command(data: st.DataObject, state: RoutingState, n: int) -> cmd.Command | float:
+TRAFFIC = ["wait", "wait", "login", "ready", "not_ready", "logout", "call", "call", "answer",
+           "answer", "reject", "hangup", "hangup", "callback", "finish_wrap", "answer_anything",
+           "identify", "handle", "handle", "handle"]  # fmt: skip
+# Fewer callers, more done with each: consults and conferences need a free agent.
+HANDLING = ["wait", "ready", "ready", "call", "answer", "hangup", "finish_wrap", "handle",
+            "handle", "handle", "handle", "handle", "handle"]  # fmt: skip
+
+
+def next_command(
+    data: st.DataObject, state: RoutingState, n: int, kinds: list[str] = TRAFFIC
+) -> cmd.Command | float:
     offers = [(c.id, a) for c in state.calls.values() for a in sorted(c.offers)]
     connected = [c.id for c in state.calls.values() if c.status == "connected"]
     known_calls = [*sorted(state.calls), "missing"]
-    kind = data.draw(st.sampled_from(
-        ["wait", "wait", "login", "ready", "not_ready", "logout", "call", "call", "answer",
-         "answer", "reject", "hangup", "hangup", "callback", "finish_wrap", "answer_anything",
-         "identify"]
-    ))  # fmt: skip
+    kind = data.draw(st.sampled_from(kinds))
     agent = data.draw(st.sampled_from(AGENTS))
+    if kind == "handle":
+        if not connected:  # bring a caller to an agent first
+            if offers:
+                return cmd.AnswerCall(*data.draw(st.sampled_from(offers)))
+            return (
+                cmd.MakeReady(agent)
+                if state.agents[agent].status != "logged_out"
+                else cmd.LogIn(agent)
+            )
+        return handling_command(data, state, agent, connected)
     if kind == "wait":
         return data.draw(st.sampled_from([1.0, 3.0, 10.0, 25.0]))
     if kind == "login":
@@ -103,6 +121,54 @@ def next_command(data: st.DataObject, state: RoutingState, n: int) -> cmd.Comman
     return cmd.AnswerCall(data.draw(st.sampled_from(known_calls)), agent)  # mostly refused
 
 
+def handling_command(
+    data: st.DataObject, state: RoutingState, agent: str, calls: list[str]
+) -> cmd.Command:
+    """Mostly what the agent holding a call may do with it; sometimes not theirs."""
+    call_id = data.draw(st.sampled_from(calls))
+    call = state.calls.get(call_id)
+    mine = data.draw(st.sampled_from([True, True, True, False]))
+    holder = call.agent_id if call and call.agent_id and mine else agent
+    party = call.party_agent_id if call and call.party_agent_id else agent
+    ready = sorted(state.ready)
+    other = data.draw(st.sampled_from(ready if ready and mine else AGENTS))
+    action = data.draw(st.sampled_from(
+        ["hold", "resume", "resume", "mute", "to_queue", "to_agent", "external", "consult",
+         "consult_queue", "complete", "cancel", "hang_up_consult", "conference", "leave",
+         "party_leaves", "disposition"]
+    ))  # fmt: skip
+    if action == "hold":
+        return cmd.HoldCall(call_id, holder)
+    if action == "resume":
+        return cmd.ResumeCall(call_id, holder)
+    if action == "mute":
+        return cmd.MuteCall(call_id, holder, muted=data.draw(st.booleans()))
+    if action == "to_queue":
+        queue = data.draw(st.sampled_from(["general", "billing"]))
+        return cmd.TransferCall(call_id, holder, to_queue_id=queue)
+    if action == "to_agent":
+        return cmd.TransferCall(call_id, holder, to_agent_id=other)
+    if action == "external":
+        return cmd.TransferCall(call_id, holder, to_number="+33140000000")
+    if action == "consult":
+        return cmd.StartConsult(call_id, holder, to_agent_id=other)
+    if action == "consult_queue":
+        return cmd.StartConsult(call_id, holder, to_queue_id="billing")
+    if action == "complete":
+        return cmd.CompleteConsult(call_id, holder)
+    if action == "cancel":
+        return cmd.CancelConsult(call_id, holder)
+    if action == "hang_up_consult":
+        return cmd.CancelConsult(call_id, party)
+    if action == "conference":
+        return cmd.AddParty(call_id, holder, other)
+    if action == "leave":
+        return cmd.LeaveConference(call_id, holder)
+    if action == "party_leaves":
+        return cmd.LeaveConference(call_id, party)
+    return cmd.Disposition(call_id, holder, "resolved")
+
+
 def check_invariants(state: RoutingState, now) -> None:
     for call in state.calls.values():
         assert len(call.offers) <= 1, f"{call.id} offered to {sorted(call.offers)}"
@@ -110,12 +176,17 @@ def check_invariants(state: RoutingState, now) -> None:
             holders = [
                 a for a in state.agents.values() if a.status == "on_call" and a.call_id == call.id
             ]
-            assert [a.id for a in holders] == [call.agent_id]
-    held = [a.call_id for a in state.agents.values() if a.status in ("offered", "on_call")]
-    assert len(held) == len(set(held)), f"an agent holds two calls: {held}"
+            with_call = sorted(filter(None, [call.agent_id, call.party_agent_id]))
+            assert sorted(a.id for a in holders) == with_call
+            assert call.party_agent_id != call.agent_id
+        else:
+            assert call.party_agent_id is None and call.held_since is None
     for agent in state.agents.values():
         if agent.status == "offered":
             assert agent.id in state.calls[agent.call_id].offers
+        if agent.status == "on_call":  # so no agent is on two calls
+            call = state.calls[agent.call_id]
+            assert agent.id in (call.agent_id, call.party_agent_id)
     decision = _Decision(state, now)
     for call in state.calls.values():
         if call.status != "waiting" or (call.not_before and now < call.not_before):
@@ -139,11 +210,25 @@ def replayed(log) -> RoutingState:
     data=st.data(),
 )
 def test_invariants_hold_under_random_traffic(desk_factory, strategy, levels, data):
-    desk = desk_factory()
+    drive(desk_factory(), strategy, levels, data, TRAFFIC)
+
+
+@PROPERTY
+@given(
+    levels=st.lists(st.tuples(st.integers(1, 10), st.integers(0, 10)), min_size=6, max_size=6),
+    data=st.data(),
+)
+def test_invariants_hold_while_agents_hold_transfer_consult_and_conference(
+    desk_factory, levels, data
+):
+    drive(desk_factory(), "longest_idle", levels, data, HANDLING)
+
+
+def drive(desk, strategy: str, levels, data: st.DataObject, kinds: list[str]) -> None:
     for command in world(strategy) + agent_commands(levels):
         desk.do(command)
     for n in range(80):
-        step = next_command(data, desk.state, n)
+        step = next_command(data, desk.state, n, kinds)
         if isinstance(step, float):
             desk.now += timedelta(seconds=step)
             desk.do(cmd.Tick())

@@ -565,6 +565,9 @@ def _callback_completed(state: RoutingState, event: ev.CallbackCompleted) -> Non
     call.status = "waiting"
     call.agent_id = None
     call.answered_at = None
+    call.held_since = None
+    call.hold_total = 0.0
+    call.muted = False
     call.declined.clear()
     call.not_before = event.retry_at
     queue = state.queues.get(call.queue_id)
