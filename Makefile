@@ -53,6 +53,7 @@ bench: $(INSTALLED) ## measure; numbers go to docs/benchmarks.md
 	$(BIN)/python bench/workorders_tickets.py
 	$(BIN)/python bench/analytics_staffing.py
 	taskset -c 0 $(BIN)/python bench/analytics_fold.py
+	$(BIN)/python bench/platform_throughput.py
 
 migrate: $(INSTALLED) ## bring every service's database to the latest revision
 	for service in $(SERVICES); do $(BIN)/callcenter-$$service migrate || exit 1; done
