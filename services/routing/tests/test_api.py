@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -193,3 +194,201 @@ def test_the_crms_identification_reaches_routing_through_the_broker(routing, kaf
             time.sleep(0.1)
             view = client.get("/v1/calls/c7", headers=SUPERVISOR).json()
         assert view["customer_id"] == "cust-42"
+
+
+# -- call handling ------------------------------------------------------------------------
+
+
+def as_agent(name: str) -> dict[str, str]:
+    return token(Role.AGENT, subject=name)
+
+
+def answered_by_alice(client: TestClient, call_id: str = "c1") -> None:
+    """Bob is not ready; alice takes the call."""
+    client.post("/v1/agents/bob/not-ready", json={"reason": "lunch"}, headers=as_agent("bob"))
+    client.post("/v1/calls", json={"call_id": call_id, "queue_id": "general"}, headers=INTEGRATOR)
+    answered = client.post(
+        f"/v1/calls/{call_id}/answer", json={"agent_id": "alice"}, headers=as_agent("alice")
+    )
+    assert answered.status_code == 200, answered.text
+
+
+def test_hold_mute_consult_complete_and_disposition_through_the_api(routing):
+    with routing() as client:
+        staff(client)
+        queue = {
+            "skills": {"general": 2},
+            "wrap_up_seconds": 30,
+            "announce_agent_number": True,
+            "dispositions": ["resolved", "escalated"],
+        }
+        client.put("/v1/queues/general", json=queue, headers=SUPERVISOR)
+        body = {"skills": {"general": 5}, "work_number": "1002"}
+        client.put("/v1/agents/bob", json=body, headers=SUPERVISOR)
+        answered_by_alice(client)
+        alice = {"agent_id": "alice"}
+        me = as_agent("alice")
+
+        held = client.post("/v1/calls/c1/hold", json=alice, headers=me)
+        assert held.json()["events"] == ["CallHeld"] and held.json()["call"]["on_hold"]
+        assert client.post("/v1/calls/c1/resume", json=alice, headers=me).json()["events"] == [
+            "CallResumed"
+        ]
+        muted = client.post("/v1/calls/c1/mute", json=alice, headers=me).json()
+        assert muted["call"]["muted"]
+        unmuted = client.post("/v1/calls/c1/unmute", json=alice, headers=me).json()
+        assert not unmuted["call"]["muted"]
+
+        client.post("/v1/agents/bob/ready", headers=as_agent("bob"))
+        consult = client.post(
+            "/v1/calls/c1/consult", json={**alice, "to_agent_id": "bob"}, headers=me
+        )
+        assert consult.json()["events"] == ["CallHeld", "CallConsultStarted"]
+        assert consult.json()["call"]["party_agent_id"] == "bob"
+        done = client.post("/v1/calls/c1/consult/complete", json=alice, headers=me).json()
+        assert done["events"] == [
+            "CallResumed",
+            "CallTransferred",
+            "CallEnded",
+            "CallAnswered",
+            "AgentWrapUpStarted",
+        ]
+        assert done["call"]["agent_id"] == "bob"
+
+        wrap = {
+            **alice,
+            "disposition": "escalated",
+            "notes": "needs a technician",
+            "follow_up": True,
+        }
+        coded = client.post("/v1/calls/c1/disposition", json=wrap, headers=me)
+        assert coded.json()["events"] == ["CallDispositioned"]
+        mine = client.get("/v1/agents/alice", headers=me).json()
+        assert mine["status"] == "wrap_up" and mine["state_since"]
+        assert set(mine["seconds_today"]) >= {"ready", "offered", "on_call", "wrap_up"}
+
+
+def test_transfers_and_conference_through_the_api(routing):
+    with routing() as client:
+        staff(client)
+        client.put("/v1/queues/billing", json={"skills": {"billing": 1}}, headers=SUPERVISOR)
+        answered_by_alice(client)
+        alice = {"agent_id": "alice"}
+        me = as_agent("alice")
+
+        client.post("/v1/agents/bob/ready", headers=as_agent("bob"))
+        joined = client.post(
+            "/v1/calls/c1/conference", json={**alice, "party_agent_id": "bob"}, headers=me
+        )
+        assert joined.json()["events"] == ["CallConferenced"]
+        left = client.post(
+            "/v1/calls/c1/conference/leave", json={"agent_id": "bob"}, headers=as_agent("bob")
+        )
+        assert left.json()["events"] == ["CallPartyLeft"]
+
+        blind = client.post(
+            "/v1/calls/c1/transfer", json={**alice, "to_queue_id": "billing"}, headers=me
+        )
+        assert blind.json()["events"] == [
+            "CallTransferred",
+            "CallEnded",
+            "CallQueued",
+            "AgentWrapUpStarted",
+        ]
+        assert blind.json()["call"]["queue_id"] == "billing"
+        assert blind.json()["call"]["status"] == "waiting"
+
+        client.post("/v1/calls", json={"call_id": "c2", "queue_id": "general"}, headers=INTEGRATOR)
+        client.post("/v1/calls/c2/answer", json={"agent_id": "bob"}, headers=as_agent("bob"))
+        client.post("/v1/agents/alice/wrap-up-done", headers=me)
+        bob = {"agent_id": "bob"}
+        to_alice = client.post(
+            "/v1/calls/c2/transfer", json={**bob, "to_agent_id": "alice"}, headers=as_agent("bob")
+        )
+        assert to_alice.json()["call"]["offered_to"] == ["alice"]
+        client.post("/v1/calls/c2/answer", json=alice, headers=me)
+        out = client.post(
+            "/v1/calls/c2/transfer", json={**alice, "to_number": "+33140000000"}, headers=me
+        )
+        assert out.json() == {
+            "call": None,
+            "events": ["CallTransferred", "CallEnded", "AgentWrapUpStarted"],
+        }
+
+
+def test_call_handling_refusals_are_plain_problems_and_change_nothing(routing):
+    with routing() as client:
+        staff(client)
+        client.put(
+            "/v1/queues/general",
+            json={"skills": {"general": 2}, "dispositions": ["ok"]},
+            headers=SUPERVISOR,
+        )
+        today = datetime.now(UTC).date()
+        holidays = [str(today + timedelta(days=n)) for n in (-1, 0, 1)]
+        closed = {"hours": {"pattern": "7x24", "holidays": holidays}}
+        client.put("/v1/queues/support", json=closed, headers=SUPERVISOR)
+        answered_by_alice(client)
+        me = as_agent("alice")
+        client.post("/v1/calls/c1/hold", json={"agent_id": "alice"}, headers=me)
+        before = client.get("/v1/calls/c1", headers=SUPERVISOR).json()
+
+        on_hold = client.post(
+            "/v1/calls/c1/transfer",
+            json={"agent_id": "alice", "to_queue_id": "support"},
+            headers=me,
+        )
+        assert on_hold.status_code == 409
+        assert on_hold.headers["content-type"].startswith("application/problem+json")
+        assert on_hold.json()["detail"] == "call 'c1' is on hold: resume it before transferring"
+        client.post("/v1/calls/c1/resume", json={"agent_id": "alice"}, headers=me)
+        shut = client.post(
+            "/v1/calls/c1/transfer",
+            json={"agent_id": "alice", "to_queue_id": "support"},
+            headers=me,
+        )
+        assert (shut.status_code, shut.json()["detail"]) == (409, "queue 'support' is closed")
+        lunch = client.post(
+            "/v1/calls/c1/conference",
+            json={"agent_id": "alice", "party_agent_id": "bob"},
+            headers=me,
+        )
+        assert (lunch.status_code, lunch.json()["detail"]) == (
+            409,
+            "agent 'bob' is not ready (lunch)",
+        )
+
+        two = client.post(
+            "/v1/calls/c1/transfer",
+            json={"agent_id": "alice", "to_queue_id": "support", "to_agent_id": "bob"},
+            headers=me,
+        )
+        assert two.status_code == 422 and "exactly one" in two.json()["detail"]
+        code = client.post(
+            "/v1/calls/c1/disposition",
+            json={"agent_id": "alice", "disposition": "sold"},
+            headers=me,
+        )
+        assert code.status_code == 422 and "'sold'" in code.json()["detail"]
+        for_bob = client.post("/v1/calls/c1/hold", json={"agent_id": "bob"}, headers=me)
+        assert for_bob.status_code == 403
+        after = client.get("/v1/calls/c1", headers=SUPERVISOR).json()
+        assert {**after, "waited": None} == {
+            **before,
+            "on_hold": False,
+            "hold_seconds": after["hold_seconds"],
+            "waited": None,
+        }
+
+        nap = client.post("/v1/agents/bob/not-ready", json={"reason": "nap"}, headers=SUPERVISOR)
+        assert nap.status_code == 422
+        assert nap.json()["detail"] == (
+            "not-ready reason 'nap' is not allowed; allowed: break, lunch, training, "
+            "after_call, outbound, meeting"
+        )
+        reasons = {"not_ready_reasons": ["nap", "break"]}
+        assert client.put("/v1/settings", json=reasons, headers=me).status_code == 403
+        assert client.put("/v1/settings", json=reasons, headers=SUPERVISOR).status_code == 200
+        assert client.get("/v1/settings", headers=me).json() == reasons
+        nap = client.post("/v1/agents/bob/not-ready", json={"reason": "nap"}, headers=SUPERVISOR)
+        assert nap.json()["reason"] == "nap"

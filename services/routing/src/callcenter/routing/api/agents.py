@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -31,6 +32,12 @@ class AgentOut(BaseModel):
     call_id: str | None
     calls_today: int
     misses: int
+    state_since: Any
+
+
+class AgentDetail(AgentOut):
+    # Seconds in each status today (UTC), the current one counted up to now.
+    seconds_today: dict[str, float]
 
 
 class NotReadyBody(BaseModel):
@@ -47,6 +54,7 @@ def agent_out(agent: Agent) -> AgentOut:
         call_id=agent.call_id,
         calls_today=agent.calls_today,
         misses=agent.misses,
+        state_since=agent.since,
     )
 
 
@@ -68,12 +76,14 @@ async def list_agents(principal: Reader, acd: AcdDep):
     return [agent_out(a) for a in sorted(state.agents.values(), key=lambda a: a.id)]
 
 
-@router.get("/agents/{agent_id}", response_model=AgentOut)
+@router.get("/agents/{agent_id}", response_model=AgentDetail,
+            summary="An agent, its state since when, and its time in each state today")  # fmt: skip
 async def get_agent(agent_id: AgentId, principal: Reader, acd: AcdDep):
     agent = (await acd.state(principal.tenant)).agents.get(agent_id)
     if agent is None:
         raise ProblemError(404, "Not found", f"agent {agent_id!r} does not exist")
-    return agent_out(agent)
+    seconds = agent.seconds_today(datetime.now(UTC))
+    return AgentDetail(**agent_out(agent).model_dump(), seconds_today=seconds)
 
 
 @router.post("/agents/{agent_id}/login", response_model=AgentOut)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from callcenter.events.kit.problems import ProblemError
 from callcenter.routing.api.deps import (
@@ -47,6 +47,44 @@ class HangUpBody(BaseModel):
 
 class CallbackBody(BaseModel):
     number: str = Field(pattern=PHONE, description="where to call the customer back")
+
+
+class TransferBody(AgentBody):
+    """Blind transfer: name exactly one target."""
+
+    to_queue_id: Identifier | None = None
+    to_agent_id: Identifier | None = None
+    to_number: str | None = Field(default=None, pattern=PHONE, description="external number")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferBody:
+        given = [self.to_queue_id, self.to_agent_id, self.to_number]
+        if sum(1 for target in given if target) != 1:
+            raise ValueError("name exactly one of to_queue_id, to_agent_id, to_number")
+        return self
+
+
+class ConsultBody(AgentBody):
+    """Consult an agent by name, or the longest-idle ready agent of a queue."""
+
+    to_agent_id: Identifier | None = None
+    to_queue_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ConsultBody:
+        if (self.to_agent_id is None) == (self.to_queue_id is None):
+            raise ValueError("name exactly one of to_agent_id, to_queue_id")
+        return self
+
+
+class PartyBody(AgentBody):
+    party_agent_id: Identifier
+
+
+class DispositionBody(AgentBody):
+    disposition: Identifier
+    notes: str = Field(default="", max_length=4000)
+    follow_up: bool = Field(default=False, description="a work order should follow")
 
 
 class CallDecision(BaseModel):
@@ -124,3 +162,100 @@ async def list_callbacks(principal: Reader, acd: AcdDep) -> list[dict[str, Any]]
         for call in sorted(state.calls.values(), key=lambda c: c.id)
         if call.callback_number
     ]
+
+
+# -- call handling: the agent named in the body acts (agents only as themselves) ----------
+
+
+async def _handle(acd, principal, call_id: str, agent_id: str, command: cmd.Command):
+    acting_for(principal, agent_id)
+    return await _decide(acd, principal, call_id, command)
+
+
+@router.post("/calls/{call_id}/hold", response_model=CallDecision)
+async def hold(call_id: CallId, body: AgentBody, principal: AgentOrSupervisor, acd: AcdDep):
+    return await _handle(acd, principal, call_id, body.agent_id,
+                         cmd.HoldCall(call_id, body.agent_id))  # fmt: skip
+
+
+@router.post("/calls/{call_id}/resume", response_model=CallDecision)
+async def resume(call_id: CallId, body: AgentBody, principal: AgentOrSupervisor, acd: AcdDep):
+    return await _handle(acd, principal, call_id, body.agent_id,
+                         cmd.ResumeCall(call_id, body.agent_id))  # fmt: skip
+
+
+@router.post("/calls/{call_id}/mute", response_model=CallDecision)
+async def mute(call_id: CallId, body: AgentBody, principal: AgentOrSupervisor, acd: AcdDep):
+    return await _handle(acd, principal, call_id, body.agent_id,
+                         cmd.MuteCall(call_id, body.agent_id, muted=True))  # fmt: skip
+
+
+@router.post("/calls/{call_id}/unmute", response_model=CallDecision)
+async def unmute(call_id: CallId, body: AgentBody, principal: AgentOrSupervisor, acd: AcdDep):
+    return await _handle(acd, principal, call_id, body.agent_id,
+                         cmd.MuteCall(call_id, body.agent_id, muted=False))  # fmt: skip
+
+
+@router.post("/calls/{call_id}/transfer", response_model=CallDecision,
+             summary="Blind transfer to a queue or an agent, or out to a number")  # fmt: skip
+async def transfer(call_id: CallId, body: TransferBody, principal: AgentOrSupervisor, acd: AcdDep):
+    command = cmd.TransferCall(
+        call_id,
+        body.agent_id,
+        to_queue_id=body.to_queue_id,
+        to_agent_id=body.to_agent_id,
+        to_number=body.to_number,
+    )
+    return await _handle(acd, principal, call_id, body.agent_id, command)
+
+
+@router.post("/calls/{call_id}/consult", response_model=CallDecision,
+             summary="Hold the caller and speak to another agent (warm transfer)")  # fmt: skip
+async def consult(call_id: CallId, body: ConsultBody, principal: AgentOrSupervisor, acd: AcdDep):
+    command = cmd.StartConsult(
+        call_id, body.agent_id, to_agent_id=body.to_agent_id, to_queue_id=body.to_queue_id
+    )
+    return await _handle(acd, principal, call_id, body.agent_id, command)
+
+
+@router.post("/calls/{call_id}/consult/complete", response_model=CallDecision,
+             summary="The consulted agent takes the caller")  # fmt: skip
+async def complete_consult(
+    call_id: CallId, body: AgentBody, principal: AgentOrSupervisor, acd: AcdDep
+):
+    return await _handle(acd, principal, call_id, body.agent_id,
+                         cmd.CompleteConsult(call_id, body.agent_id))  # fmt: skip
+
+
+@router.post("/calls/{call_id}/consult/cancel", response_model=CallDecision,
+             summary="Back to the caller (or, as the consulted agent, hang up)")  # fmt: skip
+async def cancel_consult(
+    call_id: CallId, body: AgentBody, principal: AgentOrSupervisor, acd: AcdDep
+):
+    return await _handle(acd, principal, call_id, body.agent_id,
+                         cmd.CancelConsult(call_id, body.agent_id))  # fmt: skip
+
+
+@router.post("/calls/{call_id}/conference", response_model=CallDecision,
+             summary="Add an agent to the call (three-party conference)")  # fmt: skip
+async def conference(call_id: CallId, body: PartyBody, principal: AgentOrSupervisor, acd: AcdDep):
+    command = cmd.AddParty(call_id, body.agent_id, body.party_agent_id)
+    return await _handle(acd, principal, call_id, body.agent_id, command)
+
+
+@router.post("/calls/{call_id}/conference/leave", response_model=CallDecision,
+             summary="Leave the conference; the other agent keeps the caller")  # fmt: skip
+async def leave_conference(
+    call_id: CallId, body: AgentBody, principal: AgentOrSupervisor, acd: AcdDep
+):
+    return await _handle(acd, principal, call_id, body.agent_id,
+                         cmd.LeaveConference(call_id, body.agent_id))  # fmt: skip
+
+
+@router.post("/calls/{call_id}/disposition", response_model=CallDecision,
+             summary="Wrap-up code, notes and whether to follow up")  # fmt: skip
+async def disposition(
+    call_id: CallId, body: DispositionBody, principal: AgentOrSupervisor, acd: AcdDep
+):
+    command = cmd.Disposition(call_id, body.agent_id, body.disposition, body.notes, body.follow_up)
+    return await _handle(acd, principal, call_id, body.agent_id, command)
