@@ -10,7 +10,7 @@ optimistic concurrency, update the read model, commit) on SQLite, one
 transaction per action. List: 1,000,000 tickets bulk-loaded into the read model
 and the full-text index (SQLite; with ``--postgresql URL`` also PostgreSQL, in
 a scratch database it creates and drops), then the API's list query
-(``list_query``) with each filter, a deep cursor page and full-text searches,
+(``list_page``) with each filter, a deep cursor page and full-text searches,
 each timed. Rewrites the "Work orders" section of docs/benchmarks.md.
 """
 
@@ -41,7 +41,7 @@ from callcenter.workorders.domain.decide import decide
 from callcenter.workorders.domain.ticket import Ticket, evolve
 from callcenter.workorders.store.search import indexable, ticket_texts
 from callcenter.workorders.store.tables import tickets
-from callcenter.workorders.tickets import Tickets, list_query
+from callcenter.workorders.tickets import Tickets, list_page
 
 sys.path.insert(0, str(Path(__file__).parent))
 from event_backbone import machine, replace_section
@@ -149,10 +149,9 @@ async def load_million(url: str, count: int) -> float:
 async def list_latencies(url: str, rounds: int) -> list[tuple[str, str]]:
     db = Database(url)
     rng = random.Random(3)
-    dialect = db.dialect
 
-    def page(filters: dict[str, str | None], **options) -> object:
-        return list_query("acme", filters, dialect=dialect, **options)
+    def page(filters: dict[str, str | None], **options) -> tuple[dict, dict]:
+        return filters, options
 
     cases = {
         "newest 50": lambda: page({}),
@@ -187,10 +186,10 @@ async def list_latencies(url: str, rounds: int) -> list[tuple[str, str]]:
     for name, make in cases.items():
         timings = []
         for _ in range(rounds):
-            query = make()
+            filters, options = make()
             began = time.perf_counter()
             async with db.read() as conn:
-                list(await conn.execute(query))
+                await list_page(conn, "acme", filters, **options)
             timings.append((time.perf_counter() - began) * 1000)
         timings.sort()
         p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]

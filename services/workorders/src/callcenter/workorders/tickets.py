@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
@@ -179,9 +179,11 @@ def list_query(
     text: str | None = None,
     before: int | None = None,
     limit: int = 50,
+    narrowed: bool = False,
 ) -> Select[Any]:
     """Tickets of a tenant, newest first, matching every filter given and, with
-    ``text``, holding each of its words in the title, description or notes."""
+    ``text``, holding each of its words in the title, description or notes
+    (``narrowed``: see ``search.search``)."""
     query = select(tickets).where(tickets.c.tenant == tenant)
     for column, value in filters.items():
         if value is not None:
@@ -189,12 +191,34 @@ def list_query(
     if breached is not None:
         query = query.where(tickets.c.breached == breached)
     if text is not None:
-        narrowed = any(filters.get(column) is not None for column in FEW_PER_VALUE)
         words = search.query_words(text)
         return search.search(query, dialect, words, before, narrowed=narrowed).limit(limit)
     if before is not None:
         query = query.where(tickets.c.position < before)
     return query.order_by(tickets.c.position.desc()).limit(limit)
+
+
+async def list_page(
+    conn: AsyncConnection,
+    tenant: str,
+    filters: dict[str, str | None],
+    *,
+    breached: bool | None = None,
+    text: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[Row[Any]]:
+    """Run the list's query (see ``list_query``), choosing how a search is walked."""
+    dialect = conn.dialect.name
+    narrowed = (
+        text is not None
+        and dialect == "sqlite"
+        and any(filters.get(column) is not None for column in FEW_PER_VALUE)
+        and await search.common(conn, search.query_words(text))
+    )
+    query = list_query(tenant, filters, dialect=dialect, breached=breached, text=text,
+                       before=before, limit=limit, narrowed=narrowed)  # fmt: skip
+    return list(await conn.execute(query))
 
 
 async def ticket_type(conn: AsyncConnection, tenant: str, name: str) -> TicketType | None:

@@ -20,7 +20,7 @@ from callcenter.workorders.domain.commands import Act, Open
 from callcenter.workorders.domain.config import ACTIONS
 from callcenter.workorders.domain.ticket import Ticket
 from callcenter.workorders.store import search
-from callcenter.workorders.tickets import list_query, load, sla_state, ticket_type
+from callcenter.workorders.tickets import list_page, load, sla_state, ticket_type
 
 router = APIRouter(tags=["tickets"])
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -248,10 +248,9 @@ async def list_tickets(
     after = _position(cursor) if cursor is not None else None
     if q is not None and not search.query_words(q):
         raise ProblemError(422, "Invalid request", "q has no words to search for", field="q")
-    query = list_query(principal.tenant, filters, dialect=service.db.dialect, breached=breached,
-                       text=q, before=after, limit=limit + 1)  # fmt: skip
     async with service.db.read() as conn:
-        rows = list(await conn.execute(query))
+        rows = await list_page(conn, principal.tenant, filters, breached=breached, text=q,
+                               before=after, limit=limit + 1)  # fmt: skip
     items = [_row_view(row) for row in rows[:limit]]
     more = len(rows) > limit
     return {"items": items, "next_cursor": _cursor(rows[limit - 1].position) if more else None}

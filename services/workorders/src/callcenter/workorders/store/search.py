@@ -29,6 +29,8 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import TextClause
 
 from callcenter.events import store
 from callcenter.workorders.store.tables import tickets
@@ -92,6 +94,9 @@ POSTGRESQL_UP = [
 UNSPACED = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff])")
 WORD = re.compile(r"[^\W_]+")
 MAX_WORDS = 16
+# More matches than this, and a search narrowed to a customer's or an agent's
+# tickets walks those instead of the matches (an agent has about 2,000 per 1M).
+COMMON = 2_000
 
 
 def indexable(value: str) -> str:
@@ -119,14 +124,13 @@ def search(
     every word, newest first, before the cursor's position.
 
     On SQLite the FTS table drives (it yields positions in descending order from
-    the cursor on, so a page stops after ``limit`` matches) unless ``query`` is
-    ``narrowed`` to a few tickets by an index (a customer's, an agent's): then
-    those are walked and each is looked up in the FTS table, instead of walking
-    every match of a common word. PostgreSQL's planner makes that choice itself."""
+    the cursor on, so a page stops after ``limit`` matches) unless ``narrowed``:
+    the other filters leave few tickets (a customer's, an agent's) and the words
+    are common (``common``), so those tickets are walked and each is looked up
+    in the FTS table instead. PostgreSQL's planner makes that choice itself."""
     assert words, "a search needs at least one word"
     if dialect == "sqlite":
-        expression = " ".join('"' + " ".join(tokens) + '"' for tokens in words)
-        match = text("workorders_ticket_texts_fts MATCH :terms").bindparams(terms=expression)
+        match = _fts_match(words)
         if narrowed:
             if before is not None:
                 query = query.where(tickets.c.position < before)
@@ -145,3 +149,15 @@ def search(
         .where(literal_column("workorders_ticket_texts.search").op("@@")(tsquery))
         .order_by(tickets.c.position.desc())
     )
+
+
+def _fts_match(words: list[list[str]]) -> TextClause:
+    expression = " ".join('"' + " ".join(tokens) + '"' for tokens in words)
+    return text("workorders_ticket_texts_fts MATCH :terms").bindparams(terms=expression)
+
+
+async def common(conn: AsyncConnection, words: list[list[str]]) -> bool:
+    """Whether more than ``COMMON`` tickets hold the words (SQLite; reads at most
+    that many positions from the index)."""
+    found = select(FTS.c.rowid).where(_fts_match(words)).limit(COMMON + 1).subquery()
+    return await conn.scalar(select(func.count()).select_from(found)) > COMMON
