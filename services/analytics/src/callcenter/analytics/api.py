@@ -214,15 +214,17 @@ async def live_stream(
     analytics: AnalyticsDep,
     principal: Annotated[Principal, Depends(stream_principal)],
 ) -> StreamingResponse:
-    stopping = request.app.state.runtime.stopping
+    closing = request.app.state.runtime.closing
 
     async def events() -> AsyncIterator[str]:
         seen = analytics.version
         yield _event(_snapshot(analytics, principal.tenant))
-        while not stopping.is_set() and not await request.is_disconnected():
+        while not closing.is_set() and not await request.is_disconnected():
             waiting = analytics.fold.tenant(principal.tenant).waiting()
             timeout = TICK_SECONDS if waiting else KEEPALIVE_SECONDS
-            version = await analytics.changed(seen, timeout)
+            version = await analytics.changed(seen, timeout, unless=closing)
+            if closing.is_set():
+                break
             if version == seen and not waiting:
                 yield ": keepalive\n\n"
                 continue

@@ -57,14 +57,18 @@ class Analytics:
         return self.settings.get(tenant) or KpiSettings()
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self._load_inputs()
+        loaded = False
         while not stop.is_set():
             try:
+                if not loaded:
+                    await self._load_inputs()
+                    loaded = True
                 folded = await self.catch_up()
             except Exception as error:  # noqa: BLE001 - a database hiccup must not stop the fold
                 log.warning("analytics fold will retry after: %s", error)
                 folded = 0
-            self.caught_up.set()
+            if loaded:
+                self.caught_up.set()
             if not folded:
                 await sleep_or_stop(stop, self.poll_seconds)
 
@@ -88,14 +92,15 @@ class Analytics:
             self._bump()
         return total
 
-    async def changed(self, seen: int, within: float) -> int:
-        """Wait until the fold moves past version ``seen`` (at most ``within`` s); the version."""
-        if self.version == seen:
-            waiter = self._changed
-            try:
-                await asyncio.wait_for(waiter.wait(), within)
-            except TimeoutError:
-                pass
+    async def changed(self, seen: int, within: float, unless: asyncio.Event) -> int:
+        """Wait until the fold moves past version ``seen``, at most ``within`` seconds and
+        not once ``unless`` is set; the version."""
+        if self.version == seen and not unless.is_set():
+            waiters = {asyncio.ensure_future(self._changed.wait()),
+                       asyncio.ensure_future(unless.wait())}  # fmt: skip
+            _, pending = await asyncio.wait(waiters, timeout=within, return_when="FIRST_COMPLETED")
+            for waiter in pending:
+                waiter.cancel()
         return self.version
 
     async def save_settings(self, tenant: str, settings: KpiSettings, by: str) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Callable, Mapping
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
@@ -42,12 +44,31 @@ def service_command(
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             upgrade(package, settings.resolved_database_url())
             return
-        uvicorn.run(
-            app_factory(settings),
+        app = app_factory(settings)
+        config = uvicorn.Config(
+            app,
             host=args.host,
             port=args.port,
             log_config=None,
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
         )
+        _Server(config, app.state.runtime.closing).run()
 
     return main
+
+
+class _Server(uvicorn.Server):
+    """Tells the app the moment the server begins to stop, so that long-lived
+    responses (event streams) end at once instead of holding the shutdown for
+    its whole grace period."""
+
+    def __init__(self, config: uvicorn.Config, closing: asyncio.Event) -> None:
+        super().__init__(config)
+        self._closing = closing
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        try:  # a signal handler, on the event loop's thread
+            asyncio.get_running_loop().call_soon_threadsafe(self._closing.set)
+        except RuntimeError:
+            self._closing.set()

@@ -38,6 +38,9 @@ class Runtime:
         self._loops: list[tuple[str, Loop]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.stopping = asyncio.Event()
+        # Set when the HTTP server begins to stop (before ``stopping``): long-lived
+        # responses such as event streams end then.
+        self.closing = asyncio.Event()
 
     def consume(self, name: str, topics: list[str], handler: Handler) -> Consumer:
         """Register a consumer; ``topics`` are plain names (``callcenter.ivr``)."""
@@ -62,6 +65,7 @@ class Runtime:
             self.relay.notify()
 
     async def start(self) -> None:
+        self.closing.clear()
         self.stopping.clear()
         if self.relay is not None and self.settings.run_relay:
             self._spawn("relay", self.relay.run)
@@ -73,6 +77,7 @@ class Runtime:
 
     async def stop(self) -> None:
         """Drain: each loop finishes what it holds, then the database closes."""
+        self.closing.set()
         self.stopping.set()
         if self._tasks:
             _, pending = await asyncio.wait(
