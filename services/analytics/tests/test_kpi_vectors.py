@@ -223,3 +223,100 @@ def test_duplicate_deliveries_are_applied_once(ten_calls):
     doubled = ten_calls.fold(ten_calls.envelopes + ten_calls.envelopes[3:9])
     assert whole_day(doubled) == once
     assert doubled.duplicates == 6
+
+
+def test_hold_time_is_part_of_aht(log):
+    """Talk 60 s, two holds (20 s resumed, 15 s still held at the end), wrap-up 10 s."""
+    queue(log)
+    offered(log, "c1", 0)
+    log.routing(ev.CallAnswered(at=log.at(5), call_id="c1", agent_id="a1", queue_id="q1",
+                                wait=5, ring=1))  # fmt: skip
+    log.routing(ev.CallHeld(at=log.at(35), call_id="c1", agent_id="a1", queue_id="q1"))
+    log.routing(ev.CallResumed(at=log.at(55), call_id="c1", agent_id="a1", queue_id="q1",
+                               hold=20))  # fmt: skip
+    log.routing(ev.CallHeld(at=log.at(85), call_id="c1", agent_id="a1", queue_id="q1"))
+    log.routing(ev.CallEnded(at=log.at(100), call_id="c1", agent_id="a1", queue_id="q1",
+                             talk=60, hold=35, ended_by="caller"))  # fmt: skip
+    log.routing(ev.AgentWrapUpStarted(at=log.at(100), agent_id="a1", call_id="c1",
+                                      queue_id="q1"))  # fmt: skip
+    log.routing(ev.AgentWrapUpEnded(at=log.at(110), agent_id="a1", call_id="c1", wrap=10,
+                                    queue_id="q1"))  # fmt: skip
+
+    [row] = whole_day(log.fold())
+
+    assert row["aht_seconds"] == 60 + 35 + 10
+    assert (row["average_talk_seconds"], row["average_hold_seconds"]) == (60, 35)
+
+
+def test_a_blind_transfer_counts_in_the_transfer_rate_and_in_the_second_queue(log):
+    """As routing logs it: c1 answered in q1 by a1 after 5 s, transferred to q2 after 40 s
+    of talk; a1 wraps up (10 s) while c1 waits 8 s in q2, where a2 answers it."""
+    queue(log, "q1")
+    queue(log, "q2")
+    offered(log, "c1", 0, "q1")
+    log.routing(ev.CallAnswered(at=log.at(5), call_id="c1", agent_id="a1", queue_id="q1",
+                                wait=5, ring=1))  # fmt: skip
+    log.routing(ev.CallTransferred(at=log.at(45), call_id="c1", from_agent_id="a1",
+                                   to_queue_id="q2", kind="blind", queue_id="q1"))  # fmt: skip
+    log.routing(ev.CallEnded(at=log.at(45), call_id="c1", agent_id="a1", queue_id="q1",
+                             talk=40, hold=0, ended_by="agent", transferred=True))  # fmt: skip
+    log.routing(ev.CallQueued(at=log.at(45), call_id="c1", queue_id="q2", position=1,
+                              enqueued_at=log.at(0)))  # fmt: skip
+    log.routing(ev.AgentWrapUpStarted(at=log.at(45), agent_id="a1", call_id="c1",
+                                      queue_id="q1"))  # fmt: skip
+    log.routing(ev.CallAnswered(at=log.at(53), call_id="c1", agent_id="a2", queue_id="q2",
+                                wait=8, ring=1))  # fmt: skip
+    log.routing(ev.AgentWrapUpEnded(at=log.at(55), agent_id="a1", call_id="c1", wrap=10,
+                                    queue_id="q1"))  # fmt: skip
+    log.routing(ev.CallEnded(at=log.at(113), call_id="c1", agent_id="a2", queue_id="q2",
+                             talk=60, hold=0, ended_by="caller"))  # fmt: skip
+    log.routing(ev.AgentWrapUpStarted(at=log.at(113), agent_id="a2", call_id="c1",
+                                      queue_id="q2"))  # fmt: skip
+    log.routing(ev.AgentWrapUpEnded(at=log.at(118), agent_id="a2", call_id="c1", wrap=5,
+                                    queue_id="q2"))  # fmt: skip
+
+    queues = {row["queue_id"]: row for row in whole_day(log.fold(), by="queue")}
+
+    first, second = queues["q1"], queues["q2"]
+    assert (first["offered"], first["answered"], first["transfer_rate"]) == (1, 1, 1.0)
+    assert (second["offered"], second["answered"], second["transfer_rate"]) == (1, 1, 0.0)
+    assert (first["asa_seconds"], second["asa_seconds"]) == (5, 8)
+    assert (first["aht_seconds"], second["aht_seconds"]) == (40 + 10, 60 + 5)
+    [total] = whole_day(log.fold())
+    assert (total["offered"], total["transfer_rate"]) == (2, 0.5)
+
+
+def test_a_consult_transfer_adds_both_agents_parts_to_the_calls_handle_time(log):
+    """a1 talks 30 s, consults a2 for 20 s (the caller on hold), a2 takes the caller for
+    50 s; both wrap up. One call answered once in q1, transferred, handled 30+20+50+10+5."""
+    queue(log)
+    offered(log, "c1", 0)
+    log.routing(ev.CallAnswered(at=log.at(4), call_id="c1", agent_id="a1", queue_id="q1",
+                                wait=4, ring=1))  # fmt: skip
+    log.routing(ev.CallHeld(at=log.at(34), call_id="c1", agent_id="a1", queue_id="q1"))
+    log.routing(ev.CallConsultStarted(at=log.at(34), call_id="c1", agent_id="a1",
+                                      consult_agent_id="a2"))  # fmt: skip
+    log.routing(ev.CallResumed(at=log.at(54), call_id="c1", agent_id="a1", queue_id="q1",
+                               hold=20))  # fmt: skip
+    log.routing(ev.CallTransferred(at=log.at(54), call_id="c1", from_agent_id="a1",
+                                   to_agent_id="a2", kind="consult", queue_id="q1"))  # fmt: skip
+    log.routing(ev.CallEnded(at=log.at(54), call_id="c1", agent_id="a1", queue_id="q1",
+                             talk=30, hold=20, ended_by="agent", transferred=True))  # fmt: skip
+    log.routing(ev.CallAnswered(at=log.at(54), call_id="c1", agent_id="a2", queue_id="q1",
+                                wait=4, ring=0))  # fmt: skip
+    log.routing(ev.AgentWrapUpStarted(at=log.at(54), agent_id="a1", call_id="c1",
+                                      queue_id="q1"))  # fmt: skip
+    log.routing(ev.AgentWrapUpEnded(at=log.at(64), agent_id="a1", call_id="c1", wrap=10,
+                                    queue_id="q1"))  # fmt: skip
+    log.routing(ev.CallEnded(at=log.at(104), call_id="c1", agent_id="a2", queue_id="q1",
+                             talk=50, hold=0, ended_by="caller"))  # fmt: skip
+    log.routing(ev.AgentWrapUpStarted(at=log.at(104), agent_id="a2", call_id="c1",
+                                      queue_id="q1"))  # fmt: skip
+    log.routing(ev.AgentWrapUpEnded(at=log.at(109), agent_id="a2", call_id="c1", wrap=5,
+                                    queue_id="q1"))  # fmt: skip
+
+    [row] = whole_day(log.fold())
+
+    assert (row["offered"], row["answered"], row["asa_seconds"]) == (1, 1, 4)
+    assert row["transfer_rate"] == 1.0
+    assert row["aht_seconds"] == 30 + 20 + 50 + 10 + 5

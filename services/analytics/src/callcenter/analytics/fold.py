@@ -303,7 +303,9 @@ def _exited(tenant: Tenant, data: Data, at: float) -> None:
 def _ended(tenant: Tenant, data: Data, at: float) -> None:
     segment = tenant.current.get(data["call_id"])
     if segment is not None and segment.agent_id == data["agent_id"]:
-        segment.talk, segment.hold = data["talk"], data.get("hold", 0.0)
+        # Added up: a call handed over to a second agent (consult) has two parts.
+        segment.talk = (segment.talk or 0.0) + data["talk"]
+        segment.hold += data.get("hold", 0.0)
     agent = tenant.agent(data["agent_id"])
     if agent.call_id == data["call_id"]:
         agent.enter("idle", at)
@@ -316,9 +318,11 @@ def _wrap_up_started(tenant: Tenant, data: Data, at: float) -> None:
 
 
 def _wrap_up_ended(tenant: Tenant, data: Data, at: float) -> None:
-    segment = tenant.current.get(data["call_id"])
-    if segment is not None and segment.agent_id == data["agent_id"]:
-        segment.wrap = data["wrap"]
+    # Routing names the queue of the call wrapped up: after a transfer the wrap-up
+    # belongs to that visit, whoever holds the caller now.
+    segment = _segment(tenant, data)
+    if segment is not None and (data.get("queue_id") or segment.agent_id == data["agent_id"]):
+        segment.wrap += data["wrap"]
     agent = tenant.agent(data["agent_id"])
     agent.call_id = None
     if agent.state == "wrap":
