@@ -320,3 +320,31 @@ def test_a_consult_transfer_adds_both_agents_parts_to_the_calls_handle_time(log)
     assert (row["offered"], row["answered"], row["asa_seconds"]) == (1, 1, 4)
     assert row["transfer_rate"] == 1.0
     assert row["aht_seconds"] == 30 + 20 + 50 + 10 + 5
+
+
+def test_a_caller_hanging_up_while_a_transfer_rings_stays_answered(log):
+    """a1 answered c1 (talk 30 s), transferred it blind to a2; the caller hung up while
+    a2's phone rang. The visit stays answered and transferred, with a1's handle time."""
+    queue(log)
+    offered(log, "c1", 0)
+    log.routing(ev.CallAnswered(at=log.at(5), call_id="c1", agent_id="a1", queue_id="q1",
+                                wait=5, ring=1))  # fmt: skip
+    log.routing(ev.CallTransferred(at=log.at(35), call_id="c1", from_agent_id="a1",
+                                   to_agent_id="a2", kind="blind", queue_id="q1"))  # fmt: skip
+    log.routing(ev.CallEnded(at=log.at(35), call_id="c1", agent_id="a1", queue_id="q1",
+                             talk=30, hold=0, ended_by="agent", transferred=True))  # fmt: skip
+    log.routing(ev.CallOffered(at=log.at(35), call_id="c1", agent_id="a2", queue_id="q1",
+                               offer_expires_at=log.at(50)))  # fmt: skip
+    log.routing(ev.AgentWrapUpStarted(at=log.at(35), agent_id="a1", call_id="c1",
+                                      queue_id="q1"))  # fmt: skip
+    log.routing(ev.CallOfferCancelled(at=log.at(40), call_id="c1", agent_id="a2",
+                                      reason="caller_hung_up"))  # fmt: skip
+    log.routing(ev.CallAbandoned(at=log.at(40), call_id="c1", queue_id="q1", wait=5,
+                                 position=1))  # fmt: skip
+    log.routing(ev.AgentWrapUpEnded(at=log.at(45), agent_id="a1", call_id="c1", wrap=10,
+                                    queue_id="q1"))  # fmt: skip
+
+    [row] = whole_day(log.fold())
+
+    assert (row["answered"], row["abandoned"], row["transfer_rate"]) == (1, 0, 1.0)
+    assert row["aht_seconds"] == 30 + 10

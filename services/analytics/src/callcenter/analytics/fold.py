@@ -289,7 +289,8 @@ def _answered(tenant: Tenant, data: Data, at: float) -> None:
 
 def _abandoned(tenant: Tenant, data: Data, at: float) -> None:
     segment = _segment(tenant, data)
-    if segment is not None:
+    # Hanging up while a transfer rings another agent: the visit was answered already.
+    if segment is not None and segment.outcome != "answered":
         segment.outcome, segment.wait = "abandoned", data["wait"]
 
 
