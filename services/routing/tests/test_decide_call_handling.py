@@ -447,3 +447,39 @@ def test_time_in_each_state_today(desk):
     tomorrow = desk.now.replace(hour=0, minute=0, second=30) + timedelta(days=1)
     assert alice.seconds_today(tomorrow) == {"not_ready": 30.0}
     replays(desk)
+
+
+def test_the_caller_hanging_up_while_a_transfer_rings_frees_everyone(desk, event_names):
+    desk.queue(wrap_up_seconds=10)
+    desk.agent("alice")
+    connected(desk, talk=30)
+    desk.agent("carol")
+    desk.do(cmd.TransferCall("c1", "alice", to_agent_id="carol"))
+    desk.now += timedelta(seconds=5)
+
+    events = desk.do(cmd.HangUp("c1", by="caller"))
+
+    assert event_names(events) == ["CallOfferCancelled", "CallAbandoned"]
+    assert desk.status("carol") == "ready" and "c1" not in desk.state.calls
+    replays(desk)
+
+
+def test_a_snapshot_written_before_call_handling_still_loads(desk):
+    desk.queue()
+    desk.agent("alice")
+    connected(desk, talk=10)
+    desk.do(cmd.HoldCall("c1", "alice"))
+    desk.do(cmd.ResumeCall("c1", "alice"))  # nothing left that format 1 could not say
+    old = to_snapshot(desk.state)
+    for key in ("queued_at", "answer_wait", "held_since", "hold_total", "muted",
+                "party_agent_id", "party_kind", "party_since", "consult_queue_id"):  # fmt: skip
+        del old["calls"]["c1"][key]
+    for key in ("last_call", "state_day", "state_seconds"):
+        del old["agents"]["alice"][key]
+    del old["settings"]
+
+    loaded = from_snapshot(old)
+
+    assert loaded.calls["c1"].queued_at == desk.state.calls["c1"].enqueued_at
+    assert loaded.settings == TenantSettings()
+    assert loaded.agents["alice"].status == "on_call"
