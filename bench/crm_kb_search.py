@@ -272,7 +272,9 @@ def write_report(rows: list[tuple[str, str]], loads: tuple[tuple[float, ...], ..
         "Zipf vocabulary, one support topic each; 1,000 queries of 1 to 3 topic words, the\n"
         "last often cut short (typing).\n"
         f"Machine: {machine()}, shared with other work: load average (1/5/15 min)\n"
-        f"{before} before, {after} after. {time.strftime('%Y-%m-%d')}.\n\n"
+        f"{before} before, {after} after. {time.strftime('%Y-%m-%d')}.\n"
+        "Wall-clock times include the waits for a core of this loaded machine; CPU times\n"
+        "are what a search costs (on an idle core, its time).\n\n"
         "| what | result |\n|---|---|\n"
         + "".join(f"| {what} | {result} |\n" for what, result in rows)
     )
