@@ -483,3 +483,21 @@ def test_a_snapshot_written_before_call_handling_still_loads(desk):
     assert loaded.calls["c1"].queued_at == desk.state.calls["c1"].enqueued_at
     assert loaded.settings == TenantSettings()
     assert loaded.agents["alice"].status == "on_call"
+
+
+def test_a_customer_reached_by_callback_is_transferred_as_a_live_caller(desk, event_names):
+    desk.queue("q1", wrap_up_seconds=0)
+    desk.queue("q2", skills={"billing": 1})
+    desk.call("c1")
+    desk.do(cmd.RequestCallback("c1", "+33612345678"))
+    desk.agent("alice")
+    desk.do(cmd.AnswerCall("c1", "alice"))  # alice dials; the customer answers
+
+    events = desk.do(cmd.TransferCall("c1", "alice", to_queue_id="q2"))
+
+    assert event_names(events)[:4] == [
+        "CallbackCompleted", "CallTransferred", "CallEnded", "CallQueued"
+    ]  # fmt: skip
+    assert events[0].outcome == "connected" and events[3].callback_number is None
+    assert desk.state.calls["c1"].callback_number is None
+    replays(desk)

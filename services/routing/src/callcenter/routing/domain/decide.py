@@ -425,6 +425,8 @@ class _Decision:
         """The agent's part ends: ``CallTransferred``, then its ``CallEnded``."""
         agent = self.state.agents[call.agent_id or ""]
         ended = self.leg_ended(call, "agent", transferred=True)
+        if call.callback_number:  # the customer called back is on the line: a live call now
+            self.callback_completed(call, "connected", call.callback_attempt + 1, agent.id)
         self.emit(
             ev.CallTransferred(
                 at=self.now,

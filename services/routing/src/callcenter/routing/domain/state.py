@@ -659,6 +659,7 @@ def _transferred(state: RoutingState, event: ev.CallTransferred) -> None:
         return
     call = state.calls[event.call_id]
     call.agent_id = None
+    call.callback_number = None  # a callback reached is a live caller from now on
     call.held_since = None
     call.hold_total = 0.0
     call.muted = False
