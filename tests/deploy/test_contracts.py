@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from callcenter.events.bus import DLQ_TOPIC, service_topic
 from callcenter.events.catalogue import registry
 from callcenter.events.codec import ATTRIBUTES
 
-from .deployment import ROOT, SERVICES, load_tool
+from .deployment import ROOT, SERVICES, load_tool, port
 
 API_DOCS = ROOT / "docs" / "api"
 
@@ -132,3 +133,21 @@ def test_each_committed_openapi_document_is_the_generated_one(
     assert document["openapi"].startswith("3.")
     assert {"/healthz", "/readyz"} <= set(document["paths"])
     assert any(path.startswith("/v1/") for path in document["paths"])
+
+
+def _route(document: dict[str, Any], method: str, path: str) -> bool:
+    for template, operations in document["paths"].items():
+        pattern = re.sub(r"\{[^}]+\}", "[^/]+", template)
+        if re.fullmatch(pattern, path) and method.lower() in operations:
+            return True
+    return False
+
+
+def test_every_request_of_the_integrator_guide_is_in_the_apis() -> None:
+    guide = (ROOT / "docs" / "integrators.md").read_text()
+    requests = re.findall(r'curl -sS (?:-X (\w+) )?"?localhost:(\d+)(/[^\s"?]*)', guide)
+    assert len(requests) >= 15
+    services = {port(name): name for name in SERVICES}
+    for method, number, path in requests:
+        document = json.loads((API_DOCS / f"{services[int(number)]}.openapi.json").read_text())
+        assert _route(document, method or "GET", path), f"{method or 'GET'} :{number}{path}"
