@@ -105,8 +105,9 @@ def _gather_key(request: Request, call_id: str) -> str | None:
     step = request.query_params.get("step", "")
     if step.isdigit() and len(step) < 10:
         return f"twilio:gather:{call_id}:{step}"
-    token = request.headers.get("i-twilio-idempotency-token")
-    return f"twilio:token:{token}" if token else None
+    token = request.headers.get("i-twilio-idempotency-token", "")
+    # a token we could not store as a key is ignored rather than failing Twilio's request
+    return f"twilio:token:{token}" if re.fullmatch(r"[\x21-\x7e]{1,180}", token) else None
 
 
 @router.post(
