@@ -187,3 +187,24 @@ def test_the_dashboard_shows_every_platform_metric_and_only_real_ones() -> None:
     assert {
         name for name in metrics if not any(sample.startswith(name) for sample in used)
     } == set()
+
+
+def test_alerts_use_real_metrics_and_point_at_existing_runbooks(compose: dict) -> None:
+    prometheus = compose["services"]["prometheus"]
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in prometheus["volumes"]}
+    config = yaml.safe_load((COMPOSE_DIR / mounts["/etc/prometheus/prometheus.yml"]).read_text())
+    (rule_file,) = config["rule_files"]
+    rules = yaml.safe_load((COMPOSE_DIR / mounts[rule_file]).read_text())
+    metrics = _platform_metrics()
+    samples = {f"{name}_total" for name in metrics} | metrics | {"up"}
+    headings = re.findall(r"^## (.+)$", (ROOT / "docs" / "operations.md").read_text(), re.MULTILINE)
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-") for heading in headings
+    }
+    alerts = [rule for group in rules["groups"] for rule in group["rules"]]
+    assert alerts
+    for alert in alerts:
+        used = set(re.findall(r"\b(callcenter_[a-z_]+|up)(?=[{\[\s])", alert["expr"]))
+        assert used and used <= samples, alert["alert"]
+        page, _, anchor = alert["annotations"]["runbook"].partition("#")
+        assert page == "docs/operations.md" and anchor in anchors, alert["alert"]
