@@ -145,6 +145,9 @@ def test_postgres_creates_every_service_database(compose: dict) -> None:
 def test_the_simulator_starts_once_every_service_is_ready(compose: dict) -> None:
     simulator = compose["services"]["simulator"]
     assert simulator["command"][0] == "callcenter-simulator"
+    usage = run(tool("callcenter-simulator"), "--help").stdout
+    for flag in (word for word in simulator["command"] if word.startswith("--")):
+        assert flag in usage, f"callcenter-simulator has no {flag}"
     assert simulator["depends_on"] == {name: {"condition": "service_healthy"} for name in SERVICES}
     for name in SERVICES:
         url = simulator["environment"][f"CALLCENTER_{name.upper()}_URL"]
