@@ -1,4 +1,5 @@
 import stat
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,7 @@ from callcenter.events.kit.auth import (
     Principal,
     PrincipalDep,
     Role,
+    VerifiedTokens,
     issue_token,
     require_roles,
     signing_key,
@@ -220,3 +222,23 @@ def test_token_command_rejects_unknown_roles(capsys: pytest.CaptureFixture[str])
         token_command(["--tenant", "acme", "--role", "root"])
 
     assert "invalid choice: 'root'" in capsys.readouterr().err
+
+
+def test_a_remembered_token_still_expires():
+    tokens = VerifiedTokens(KEY)
+    token = issue_token(KEY, subject="ann", tenant="acme", roles=[Role.ADMIN], ttl_seconds=1)
+    assert tokens.principal(token).tenant == "acme"
+    assert tokens.principal(token) is tokens.principal(token)  # remembered
+    time.sleep(1.1)
+    with pytest.raises(ProblemError) as refused:
+        tokens.principal(token)
+    assert refused.value.status == 401
+
+
+def test_a_token_signed_with_another_key_is_refused_every_time():
+    tokens = VerifiedTokens(KEY)
+    forged = issue_token("another-key-of-32-bytes-or-more!!", subject="m", tenant="acme",
+                         roles=[Role.ADMIN])  # fmt: skip
+    for _ in range(2):
+        with pytest.raises(ProblemError):
+            tokens.principal(forged)

@@ -26,7 +26,7 @@ from callcenter.analytics.kpis import (
 from callcenter.analytics.live import snapshot
 from callcenter.analytics.scorecards import ExamScore, scorecards
 from callcenter.analytics.service import Analytics
-from callcenter.events.kit.auth import Principal, PrincipalDep, Role, require_roles, verify_token
+from callcenter.events.kit.auth import Principal, PrincipalDep, Role, principal_of, require_roles
 from callcenter.events.kit.problems import ProblemError
 
 router = APIRouter(tags=["kpis"])
@@ -201,7 +201,7 @@ def stream_principal(
     request: Request, access_token: Annotated[str, Query(min_length=1, max_length=4096)]
 ) -> Principal:
     """EventSource cannot send headers: the token comes as a query parameter (never logged)."""
-    return verify_token(request.app.state.signing_key, access_token)
+    return principal_of(request, access_token)
 
 
 @router.get(

@@ -3,7 +3,7 @@ from fastapi import FastAPI
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
 from callcenter.ivr.api import calls, flows, numbers, telephony, twilio
-from callcenter.ivr.api.deps import Ivr, Tokens
+from callcenter.ivr.api.deps import Ivr
 from callcenter.ivr.bindings import Bindings
 from callcenter.ivr.calls import CallControl
 from callcenter.ivr.consumers.routing_status import make_handler
@@ -62,7 +62,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db=runtime.db,
         flows=flow_cache,
         control=control,
-        tokens=Tokens(app.state.signing_key),
         bindings=Bindings(runtime.db, ttl=settings.binding_cache_seconds),
         reaper=reaper,
     )

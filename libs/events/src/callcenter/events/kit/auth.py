@@ -3,6 +3,8 @@
 import argparse
 import os
 import secrets
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -120,17 +122,44 @@ def _create_key_file(key_file: Path) -> None:
 bearer_scheme = HTTPBearer(auto_error=False, description="A JWT from callcenter-token")
 
 
+class VerifiedTokens:
+    """Bearer tokens verified once: a client sends the same token with every
+    request, and checking its signature was a tenth of an IVR call's cost. The
+    expiry is still checked on every use."""
+
+    def __init__(self, key: str, size: int = 4096) -> None:
+        self.key = key
+        self.size = size
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def principal(self, token: str) -> Principal:
+        hit = self._verified.get(token)
+        if hit is not None and time.time() < hit[1]:
+            return hit[0]
+        principal = verify_token(self.key, token)  # 401 problems, an expired token's too
+        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+        self._verified[token] = (principal, float(expires))
+        if len(self._verified) > self.size:
+            self._verified.popitem(last=False)
+        return principal
+
+
+def principal_of(request: Request, token: str) -> Principal:
+    """The principal of a token, checked with the app's key (``app.state.signing_key``)."""
+    tokens = getattr(request.app.state, "tokens", None)
+    if tokens is None or tokens.key != request.app.state.signing_key:
+        tokens = request.app.state.tokens = VerifiedTokens(request.app.state.signing_key)
+    return tokens.principal(token)
+
+
 async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    """Dependency: the principal of the ``Authorization: Bearer`` token.
-
-    The token is checked with the key at ``request.app.state.signing_key``.
-    """
+    """Dependency: the principal of the ``Authorization: Bearer`` token."""
     if credentials is None or not credentials.credentials.strip():
         raise _unauthorized("A bearer token is required (Authorization: Bearer <token>)")
-    return verify_token(request.app.state.signing_key, credentials.credentials.strip())
+    return principal_of(request, credentials.credentials.strip())
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]

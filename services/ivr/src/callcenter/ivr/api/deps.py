@@ -5,17 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Annotated
 
-import jwt
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials
 
 from callcenter.events.db import Database
-from callcenter.events.kit.auth import Principal, Role, bearer_scheme, verify_token
+from callcenter.events.kit.auth import Principal, Role, require_roles
 from callcenter.events.kit.problems import ProblemError
 from callcenter.ivr.bindings import Bindings
 from callcenter.ivr.calls import CallControl
@@ -25,35 +21,12 @@ from callcenter.ivr.reaper import Reaper
 from callcenter.ivr.settings import Settings
 
 
-class Tokens:
-    """Bearer tokens verified once: a provider's adapter sends the same token with
-    every request, and checking its signature was a tenth of a call's cost. The
-    expiry is still checked on every use."""
-
-    def __init__(self, key: str, size: int = 4096) -> None:
-        self.key = key
-        self.size = size
-        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
-
-    def principal(self, token: str) -> Principal:
-        hit = self._verified.get(token)
-        if hit is not None and time.time() < hit[1]:
-            return hit[0]
-        principal = verify_token(self.key, token)  # 401 problems, an expired token's too
-        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
-        self._verified[token] = (principal, float(expires))
-        if len(self._verified) > self.size:
-            self._verified.popitem(last=False)
-        return principal
-
-
 @dataclass(frozen=True)
 class Ivr:
     settings: Settings
     db: Database
     flows: FlowCache
     control: CallControl
-    tokens: Tokens
     bindings: Bindings
     reaper: Reaper
 
@@ -65,35 +38,10 @@ async def _ivr(request: Request) -> Ivr:
 IvrDep = Annotated[Ivr, Depends(_ivr)]
 
 
-def _roles(*roles: Role):  # type: ignore[no-untyped-def]
-    """The principal of the bearer token, if it has any of ``roles`` (as the kit's
-    ``require_roles``, with verified tokens remembered)."""
-    needed = " or ".join(role.value for role in roles)
-
-    async def dependency(
-        ivr: IvrDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    ) -> Principal:
-        token = credentials.credentials.strip() if credentials else ""
-        if not token:
-            raise ProblemError(
-                401,
-                "Unauthorized",
-                "A bearer token is required (Authorization: Bearer <token>)",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        principal = ivr.tokens.principal(token)
-        if principal.roles.isdisjoint(roles):
-            raise ProblemError(403, "Forbidden", f"role {needed} required")
-        return principal
-
-    return dependency
-
-
 # The telephony side (an integrator's adapter) and admins drive calls.
-CallController = Annotated[Principal, Depends(_roles(Role.INTEGRATOR, Role.ADMIN))]
-Designer = Annotated[Principal, Depends(_roles(Role.ADMIN, Role.INTEGRATOR))]
-Viewer = Annotated[Principal, Depends(_roles(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATOR))]
+CallController = Annotated[Principal, Depends(require_roles(Role.INTEGRATOR, Role.ADMIN))]
+Designer = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.INTEGRATOR))]
+Viewer = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATOR))]
 
 
 # What a call command can be refused for; anything else is a server error.
