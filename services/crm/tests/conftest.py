@@ -10,6 +10,7 @@ from callcenter.crm import history
 from callcenter.crm.app import create_app
 from callcenter.crm.consumers import ivr_handler
 from callcenter.crm.settings import Settings
+from callcenter.events.bus import KafkaSettings
 from callcenter.events.catalogue.base import Event
 from callcenter.events.db import Database
 from callcenter.events.envelope import Envelope
@@ -28,6 +29,28 @@ def crm_settings(database_url, kafka, tmp_path):
         )
 
     return make
+
+
+@pytest.fixture
+def crm_offline(database_url, tmp_path):
+    """A CRM app with no broker at all: neither relay nor consumers (for tests of the API
+    and of the consumers' handlers, which the ``feed`` fixture calls directly)."""
+    upgrade("callcenter.crm", database_url)
+    nowhere = KafkaSettings(bootstrap_servers="127.0.0.1:9")
+
+    def start(**options) -> TestClient:
+        settings = Settings(
+            database_url=database_url,
+            kafka=nowhere,
+            data_dir=tmp_path,
+            signing_key=KEY,
+            run_relay=False,
+            run_consumers=False,
+            **options,
+        )
+        return TestClient(create_app(settings))
+
+    return start
 
 
 @pytest.fixture
@@ -80,6 +103,6 @@ class Feed:
 
 
 @pytest.fixture
-def feed(crm_settings, database_url) -> Feed:
+def feed(crm_offline, database_url) -> Feed:
     """Hand other services' events to the CRM's consumer handlers, as the consumers do."""
     return Feed(database_url)

@@ -70,9 +70,9 @@ def leaks(dump: str) -> list[str]:
     return [value for value in PII if value in dump]
 
 
-def test_erasure_leaves_no_personal_data_while_counts_stay(crm, database_url, caplog):
+def test_erasure_leaves_no_personal_data_while_counts_stay(crm_offline, database_url, caplog):
     caplog.set_level(logging.DEBUG)
-    with crm() as client:
+    with crm_offline() as client:
         lea = client.post("/v1/customers", headers=AGENT, json={
             "first_name": "Léa", "last_name": "Martin", "company": "Boulangerie Martin",
             "phones": ["06 28 12 34 56"], "emails": ["lea@example.fr"], "tier": "key_important",

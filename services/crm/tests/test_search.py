@@ -29,8 +29,8 @@ def headers(tenant: str = "acme") -> dict[str, str]:
 AGENT = headers()
 
 
-def test_full_text_sort_and_pagination(crm):
-    with crm() as client:
+def test_full_text_sort_and_pagination(crm_offline):
+    with crm_offline() as client:
         made = [client.post("/v1/customers", json=p, headers=AGENT).json() for p in PEOPLE]
         client.post("/v1/customers", json={"last_name": "Martin"}, headers=headers("globex"))
         erased = client.post("/v1/customers", json={"last_name": "Martineau"},

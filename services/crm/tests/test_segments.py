@@ -38,8 +38,8 @@ def ago(days: float) -> datetime:
     return NOW - timedelta(days=days)
 
 
-def test_tiers_and_churn_follow_the_rules_and_the_events(crm, feed, database_url):
-    with crm() as client:
+def test_tiers_and_churn_follow_the_rules_and_the_events(crm_offline, feed, database_url):
+    with crm_offline() as client:
 
         def make(name: str, value: str | None, phone: str) -> dict:
             attributes = {"annual_value": value} if value else {}
@@ -163,5 +163,5 @@ def test_tiers_and_churn_follow_the_rules_and_the_events(crm, feed, database_url
             await db.dispose()
 
     asyncio.run(replay())
-    with crm() as client:
+    with crm_offline() as client:
         assert client.get("/v1/segments", headers=AGENT).json() == final

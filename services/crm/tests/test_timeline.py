@@ -71,8 +71,10 @@ def first_call(feed) -> None:
     )
 
 
-def test_the_timeline_holds_every_contact_and_the_pop_shows_open_work(crm, feed, database_url):
-    with crm() as client:
+def test_the_timeline_holds_every_contact_and_the_pop_shows_open_work(
+    crm_offline, feed, database_url
+):
+    with crm_offline() as client:
         lea = client.post(
             "/v1/customers",
             headers=AGENT,
@@ -219,8 +221,8 @@ def test_the_timeline_holds_every_contact_and_the_pop_shows_open_work(crm, feed,
     )
 
 
-def test_the_screen_pop_shows_only_the_last_ten_contacts(crm, feed):
-    with crm() as client:
+def test_the_screen_pop_shows_only_the_last_ten_contacts(crm_offline, feed):
+    with crm_offline() as client:
         lea = client.post(
             "/v1/customers",
             headers=AGENT,
