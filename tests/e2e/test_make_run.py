@@ -91,6 +91,20 @@ def a_call_shows_on_the_wallboard(ports: dict[str, int], wallboard: str, key_fil
             browser.close()
 
 
+def the_demo_knowledge_base_answers(port: int, token: str) -> None:
+    """The demo tenant's agents find the demo articles."""
+    search = f"http://127.0.0.1:{port}/v1/kb/search"
+    deadline = time.monotonic() + 20
+    while True:
+        found = httpx.get(
+            search, params={"q": "refund"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        if found.status_code == 200 and found.json()["items"]:
+            return
+        assert time.monotonic() < deadline, found.text
+        time.sleep(0.5)
+
+
 def the_simulator_moves_the_demo_wallboard(live: str, token: str) -> None:
     """``make run``'s own simulator: the demo tenant's queues fill with calls."""
     deadline = time.monotonic() + 60
@@ -211,6 +225,7 @@ def test_make_run_brings_the_platform_up_and_ctrl_c_stops_it(tmp_path):
             assert "queues" in json.loads(response.read())
         key_file = tmp_path / "var" / "dev-signing-key"
         a_call_shows_on_the_wallboard(ports, wallboard, key_file)
+        the_demo_knowledge_base_answers(ports["crm"], token)
         the_books_balance(ports, key_file, tmp_path / "run")
         the_simulator_moves_the_demo_wallboard(page.replace("/wallboard", "/v1/live"), token)
         processes = children_of(launcher.pid)

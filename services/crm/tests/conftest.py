@@ -25,8 +25,9 @@ def crm_settings(database_url, kafka, tmp_path):
 
     def make(**options) -> Settings:
         return Settings(
-            database_url=database_url, kafka=kafka, data_dir=tmp_path, signing_key=KEY, **options
-        )
+            database_url=database_url, kafka=kafka, data_dir=tmp_path, signing_key=KEY,
+            demo_tenant="", **options,
+        )  # fmt: skip
 
     return make
 
@@ -46,6 +47,7 @@ def crm_offline(database_url, tmp_path):
             signing_key=KEY,
             run_relay=False,
             run_consumers=False,
+            demo_tenant="",
             **options,
         )
         return TestClient(create_app(settings))

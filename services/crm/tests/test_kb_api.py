@@ -87,6 +87,7 @@ def kb(kb_database_url, kafka, tmp_path) -> Iterator[Desk]:
         signing_key=KEY,
         run_consumers=False,
         run_relay=False,  # the database is shared: see test_article_events_reach_the_crm_topic
+        demo_tenant="",
     )
     with TestClient(create_app(settings)) as client:
         suffix = uuid.uuid4().hex[:8]

@@ -4,6 +4,7 @@ from callcenter.crm import history
 from callcenter.crm.api import ROUTERS
 from callcenter.crm.consumers import ivr_handler
 from callcenter.crm.kb.api import router as kb_router
+from callcenter.crm.kb.demo import demo_loader
 from callcenter.crm.settings import Settings
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
@@ -20,6 +21,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime.consume("ivr", ["callcenter.ivr"], ivr_handler(settings, runtime.committed))
     runtime.consume("routing", ["callcenter.routing"], history.on_routing)
     runtime.consume("workorders", ["callcenter.workorders"], history.on_workorders)
+    if settings.demo_tenant:
+        runtime.background("demo-articles", demo_loader(runtime.db, settings.demo_tenant))
     app = create_service_app(
         runtime, title="CRM", description=DESCRIPTION, routers=[*ROUTERS, kb_router]
     )

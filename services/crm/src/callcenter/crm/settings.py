@@ -13,6 +13,9 @@ class Settings(ServiceSettings):
     default_region: str = "FR"
     # Per-tenant regions, e.g. {"acme-uk": "GB"}.
     tenant_regions: dict[str, str] = Field(default_factory=dict)
+    # The knowledge base's demo articles are loaded for this tenant at start-up
+    # (once; `make run`'s demo). Empty: none.
+    demo_tenant: str = "demo"
 
     def region_for(self, tenant: str) -> str:
         return self.tenant_regions.get(tenant, self.default_region)
