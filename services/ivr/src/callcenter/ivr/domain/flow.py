@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from callcenter.events.kit.types import TimeZoneName
 
 NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Digits = Annotated[str, Field(pattern=r"^[0-9*#]{1,8}$")]
@@ -128,20 +129,11 @@ class Interval(Strict):
 
 class HoursNode(NodeBase):
     type: Literal["hours"]
-    timezone: str
+    timezone: TimeZoneName
     weekly: dict[Weekday, list[Interval]] = Field(default_factory=dict)
     holidays: list[date] = Field(default_factory=list, max_length=400)
     open: NodeId
     closed: NodeId
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
 
 class HttpNode(NodeBase):
