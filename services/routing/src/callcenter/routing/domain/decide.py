@@ -223,6 +223,11 @@ class _Decision:
                     break  # the queue's order is its service order: the first fits best
         if best is not None:
             self.dispatch_call(best)
+            left = self.state.calls.get(best.id)
+            if agent.status == "ready" and (left is None or left.status != "waiting"):
+                # The queue's strategy gave that caller to another free agent (ready at
+                # the same instant): this one takes the next caller.
+                self.dispatch_agent(agent)
 
     def dispatch_freed(self, agents: Iterable[Agent]) -> None:
         for agent in agents:

@@ -670,10 +670,16 @@ def _transferred(state: RoutingState, event: ev.CallTransferred) -> None:
         call.status = "waiting"
         call.answered_at = None
         call.queued_at = event.at
+        call.preferred_agent_id = None  # the transfer named its agent
         call.declined.clear()
         queue = state.queues.get(call.queue_id)
         if queue is not None:
             bisect.insort(queue.order, (call.sort_key, call.id))
+            if queue.config.max_wait_seconds:
+                _schedule(
+                    state, _after(event.at, queue.config.max_wait_seconds), "max_wait", call.id
+                )
+            _schedule_next_overflow(state, call)
 
 
 def _settings_configured(state: RoutingState, event: ev.RoutingSettingsConfigured) -> None:
