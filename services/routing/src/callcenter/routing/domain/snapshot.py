@@ -90,7 +90,6 @@ def to_snapshot(state: RoutingState) -> dict[str, Any]:
                 "party_agent_id": call.party_agent_id,
                 "party_kind": call.party_kind,
                 "party_since": _time(call.party_since),
-                "consult_queue_id": call.consult_queue_id,
             }
             for call in sorted(state.calls.values(), key=lambda c: c.id)
         },
@@ -169,7 +168,6 @@ def from_snapshot(data: dict[str, Any]) -> RoutingState:
             party_agent_id=c.get("party_agent_id"),
             party_kind=c.get("party_kind"),
             party_since=_parse_time(c.get("party_since")),
-            consult_queue_id=c.get("consult_queue_id"),
         )
     state.settings = TenantSettings.model_validate(data.get("settings", {}))
     state.last_agent = dict(data["last_agent"])

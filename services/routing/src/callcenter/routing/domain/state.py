@@ -96,7 +96,6 @@ class Call:
     party_agent_id: str | None = None
     party_kind: PartyKind | None = None
     party_since: datetime | None = None
-    consult_queue_id: str | None = None
 
     def hold_until(self, now: datetime) -> float:
         """Seconds on hold so far with the current agent."""
@@ -628,14 +627,12 @@ def _joins(state: RoutingState, call: Call, agent_id: str, kind: PartyKind, at: 
 
 def _leaves(state: RoutingState, call: Call, at: datetime) -> None:
     agent = state.agents[call.party_agent_id or ""]
-    call.party_agent_id = call.party_kind = call.party_since = call.consult_queue_id = None
+    call.party_agent_id = call.party_kind = call.party_since = None
     _becomes_free(state, agent, at)
 
 
 def _consult_started(state: RoutingState, event: ev.CallConsultStarted) -> None:
-    call = state.calls[event.call_id]
-    _joins(state, call, event.consult_agent_id, "consult", event.at)
-    call.consult_queue_id = event.to_queue_id
+    _joins(state, state.calls[event.call_id], event.consult_agent_id, "consult", event.at)
 
 
 def _consult_ended(state: RoutingState, event: ev.CallConsultEnded) -> None:
@@ -663,7 +660,7 @@ def _transferred(state: RoutingState, event: ev.CallTransferred) -> None:
     call.held_since = None
     call.hold_total = 0.0
     call.muted = False
-    call.party_agent_id = call.party_kind = call.party_since = call.consult_queue_id = None
+    call.party_agent_id = call.party_kind = call.party_since = None
     if event.kind == "blind" and event.to_agent_id:
         # Back in its place in its queue, ringing the named agent; if they do not
         # answer, it waits there like any caller.
