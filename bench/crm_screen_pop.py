@@ -200,7 +200,10 @@ def run(count: int) -> list[tuple[str, str]]:
         asyncio.run(set_rules(url))
         _, with_rules = asyncio.run(fold(url, count, first=1))
     return [
-        (f"load {count:,} customers (bulk, with the phone and full-text indexes)", f"{load_seconds:.1f} s"),
+        (
+            f"load {count:,} customers (bulk, with the phone and full-text indexes)",
+            f"{load_seconds:.1f} s",
+        ),
         (f"ANI to E.164 (`phonenumbers`), {LOOKUPS:,} callers", percentiles(normalize)),
         (
             f"identify caller by E.164 (read transaction + indexed join), {count:,} customers",
