@@ -52,6 +52,17 @@ class Database:
             async with conn.begin():
                 yield conn
 
+    async def forget_old_versions(self) -> None:
+        """SQLite: copy the write-ahead log into the database file and empty it, so that
+        no older version of a changed row is left in it (after an erasure). Deleted
+        content in the file itself is zeroed (``secure_delete``). PostgreSQL keeps dead
+        row versions until VACUUM: operations run it (docs/operations.md)."""
+        if self.dialect != "sqlite":
+            return
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def ping(self) -> None:
         async with self.read() as conn:
             await conn.execute(text("SELECT 1"))
@@ -71,6 +82,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted content is overwritten, not left in free pages (the CRM's erasure).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -109,4 +109,5 @@ async def erase_customer(
         customer = await live_customer(conn, principal.tenant, customer_id)
         erased_at = await model.erase(conn, principal.tenant, customer, subject=principal.subject)
     runtime.committed()
+    await runtime.db.forget_old_versions()
     return {"id": customer_id, "erased_at": erased_at}
