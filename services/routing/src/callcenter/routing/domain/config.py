@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from callcenter.events.kit.types import TimeZoneName
 
 Level = Annotated[int, Field(ge=1, le=10)]
 SkillName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -36,17 +37,8 @@ class BusinessHours(_Config):
     # Local wall-clock times, "HH:MM" (a JSON Schema "time" would demand an offset).
     opens: ClockTime = "08:00"
     closes: ClockTime = "16:00"
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     holidays: list[date] = Field(default_factory=list)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @model_validator(mode="after")
     def _opens_before_closing(self) -> BusinessHours:
