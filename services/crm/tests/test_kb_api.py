@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from callcenter.crm.app import create_app
 from callcenter.crm.kb.demo import load_demo_articles
@@ -28,7 +27,11 @@ from callcenter.events import store
 from callcenter.events.db import Database
 from callcenter.events.kit.auth import Role, issue_token
 from callcenter.events.kit.migrations import upgrade
-from callcenter.events.testing import _admin, in_ci, selected_backends
+from callcenter.events.testing import (
+    create_postgres_database,
+    drop_postgres_database,
+    selected_backends,
+)
 
 KEY = "crm-tests-signing-key-of-32-bytes-or-more!"
 
@@ -41,17 +44,10 @@ def kb_database_url(request, tmp_path_factory) -> Iterator[str]:
         yield url
         return
     server = request.getfixturevalue("postgres_server_url")
-    name = f"cc_test_kb_{uuid.uuid4().hex[:12]}"
-    try:
-        _admin(server, f'CREATE DATABASE "{name}"')
-    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
-        if in_ci():
-            pytest.fail(f"PostgreSQL is not usable at {server}: {error} (CI=true requires it)")
-        pytest.skip(f"PostgreSQL is not usable at {server}: {error}")
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    url = create_postgres_database(server, "cc_test_kb")
     upgrade("callcenter.crm", url)
     yield url
-    _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_postgres_database(server, url)
 
 
 def headers(tenant: str, role: Role, subject: str) -> dict[str, str]:

@@ -105,19 +105,31 @@ def _admin(server_url: str, statement: str) -> None:
         pool.submit(asyncio.run, _admin_execute(server_url, statement)).result()
 
 
-@pytest.fixture
-def postgres_url(postgres_server_url: str) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"cc_test_{uuid.uuid4().hex[:16]}"
+def create_postgres_database(server_url: str, prefix: str = "cc_test") -> str:
+    """A fresh, empty database on the server, by URL: skipped if the server is not
+    usable, a failure with ``CI=true``."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
     try:
-        _admin(postgres_server_url, f'CREATE DATABASE "{name}"')
+        _admin(server_url, f'CREATE DATABASE "{name}"')
     except (OSError, Exception) as error:  # noqa: BLE001 - any failure means "not reachable"
-        message = f"PostgreSQL is not usable at {postgres_server_url}: {error}"
+        message = f"PostgreSQL is not usable at {server_url}: {error}"
         if in_ci():
             pytest.fail(message + " (CI=true requires it)")
         pytest.skip(message)
-    yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
-    _admin(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(server_url: str, database_url: str) -> None:
+    name = make_url(database_url).database
+    _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    url = create_postgres_database(postgres_server_url)
+    yield url
+    drop_postgres_database(postgres_server_url, url)
 
 
 @pytest.fixture(params=selected_backends())
