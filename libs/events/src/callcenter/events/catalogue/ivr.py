@@ -117,3 +117,60 @@ class SurveyAnswered(Event):
     queue_id: str | None = None
     question: str
     score: int = Field(ge=1, le=5)
+
+
+@event_type()
+class OutboundCallStatus(Event):
+    """What became of a leg routing asked for (OutboundCallRequested), from the provider."""
+
+    call_id: str
+    status: Literal["answered", "no_answer", "busy", "machine", "failed"]
+    number: str
+    at: AwareDatetime
+    campaign_id: str | None = None
+    contact_id: str | None = None
+    ring: float = Field(default=0, ge=0)
+
+
+@event_type()
+class SurveyOffered(Event):
+    """A call was sampled for the post-call survey (response rate = answered / offered)."""
+
+    call_id: str
+    queue_id: str
+    agent_id: str | None = None
+    channel: Literal["ivr", "outbound"]
+
+
+@event_type()
+class RecordingStarted(Event):
+    call_id: str
+    recording_id: str
+    at: AwareDatetime
+
+
+@event_type()
+class RecordingPaused(Event):
+    """Paused while the caller keys sensitive digits (card numbers)."""
+
+    call_id: str
+    recording_id: str
+    at: AwareDatetime
+    reason: str = "sensitive_input"
+
+
+@event_type()
+class RecordingResumed(Event):
+    call_id: str
+    recording_id: str
+    at: AwareDatetime
+
+
+@event_type()
+class RecordingStopped(Event):
+    call_id: str
+    recording_id: str
+    uri: str
+    duration: float = Field(ge=0)
+    at: AwareDatetime
+    retain_until: AwareDatetime | None = None

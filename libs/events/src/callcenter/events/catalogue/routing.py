@@ -315,3 +315,145 @@ class RoutingSettingsConfigured(RoutingEvent):
     """A tenant's routing settings (e.g. the allowed not-ready reasons)."""
 
     config: dict[str, Any] = Field(default_factory=dict)
+
+
+# Outbound campaigns (routing owns them; the IVR's edge places the legs).
+
+Outcome = Literal["no_answer", "busy", "machine", "failed"]
+
+
+@event_type()
+class CampaignConfigured(RoutingEvent):
+    """A campaign created or changed: queue, mode, schedule, rules (the full config)."""
+
+    campaign_id: str
+    name: str = ""
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+@event_type()
+class CampaignContactsAdded(RoutingEvent):
+    """Good rows of an uploaded contact list; each {contact_id, number, time_zone, customer_id?}."""
+
+    campaign_id: str
+    contacts: list[dict[str, Any]]
+
+
+@event_type()
+class CampaignStarted(RoutingEvent):
+    campaign_id: str
+
+
+@event_type()
+class CampaignPaused(RoutingEvent):
+    campaign_id: str
+    reason: str = "supervisor"  # or "abandon_cap" when the dialer stops itself
+
+
+@event_type()
+class CampaignResumed(RoutingEvent):
+    campaign_id: str
+
+
+@event_type()
+class CampaignCompleted(RoutingEvent):
+    campaign_id: str
+    reason: Literal["exhausted", "ended", "stopped"] = "exhausted"
+
+
+@event_type()
+class ContactAttempted(RoutingEvent):
+    """The dialer asked the edge to dial (OutboundCallRequested is the IVR's order)."""
+
+    campaign_id: str
+    contact_id: str
+    call_id: str
+    number: str
+    attempt: int = Field(ge=1)
+    mode: Literal["preview", "progressive", "predictive"]
+    agent_id: str | None = None  # reserved for the call (preview, progressive)
+    queue_id: str = ""
+
+
+@event_type()
+class OutboundCallRequested(RoutingEvent):
+    """Order to the IVR edge: dial ``number``; report the leg with OutboundCallStatus."""
+
+    call_id: str
+    number: str
+    caller_id: str = ""
+    queue_id: str = ""
+    campaign_id: str | None = None
+    contact_id: str | None = None
+    agent_id: str | None = None
+    detect_machine: bool = True
+    timeout: float = Field(default=25, gt=0)  # seconds of ringing before no answer
+
+
+@event_type()
+class ContactAnswered(RoutingEvent):
+    campaign_id: str
+    contact_id: str
+    call_id: str
+    agent_id: str
+    queue_id: str = ""
+    wait: float = Field(default=0, ge=0)  # seconds the answered callee waited for an agent
+
+
+@event_type()
+class ContactNotReached(RoutingEvent):
+    """No conversation: the outcome, and when (if ever) the contact is tried again."""
+
+    campaign_id: str
+    contact_id: str
+    call_id: str
+    outcome: Outcome
+    attempt: int = Field(ge=1)
+    retry_at: AwareDatetime | None = None
+
+
+@event_type()
+class ContactAbandoned(RoutingEvent):
+    """The callee answered and no agent was free in time: the mandatory message was played."""
+
+    campaign_id: str
+    contact_id: str
+    call_id: str
+    queue_id: str = ""
+    wait: float = Field(default=0, ge=0)
+
+
+@event_type()
+class ContactDispositioned(RoutingEvent):
+    """The agent recorded the outcome of a campaign conversation (CRM timeline, KPIs)."""
+
+    campaign_id: str
+    contact_id: str
+    call_id: str
+    agent_id: str
+    disposition: str
+    completed: bool  # counts toward the completion rate (e.g. a sale)
+    notes: str = ""
+    customer_id: str | None = None
+    callback_at: AwareDatetime | None = None
+
+
+# Supervisors on live calls.
+
+
+@event_type()
+class SupervisorJoined(RoutingEvent):
+    """A supervisor monitors (listens), whispers (coaches the agent), barges (joins) or takes over."""
+
+    call_id: str
+    agent_id: str
+    supervisor_id: str
+    mode: Literal["monitor", "whisper", "barge", "takeover"]
+
+
+@event_type()
+class SupervisorLeft(RoutingEvent):
+    call_id: str
+    agent_id: str
+    supervisor_id: str
+    duration: float = Field(ge=0)
