@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -141,3 +141,14 @@ class KbCategoryChanged(Event):
 @event_type()
 class KbCategoryDeleted(Event):
     category_id: str
+
+
+@event_type()
+class CampaignContactsScreened(Event):
+    """The CRM's answer to CampaignContactsAdded: each contact's customer (if the number
+    matches one) and that customer's consent flags. The dialer calls a contact only once
+    screened, and never one whose ``calls`` (or, for marketing, ``marketing``) consent is
+    false. Each result is {contact_id, customer_id: str | None, consent: {flag: bool}}."""
+
+    campaign_id: str
+    results: list[dict[str, Any]]

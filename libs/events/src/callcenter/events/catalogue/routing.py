@@ -443,7 +443,7 @@ class ContactDispositioned(RoutingEvent):
 
 @event_type()
 class SupervisorJoined(RoutingEvent):
-    """A supervisor monitors (listens), whispers (coaches the agent), barges (joins) or takes over."""
+    """A supervisor monitors (listens), whispers (coaches the agent), barges or takes over."""
 
     call_id: str
     agent_id: str
