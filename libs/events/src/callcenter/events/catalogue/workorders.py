@@ -16,6 +16,9 @@ Priority = Literal["low", "normal", "high", "urgent"]
 SlaMetric = Literal["first_reply", "next_reply", "resolution", "follow_up"]
 
 
+TicketSource = Literal["agent", "voicemail", "callback", "abandoned_call", "api", "email", "call"]
+
+
 @event_type()
 class TicketOpened(Event):
     ticket_id: str
@@ -23,7 +26,8 @@ class TicketOpened(Event):
     priority: Priority = "normal"
     customer_id: str | None = None
     call_id: str | None = None
-    source: Literal["agent", "voicemail", "callback", "abandoned_call", "api", "email"] = "agent"
+    # "call": the follow-up an agent asked for in the call's disposition.
+    source: TicketSource = "agent"
     sla_policy: str | None = None
     title: str = ""
     description: str = ""

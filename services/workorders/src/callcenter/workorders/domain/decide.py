@@ -18,7 +18,7 @@ from callcenter.workorders.domain.errors import (
 )
 from callcenter.workorders.domain.ticket import PRIORITY_ORDER, Clock, Ticket, evolve
 
-SOURCES = ("agent", "voicemail", "callback", "abandoned_call", "api", "email")
+SOURCES = ("agent", "voicemail", "callback", "abandoned_call", "api", "email", "call")
 ACTIVE = ("new", "assigned")
 
 
