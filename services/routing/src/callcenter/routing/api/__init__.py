@@ -1,5 +1,5 @@
 """Routing's HTTP API: queues, agents, calls, callbacks and settings."""
 
-from callcenter.routing.api import agents, calls, queues, tenant_settings
+from callcenter.routing.api import agents, calls, queues, supervisors, tenant_settings
 
-ROUTERS = [queues.router, agents.router, calls.router, tenant_settings.router]
+ROUTERS = [queues.router, agents.router, calls.router, tenant_settings.router, supervisors.router]

@@ -189,6 +189,22 @@ class Disposition:
 
 
 @dataclass(frozen=True)
+class Supervise:
+    """A supervisor joins a connected call: listens (monitor), coaches the agent unheard
+    by the caller (whisper), joins the conversation (barge) or takes the call over."""
+
+    call_id: str
+    supervisor_id: str
+    mode: Literal["monitor", "whisper", "barge", "takeover"]
+
+
+@dataclass(frozen=True)
+class StopSupervising:
+    call_id: str
+    supervisor_id: str
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passed: expire offers and wrap-ups, overflow, give up on waits."""
 
@@ -219,5 +235,7 @@ Command = (
     | AddParty
     | LeaveConference
     | Disposition
+    | Supervise
+    | StopSupervising
     | Tick
 )

@@ -89,6 +89,10 @@ def call_view(state: RoutingState, call: Call, now: datetime) -> dict[str, Any]:
         "muted": call.muted,
         "party_agent_id": call.party_agent_id,
         "party_kind": call.party_kind,
+        "supervisors": [
+            {"supervisor_id": sid, "mode": mode, "since": since}
+            for sid, (mode, since) in sorted(call.supervisors.items())
+        ],
         "explanation": call.explanation,
     }
 
@@ -398,6 +402,19 @@ class _Decision:
             )
         return [self.state.agents[party_id]]
 
+    def supervisors_leave(self, call: Call) -> None:
+        """The agent's part ends: the supervisors listening to it leave."""
+        for supervisor_id, (_, since) in sorted(call.supervisors.items()):
+            self.emit(
+                ev.SupervisorLeft(
+                    at=self.now,
+                    call_id=call.id,
+                    agent_id=call.agent_id or "",
+                    supervisor_id=supervisor_id,
+                    duration=max(0.0, (self.now - since).total_seconds()),
+                )
+            )
+
     def resume(self, call: Call) -> None:
         if call.held_since is not None:
             hold = max(0.0, (self.now - call.held_since).total_seconds())
@@ -429,6 +446,7 @@ class _Decision:
     def transfer(self, call: Call, kind: str, **target: str | None) -> Agent:
         """The agent's part ends: ``CallTransferred``, then its ``CallEnded``."""
         agent = self.state.agents[call.agent_id or ""]
+        self.supervisors_leave(call)
         ended = self.leg_ended(call, "agent", transferred=True)
         if call.callback_number:  # the customer called back is on the line: a live call now
             self.callback_completed(call, "connected", call.callback_attempt + 1, agent.id)
@@ -821,6 +839,7 @@ def _hang_up(d: _Decision, c: cmd.HangUp) -> None:
         d.dispatch_freed(freed)
         return
     agent = d.state.agents[call.agent_id or ""]
+    d.supervisors_leave(call)
     freed = d.end_party(call)
     if call.callback_number and c.outcome != "connected":
         _callback_not_reached(d, call, agent, c.outcome)
@@ -1132,6 +1151,96 @@ def _disposition(d: _Decision, c: cmd.Disposition) -> None:
     )
 
 
+# -- supervisors ----------------------------------------------------------------------
+
+
+def _supervise(d: _Decision, c: cmd.Supervise) -> None:
+    call = d.call(c.call_id)
+    if call.status != "connected":
+        raise Conflict(f"call {call.id!r} is not connected to an agent: it is {call.status}")
+    if c.supervisor_id in (call.agent_id, call.party_agent_id):
+        raise Conflict(f"{c.supervisor_id!r} is already on call {call.id!r} as its agent")
+    joined = call.supervisors.get(c.supervisor_id)
+    if joined is not None and joined[0] == c.mode:
+        raise Conflict(f"supervisor {c.supervisor_id!r} is already in {c.mode} on call {call.id!r}")
+    if c.mode == "takeover":
+        _take_over(d, call, c.supervisor_id)
+        return
+    d.emit(
+        ev.SupervisorJoined(
+            at=d.now,
+            call_id=call.id,
+            agent_id=call.agent_id or "",
+            supervisor_id=c.supervisor_id,
+            mode=c.mode,
+        )
+    )
+
+
+def _take_over(d: _Decision, call: Call, supervisor_id: str) -> None:
+    """The supervisor becomes the call's agent; the agent's part ends and it wraps up
+    (it may still record the disposition of what it handled)."""
+    supervisor = d.state.agents.get(supervisor_id)
+    if supervisor is None:
+        raise Conflict(
+            f"supervisor {supervisor_id!r} is not an agent of routing: "
+            "configure and log them in as an agent to take calls over"
+        )
+    if supervisor.status not in ("ready", "not_ready"):
+        raise Conflict(describe(supervisor))
+    _may_pass_on(call, "taking it over")
+    agent = d.state.agents[call.agent_id or ""]
+    others = {sid: joined for sid, joined in call.supervisors.items() if sid != supervisor_id}
+    ended = d.leg_ended(call, "agent", transferred=True)
+    for other_id, (_, since) in sorted(others.items()):
+        d.emit(
+            ev.SupervisorLeft(
+                at=d.now,
+                call_id=call.id,
+                agent_id=agent.id,
+                supervisor_id=other_id,
+                duration=max(0.0, (d.now - since).total_seconds()),
+            )
+        )
+    d.emit(
+        ev.SupervisorJoined(
+            at=d.now,
+            call_id=call.id,
+            agent_id=agent.id,
+            supervisor_id=supervisor_id,
+            mode="takeover",
+        )
+    )
+    d.emit(ended)
+    d.emit(
+        ev.CallAnswered(
+            at=d.now,
+            call_id=call.id,
+            agent_id=supervisor.id,
+            queue_id=call.queue_id,
+            wait=call.answer_wait or 0.0,
+            ring=0.0,
+        )
+    )
+    d.start_wrap_up(agent, call)
+
+
+def _stop_supervising(d: _Decision, c: cmd.StopSupervising) -> None:
+    call = d.call(c.call_id)
+    joined = call.supervisors.get(c.supervisor_id)
+    if joined is None:
+        raise Conflict(f"supervisor {c.supervisor_id!r} is not on call {call.id!r}")
+    d.emit(
+        ev.SupervisorLeft(
+            at=d.now,
+            call_id=call.id,
+            agent_id=call.agent_id or "",
+            supervisor_id=c.supervisor_id,
+            duration=max(0.0, (d.now - joined[1]).total_seconds()),
+        )
+    )
+
+
 def _tick(d: _Decision, _: cmd.Tick) -> None:
     due = sorted(deadline for deadline in d.state.deadlines if deadline.when <= d.now)
     if not due:
@@ -1202,5 +1311,7 @@ _HANDLERS: dict[type, Any] = {
     cmd.AddParty: _add_party,
     cmd.LeaveConference: _leave_conference,
     cmd.Disposition: _disposition,
+    cmd.Supervise: _supervise,
+    cmd.StopSupervising: _stop_supervising,
     cmd.Tick: _tick,
 }

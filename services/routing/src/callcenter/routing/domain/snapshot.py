@@ -90,6 +90,10 @@ def to_snapshot(state: RoutingState) -> dict[str, Any]:
                 "party_agent_id": call.party_agent_id,
                 "party_kind": call.party_kind,
                 "party_since": _time(call.party_since),
+                "supervisors": {
+                    sid: [mode, _time(since)]
+                    for sid, (mode, since) in sorted(call.supervisors.items())
+                },
             }
             for call in sorted(state.calls.values(), key=lambda c: c.id)
         },
@@ -168,6 +172,10 @@ def from_snapshot(data: dict[str, Any]) -> RoutingState:
             party_agent_id=c.get("party_agent_id"),
             party_kind=c.get("party_kind"),
             party_since=_parse_time(c.get("party_since")),
+            supervisors={
+                sid: (mode, _parse_time(since))
+                for sid, (mode, since) in c.get("supervisors", {}).items()
+            },
         )
     state.settings = TenantSettings.model_validate(data.get("settings", {}))
     state.last_agent = dict(data["last_agent"])

@@ -96,6 +96,9 @@ class Call:
     party_agent_id: str | None = None
     party_kind: PartyKind | None = None
     party_since: datetime | None = None
+    # Supervisors on the call: id -> (mode, since). Monitor, whisper or barge; a
+    # takeover makes the supervisor the call's agent instead.
+    supervisors: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
     def hold_until(self, now: datetime) -> float:
         """Seconds on hold so far with the current agent."""
@@ -679,6 +682,25 @@ def _transferred(state: RoutingState, event: ev.CallTransferred) -> None:
             _schedule_next_overflow(state, call)
 
 
+def _supervisor_joined(state: RoutingState, event: ev.SupervisorJoined) -> None:
+    call = state.calls[event.call_id]
+    if event.mode == "takeover":
+        # The agent's part ends next (CallEnded, transferred) and the supervisor answers.
+        call.supervisors.pop(event.supervisor_id, None)
+        call.agent_id = None
+        call.held_since = None
+        call.hold_total = 0.0
+        call.muted = False
+        return
+    call.supervisors[event.supervisor_id] = (event.mode, event.at)
+
+
+def _supervisor_left(state: RoutingState, event: ev.SupervisorLeft) -> None:
+    call = state.calls.get(event.call_id)
+    if call is not None:
+        call.supervisors.pop(event.supervisor_id, None)
+
+
 def _settings_configured(state: RoutingState, event: ev.RoutingSettingsConfigured) -> None:
     state.settings = TenantSettings.model_validate(event.config)
 
@@ -720,4 +742,6 @@ _APPLY = {
     ev.CallPartyLeft: _party_left,
     ev.CallTransferred: _transferred,
     ev.RoutingSettingsConfigured: _settings_configured,
+    ev.SupervisorJoined: _supervisor_joined,
+    ev.SupervisorLeft: _supervisor_left,
 }
