@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,3 +153,61 @@ def queues(database_url: str, ivr_settings: Settings) -> None:
 @pytest.fixture(name="deliver")
 def _deliver():
     return deliver
+
+
+# Twilio's documented verbs and their attributes (twilio.com/docs/voice/twiml).
+VERBS = {
+    "Say": {"voice", "language", "loop"},
+    "Play": {"loop", "digits"},
+    "Gather": {
+        "action",
+        "method",
+        "timeout",
+        "finishOnKey",
+        "numDigits",
+        "input",
+        "actionOnEmptyResult",
+        "speechTimeout",
+        "hints",
+        "language",
+        "partialResultCallback",
+    },
+    "Enqueue": {"action", "method", "waitUrl", "waitUrlMethod", "workflowSid"},
+    "Record": {
+        "action",
+        "method",
+        "timeout",
+        "finishOnKey",
+        "maxLength",
+        "playBeep",
+        "trim",
+        "recordingStatusCallback",
+        "transcribe",
+    },
+    "Dial": {"action", "method", "timeout", "callerId", "record"},
+    "Hangup": set(),
+    "Pause": {"length"},
+    "Redirect": {"method"},
+}
+NESTED_IN_GATHER = {"Say", "Play", "Pause"}
+
+
+def valid_twiml(text: str) -> ET.Element:
+    root = ET.fromstring(text)
+    assert root.tag == "Response"
+    for verb in root:
+        assert verb.tag in VERBS, verb.tag
+        assert set(verb.attrib) <= VERBS[verb.tag], (verb.tag, verb.attrib)
+        if verb.tag == "Gather":
+            assert verb.attrib["numDigits"].isdigit() if "numDigits" in verb.attrib else True
+            assert int(verb.attrib["timeout"]) >= 1
+            for child in verb:
+                assert child.tag in NESTED_IN_GATHER
+                assert set(child.attrib) <= VERBS[child.tag]
+    return root
+
+
+@pytest.fixture(name="assert_valid_twiml")
+def _assert_valid_twiml():
+    """Checks TwiML against Twilio's documented verbs and attributes; returns the root."""
+    return valid_twiml

@@ -63,4 +63,6 @@ def on_hold(
             Gather(min_digits=digits, max_digits=digits, finish_key="", timeout=5, prompts=prompts)
         )
     said.append(Play(url=node.hold_music or music))
-    return Hold(state.queue_id or node.queue, position, ewt, offered, said)
+    return Hold(
+        told.queue_id if told else state.queue_id or node.queue, position, ewt, offered, said
+    )

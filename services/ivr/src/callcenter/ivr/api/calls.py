@@ -185,3 +185,42 @@ async def call_hold(call_id: CallId, principal: CallController, ivr: IvrDep) -> 
         callback_offered=hold.callback_offered,
         instructions=hold.instructions,
     )
+
+
+class NextView(BaseModel):
+    call_id: str
+    state: str = Field(
+        description="queued, connected, transferring (waits again), external, ended (routing's)"
+    )
+    queue_id: str
+    agent_id: str | None = Field(description="the agent with the caller now")
+    instructions: list[Instruction] = Field(
+        description="what the caller does next (empty: stays where they are)"
+    )
+
+
+@router.get(
+    "/calls/{call_id}/next",
+    response_model=NextView,
+    summary="Once routing has the call: what the caller does next (after a transfer, the end)",
+)
+async def call_next(call_id: CallId, principal: CallController, ivr: IvrDep) -> NextView:
+    async with ivr.db.read() as conn:
+        known = await queries.load_call(conn, principal.tenant, call_id)
+        connection = await queries.load_connection(conn, principal.tenant, call_id)
+    if known is None:
+        raise call_problem(CallNotFound(call_id), call_id)
+    if connection is None:
+        raise ProblemError(
+            409,
+            "Call is not with routing",
+            f"routing has not queued call {call_id!r}",
+            reason="not_queued",
+        )
+    return NextView(
+        call_id=call_id,
+        state=connection.state,
+        queue_id=connection.queue_id,
+        agent_id=connection.agent_id,
+        instructions=list(connection.instructions or ()),
+    )

@@ -14,10 +14,12 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
 
 from callcenter.events.kit.problems import ProblemError
 from callcenter.ivr.api.deps import CallRefusal, IvrDep, bad_field, call_problem, idempotency
 from callcenter.ivr.api.twiml import to_twiml
+from callcenter.ivr.desk import CallNotFound
 from callcenter.ivr.domain.instructions import Answer
 from callcenter.ivr.hold import NotQueued, on_hold
 from callcenter.ivr.store import queries
@@ -35,6 +37,7 @@ _FIELD = {
     "CallStatus": r"^[a-z-]{1,20}$",
     "QueuePosition": r"^[0-9]{1,6}$",
     "QueueTime": r"^[0-9]{1,9}$",
+    "QueueResult": r"^[a-z-]{1,30}$",
 }
 
 router = APIRouter(prefix="/twilio", tags=["twilio"])
@@ -96,6 +99,7 @@ def _twiml(request: Request, answer: Answer) -> Response:
         gather_url=base,
         recording_url=str(request.url_for("twilio_recording").path),
         wait_url=str(request.url_for("twilio_wait").path),
+        next_url=str(request.url_for("twilio_next").path),
     )
     return Response(body, media_type=TWIML)
 
@@ -226,3 +230,48 @@ async def twilio_wait(request: Request, ivr: IvrDep) -> Response:
     gather = f"{request.url_for('twilio_gather').path}?step={state.steps}"
     body = to_twiml(hold.instructions, gather_url=gather, recording_url="", on_silence=False)
     return Response(body, media_type=TWIML)
+
+
+# The caller left the queue without routing's word yet (its event is on the way):
+# wait a second and ask again, this many times, before hanging up.
+NEXT_POLLS = 10
+GONE = {"hangup", "queue-full", "system-error", "error"}
+
+
+@router.post(
+    "/next",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body("CallSid", "To", "QueueResult", required=("CallSid", "To")),
+    summary="The <Enqueue> action: the caller left the queue (after the agent's part); what next",
+    name="twilio_next",
+)
+async def twilio_next(request: Request, ivr: IvrDep) -> Response:
+    params, bound = await _webhook(request, ivr, "CallSid", "To")
+    call_id = params["CallSid"]
+    if params.get("QueueResult") in GONE:
+        return Response(to_twiml([], gather_url="", recording_url=""), media_type=TWIML)
+    async with ivr.db.read() as conn:
+        known = await queries.load_call(conn, bound.tenant, call_id)
+        connection = await queries.load_connection(conn, bound.tenant, call_id)
+    if known is None:
+        raise call_problem(CallNotFound(call_id), call_id)
+    if connection is not None and connection.instructions:
+        gather = f"{request.url_for('twilio_gather').path}?step={known.snapshot['steps']}"
+        body = to_twiml(
+            connection.instructions,
+            gather_url=gather,
+            recording_url="",
+            wait_url=str(request.url_for("twilio_wait").path),
+            next_url=str(request.url_for("twilio_next").path),
+        )
+        return Response(body, media_type=TWIML)
+    polls = request.query_params.get("poll", "0")
+    done = int(polls) if polls.isdigit() and len(polls) < 4 else NEXT_POLLS
+    response = VoiceResponse()
+    if done >= NEXT_POLLS:
+        response.hangup()
+    else:  # the caller stays on the line until routing says what happens
+        response.pause(length=1)
+        response.redirect(f"{request.url_for('twilio_next').path}?poll={done + 1}", method="POST")
+    return Response(str(response), media_type=TWIML)

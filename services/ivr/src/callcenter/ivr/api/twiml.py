@@ -26,10 +26,12 @@ def to_twiml(
     gather_url: str,
     recording_url: str,
     wait_url: str = "",
+    next_url: str = "",
     on_silence: bool = True,
 ) -> str:
     """``on_silence``: a gather posts to its action when nothing was pressed too (our
-    no-input); on hold it does not, and the hold music goes on."""
+    no-input); on hold it does not, and the hold music goes on. ``next_url``: where
+    Twilio asks what a caller who leaves a queue does next (after the agent's part)."""
     response = VoiceResponse()
     for item in instructions:
         match item:
@@ -52,7 +54,13 @@ def to_twiml(
                     _prompt(gather, prompt)
             case Enqueue():
                 # The wait URL tells the position and wait, offers a callback, plays music.
-                response.enqueue(item.queue, wait_url=wait_url or None, wait_url_method="POST")
+                response.enqueue(
+                    item.queue,
+                    action=next_url or None,
+                    method="POST" if next_url else None,
+                    wait_url=wait_url or None,
+                    wait_url_method="POST",
+                )
             case Record():
                 response.record(
                     action=recording_url,

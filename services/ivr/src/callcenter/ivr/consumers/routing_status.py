@@ -19,10 +19,12 @@ from callcenter.events.catalogue.routing import (
     CallExitedQueue,
     CallOffered,
     CallQueued,
+    CallTransferred,
     QueueConfigured,
     QueueRemoved,
 )
 from callcenter.events.envelope import Envelope, format_time
+from callcenter.ivr.domain.connection import follow
 from callcenter.ivr.store import queries
 from callcenter.ivr.store.tables import calls, webhooks
 
@@ -39,7 +41,12 @@ NOTIFIED = (
     CallbackRequested,
     CallbackOffered,
     CallbackCompleted,
+    CallTransferred,
 )
+# What moves the caller once out of the IVR (domain/connection.py).
+FOLLOWED = (CallQueued, CallAnswered, CallTransferred, CallEnded)
+# The events whose callback tells the provider what the caller does next.
+INSTRUCTING = (CallTransferred, CallEnded)
 
 
 def make_handler(clock):  # type: ignore[no-untyped-def]
@@ -76,6 +83,12 @@ def make_handler(clock):  # type: ignore[no-untyped-def]
         )
         if known is None:
             return  # not a call that came through this IVR
+        connection = None
+        if isinstance(data, FOLLOWED):
+            before = await queries.load_connection(conn, envelope.tenant, call_id)
+            connection = follow(before, data)
+            if connection is not None:
+                await queries.save_connection(conn, envelope.tenant, connection, clock())
         settings = await queries.load_telephony(conn, envelope.tenant)
         if not settings.status_callback_url:
             return
@@ -87,6 +100,11 @@ def make_handler(clock):  # type: ignore[no-untyped-def]
             "call_id": call_id,
             "data": envelope.data_json(),
         }
+        if isinstance(data, INSTRUCTING) and connection is not None:
+            # What the caller does next ([]: stays as is, e.g. after the agent's part of
+            # a transfer ended).
+            said = connection.instructions if _changed(data) else None
+            body["instructions"] = [item.model_dump(mode="json") for item in said or ()]
         await conn.execute(
             webhooks.insert().values(
                 event_id=envelope.id,
@@ -101,3 +119,8 @@ def make_handler(clock):  # type: ignore[no-untyped-def]
         )
 
     return handle
+
+
+def _changed(data: object) -> bool:
+    """The event gives the caller new instructions (not the end of a transferring agent's part)."""
+    return not (isinstance(data, CallEnded) and data.transferred)

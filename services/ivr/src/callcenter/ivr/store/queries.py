@@ -6,11 +6,22 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
-from callcenter.ivr.store.tables import calls, flows, numbers, queues, telephony, waiting
+from callcenter.ivr.domain.connection import Connection
+from callcenter.ivr.domain.instructions import Instruction
+from callcenter.ivr.store.tables import (
+    calls,
+    connections,
+    flows,
+    numbers,
+    queues,
+    telephony,
+    waiting,
+)
 
 
 @dataclass(frozen=True)
@@ -214,3 +225,33 @@ async def waiting_call(conn: AsyncConnection, tenant: str, call_id: str) -> Wait
     query = select(waiting).where(waiting.c.tenant == tenant, waiting.c.call_id == call_id)
     row = (await conn.execute(query)).first()
     return Waiting(row.queue_id, row.position, row.ewt, row.queued_at) if row else None
+
+
+_INSTRUCTIONS: TypeAdapter[list[Instruction]] = TypeAdapter(list[Instruction])
+
+
+async def load_connection(conn: AsyncConnection, tenant: str, call_id: str) -> Connection | None:
+    query = select(connections).where(
+        connections.c.tenant == tenant, connections.c.call_id == call_id
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    said = row.instructions
+    return Connection(
+        call_id=row.call_id,
+        state=row.state,
+        queue_id=row.queue_id,
+        agent_id=row.agent_id,
+        last_agent_id=row.last_agent_id,
+        ended_by=row.ended_by,
+        instructions=None if said is None else tuple(_INSTRUCTIONS.validate_python(said)),
+    )
+
+
+async def save_connection(
+    conn: AsyncConnection, tenant: str, connection: Connection, at: float
+) -> None:
+    values = {**connection.to_row(), "updated_at": at}
+    key = {"tenant": tenant, "call_id": connection.call_id}
+    await store.upsert(conn, connections, key, values)

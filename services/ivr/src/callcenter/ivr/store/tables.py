@@ -120,3 +120,20 @@ waiting = Table(
     Column("queued_at", Float, nullable=False),  # unix seconds
     Index("ix_ivr_waiting_queue", "tenant", "queue_id", "position"),
 )
+
+# Routing's view of the calls that left the IVR (from its call events): who has
+# the caller, and what the caller does next (a transfer's enqueue or dial, the
+# hang-up at the end). Added by migration 0005.
+connections = Table(
+    "ivr_connections",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("call_id", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("queue_id", String(100), nullable=False),
+    Column("agent_id", String(100)),
+    Column("last_agent_id", String(100)),
+    Column("ended_by", String(16)),
+    Column("instructions", JSON),
+    Column("updated_at", Float, nullable=False),  # unix seconds
+)
