@@ -131,3 +131,25 @@ def test_bad_input_is_a_problem_naming_the_field(name, database_url, kafka, tmp_
         unknown = client.get("/v1/nothing-here")
         assert unknown.status_code == 404
         assert unknown.headers["content-type"].startswith("application/problem+json")
+
+
+def test_only_the_configured_origins_may_call_from_a_browser(database_url, kafka, tmp_path):
+    """The agent console (routing's origin) calls the CRM with a bearer token."""
+    upgrade("callcenter.crm", database_url)
+    settings_module = importlib.import_module("callcenter.crm.settings")
+    app_module = importlib.import_module("callcenter.crm.app")
+    console = "http://console.example:8001"
+    settings = settings_module.Settings(database_url=database_url, kafka=kafka, data_dir=tmp_path,
+                                        signing_key=KEY, cors_origins=[console])  # fmt: skip
+    with TestClient(app_module.create_app(settings)) as client:
+        preflight = {"Access-Control-Request-Method": "GET",
+                     "Access-Control-Request-Headers": "authorization"}  # fmt: skip
+        allowed = client.options("/v1/kb/favorites", headers={"Origin": console, **preflight})
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == console
+        assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+        elsewhere = {"Origin": "http://elsewhere.example", **preflight}
+        other = client.options("/v1/kb/favorites", headers=elsewhere)
+        assert "access-control-allow-origin" not in other.headers
+        read = client.get("/v1/kb/favorites", headers={"Origin": console, **bearer()})
+        assert read.headers["access-control-allow-origin"] == console

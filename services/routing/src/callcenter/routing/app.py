@@ -1,9 +1,10 @@
 from fastapi import FastAPI
 
 from callcenter.events.kit.app import create_service_app
+from callcenter.events.kit.changes import Changes
 from callcenter.events.kit.runtime import Runtime
 from callcenter.routing.acd import Acd
-from callcenter.routing.api import ROUTERS
+from callcenter.routing.api import ROUTERS, console
 from callcenter.routing.consumers import record_in_inbox
 from callcenter.routing.settings import Settings
 
@@ -17,7 +18,13 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = Runtime(settings)
-    acd = Acd(runtime.db, on_commit=runtime.committed, snapshot_every=settings.snapshot_every)
+    changes = Changes()  # the console's streams wait on it
+
+    def committed() -> None:
+        runtime.committed()
+        changes.notify()
+
+    acd = Acd(runtime.db, on_commit=committed, snapshot_every=settings.snapshot_every)
     runtime.background("acd", acd.run)
     runtime.background("timers", acd.tick_loop)
     runtime.consume("ivr", ["callcenter.ivr"], record_in_inbox)
@@ -26,4 +33,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime, title="Routing (ACD)", description=DESCRIPTION, routers=ROUTERS
     )
     app.state.acd = acd
+    app.state.changes = changes
+    app.include_router(console.page)
     return app

@@ -11,3 +11,9 @@ class Settings(ServiceSettings):
     port: int = 8001
     # Start-up loads each tenant's latest snapshot, then the events after it.
     snapshot_every: int = Field(default=1000, ge=1)
+    # Where the agent console (served at /console) finds the other services' APIs, as
+    # the browser sees them; each must list this service's origin in its CORS origins.
+    console_ivr_url: str = "http://127.0.0.1:8002"
+    console_crm_url: str = "http://127.0.0.1:8003"
+    console_workorders_url: str = "http://127.0.0.1:8004"
+    console_analytics_url: str = "http://127.0.0.1:8005"

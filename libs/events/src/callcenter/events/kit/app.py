@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from callcenter.events.bus import KafkaSettings
 from callcenter.events.kit.auth import signing_key
@@ -74,4 +75,12 @@ def create_service_app(
         app.include_router(router, prefix="/v1", responses=api_errors)
     app.add_middleware(MetricsMiddleware, service=settings.service)
     app.add_middleware(CorrelationIdMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-Id"],
+            max_age=600,
+        )
     return app

@@ -44,6 +44,9 @@ class ServiceSettings(BaseSettings):
     run_relay: bool = True
     run_consumers: bool = True
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    # Web pages served from other origins that may call this API with a bearer token
+    # (the agent console calls the CRM, work orders and analytics), as a JSON list.
+    cors_origins: list[str] = Field(default_factory=list, validation_alias=_shared("CORS_ORIGINS"))
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / f'{self.service}.db'}"
