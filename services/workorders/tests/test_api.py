@@ -301,7 +301,8 @@ def test_a_tenant_sets_which_events_open_tickets(workorders):
     with workorders() as client:
         rules = client.get("/v1/ticket-rules", headers=AGENT).json()["items"]
         assert {r["trigger"]: r["ticket_type"] for r in rules} == {
-            "voicemail": "inquiry", "failed_callback": "inquiry", "abandoned_call": "complaint"
+            "voicemail": "inquiry", "failed_callback": "inquiry", "abandoned_call": "complaint",
+            "follow_up": "inquiry",
         }  # fmt: skip
         off = client.put("/v1/ticket-rules/voicemail", json={"ticket_type": None},
                          headers=SUPERVISOR)  # fmt: skip
@@ -316,6 +317,48 @@ def test_a_tenant_sets_which_events_open_tickets(workorders):
         assert {r["trigger"]: r["ticket_type"] for r in rules}["voicemail"] is None
         others = client.get("/v1/ticket-rules", headers=OTHER_TENANT).json()["items"]
         assert {r["trigger"]: r["ticket_type"] for r in others}["voicemail"] == "inquiry"
+
+
+def test_a_tenant_maps_dispositions_to_follow_up_types(workorders):
+    with workorders() as client:
+        mapped = client.put(
+            "/v1/ticket-rules/follow_up",
+            json={"ticket_type": "inquiry", "priority": "high",
+                  "by_disposition": {"broken": "repair", "angry": "complaint"}},
+            headers=SUPERVISOR,
+        )  # fmt: skip
+        assert mapped.status_code == 200, mapped.text
+        rules = {
+            r["trigger"]: r for r in client.get("/v1/ticket-rules", headers=AGENT).json()["items"]
+        }
+        assert rules["follow_up"] == {
+            "trigger": "follow_up", "ticket_type": "inquiry", "priority": "high",
+            "by_disposition": {"broken": "repair", "angry": "complaint"},
+        }  # fmt: skip
+        assert "by_disposition" not in rules["voicemail"]
+        unknown = client.put("/v1/ticket-rules/follow_up",
+                             json={"ticket_type": None, "by_disposition": {"broken": "weather"}},
+                             headers=SUPERVISOR)  # fmt: skip
+        assert (unknown.status_code, unknown.json()["field"]) == (422, "by_disposition.broken")
+        elsewhere = client.put("/v1/ticket-rules/voicemail",
+                               json={"ticket_type": None, "by_disposition": {"a": "repair"}},
+                               headers=SUPERVISOR)  # fmt: skip
+        assert (elsewhere.status_code, elsewhere.json()["field"]) == (422, "by_disposition")
+        empty_code = client.put("/v1/ticket-rules/follow_up",
+                                json={"ticket_type": None, "by_disposition": {"": "repair"}},
+                                headers=SUPERVISOR)  # fmt: skip
+        assert empty_code.status_code == 422
+        assert client.put("/v1/ticket-rules/follow_up", json={"ticket_type": None},
+                          headers=AGENT).status_code == 403  # fmt: skip
+        rules = {
+            r["trigger"]: r for r in client.get("/v1/ticket-rules", headers=AGENT).json()["items"]
+        }
+        assert rules["follow_up"]["by_disposition"] == {"broken": "repair", "angry": "complaint"}
+        replaced = client.put("/v1/ticket-rules/follow_up", json={"ticket_type": None},
+                              headers=SUPERVISOR)  # fmt: skip
+        assert replaced.json()["by_disposition"] == {}
+        others = client.get("/v1/ticket-rules", headers=OTHER_TENANT).json()["items"]
+        assert {r["trigger"]: r for r in others}["follow_up"]["by_disposition"] == {}
 
 
 def test_merging_links_both_tickets_or_neither(workorders):

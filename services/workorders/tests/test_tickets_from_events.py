@@ -21,9 +21,14 @@ from callcenter.events.kit.auth import Role, issue_token
 from callcenter.events.kit.migrations import upgrade
 from callcenter.events.testing import publish_streams
 from callcenter.workorders.app import create_app
-from callcenter.workorders.consumers import ticket_opener
+from callcenter.workorders.consumers import Rule, follow_up_title, follow_up_type, ticket_opener
 from callcenter.workorders.settings import Settings
-from callcenter.workorders.store.tables import ticket_rules, tickets, waiting_calls
+from callcenter.workorders.store.tables import (
+    follow_up_types,
+    ticket_rules,
+    tickets,
+    waiting_calls,
+)
 
 KEY = "workorders-event-tests-signing-key-32-bytes"
 SUPERVISOR = {
@@ -145,3 +150,98 @@ def test_abandoned_calls_of_known_customers_and_tenant_rules(database_url, tmp_p
             await db.dispose()
 
     assert asyncio.run(go()) == [("ab-k1", "repair", "high", "cus-1")]
+
+
+def test_a_follow_up_takes_its_dispositions_type_else_the_rules():
+    rule = Rule("inquiry", "high")
+    mapping = {"broken": "repair"}
+    assert follow_up_type("broken", mapping, rule) == "repair"
+    assert follow_up_type("question", mapping, rule) == "inquiry"
+    assert follow_up_type("question", mapping, Rule(None)) is None
+    assert follow_up_type("broken", mapping, Rule(None)) == "repair"
+    assert follow_up_title("broken") == "Follow-up: broken"
+    assert len(follow_up_title("x" * 600)) == 500
+
+
+def dispositioned(call_id: str, disposition: str, follow_up: bool = True, **fields) -> Event:
+    return routing.CallDispositioned(
+        call_id=call_id, agent_id="bob", queue_id="billing", disposition=disposition,
+        notes=f"call back {call_id} about the invoice", follow_up=follow_up, at=utcnow(),
+        **fields,
+    )  # fmt: skip
+
+
+def test_a_call_dispositioned_with_follow_up_opens_one_ticket(database_url, tmp_path):
+    upgrade("callcenter.workorders", database_url)
+    handle = ticket_opener(Settings(database_url=database_url, data_dir=tmp_path))
+
+    async def go() -> list[tuple]:
+        db = Database(database_url)
+        try:
+            async with db.transaction() as conn:
+                await conn.execute(follow_up_types.insert().values(
+                    tenant="acme", disposition="broken", ticket_type="repair"
+                ))  # fmt: skip
+                await conn.execute(ticket_rules.insert().values(
+                    tenant="globex", trigger="follow_up", ticket_type=None, priority="normal"
+                ))  # fmt: skip
+            sequence = [
+                ("acme", dispositioned("c1", "broken", customer_id="cus-1")),
+                ("acme", dispositioned("c1", "broken", customer_id="cus-1")),  # redelivered
+                ("acme", dispositioned("c2", "question")),  # unmapped: the default type
+                ("acme", dispositioned("c3", "sale", follow_up=False)),  # no follow-up
+                ("globex", dispositioned("g1", "question")),  # the tenant turned them off
+            ]
+            for tenant, data in sequence:
+                envelope = new_envelope(data, source="x", tenant=tenant, stream_id=tenant,
+                                        stream_version=1, correlation_id="corr")  # fmt: skip
+                async with db.transaction() as conn:
+                    await handle(conn, envelope)
+            async with db.read() as conn:
+                rows = await conn.execute(select(
+                    tickets.c.tenant, tickets.c.ticket_id, tickets.c.type, tickets.c.title,
+                    tickets.c.customer_id, tickets.c.call_id, tickets.c.sla_state,
+                ))  # fmt: skip
+                opened = await store.read_stream(conn, "ticket:fu-c1")
+                assert [e.type for e in opened].count("TicketOpened") == 1
+                first = opened[0].data
+                assert (first.source, first.description, first.sla_policy) == (
+                    "call",
+                    "call back c1 about the invoice",
+                    "repair",  # the type's SLA policy
+                )
+                return sorted(tuple(row) for row in rows)
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(go()) == [
+        ("acme", "fu-c1", "repair", "Follow-up: broken", "cus-1", "c1", "ok"),
+        ("acme", "fu-c2", "inquiry", "Follow-up: question", None, "c2", "ok"),
+    ]
+
+
+@pytest.mark.broker
+def test_a_follow_up_asked_in_routing_becomes_a_ticket(database_url, kafka, tmp_path):
+    upgrade("callcenter.workorders", database_url)
+    settings = Settings(database_url=database_url, kafka=kafka, data_dir=tmp_path,
+                        signing_key=KEY, tick_seconds=3600)  # fmt: skip
+    with TestClient(create_app(settings)) as client:
+        publish_streams(kafka, tmp_path / "routing.db", "routing", {
+            "acme": [dispositioned("c7", "broken", customer_id="cus-7"),
+                     dispositioned("c8", "sale", follow_up=False)],
+        })  # fmt: skip
+        deadline = time.monotonic() + 30
+        while (answer := client.get("/v1/tickets/fu-c7", headers=SUPERVISOR)).status_code == 404:
+            assert time.monotonic() < deadline, "no ticket from the disposition"
+            time.sleep(0.05)
+        ticket = answer.json()
+        assert (ticket["source"], ticket["type"], ticket["title"], ticket["description"]) == (
+            "call",
+            "inquiry",
+            "Follow-up: broken",
+            "call back c7 about the invoice",
+        )
+        assert (ticket["customer_id"], ticket["call_id"]) == ("cus-7", "c7")
+        assert ticket["sla_policy"] == "inquiry"  # the type's SLA policy
+        listed = client.get("/v1/tickets", headers=SUPERVISOR).json()["items"]
+        assert [item["ticket_id"] for item in listed] == ["fu-c7"]

@@ -15,3 +15,6 @@ class Settings(ServiceSettings):
     voicemail_ticket_type: str = "inquiry"
     failed_callback_ticket_type: str = "inquiry"
     abandoned_call_ticket_type: str = "complaint"
+    # A call dispositioned with follow_up: the type of the ticket it opens when the
+    # tenant's rules map neither its disposition nor the follow_up trigger.
+    follow_up_ticket_type: str = "inquiry"

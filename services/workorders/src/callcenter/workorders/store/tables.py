@@ -76,3 +76,18 @@ waiting_calls = Table(
     Column("call_id", String(100), primary_key=True),
     Column("customer_id", String(100), nullable=False),
 )
+
+# Tables added after 0002 (which creates everything in ``metadata``) have their own
+# metadata, created by their migration.
+follow_up_metadata = MetaData()
+
+# Per-tenant types of the follow-up tickets asked for in a call's disposition
+# (routing's CallDispositioned with follow_up): disposition -> ticket type. A
+# disposition not listed takes the tenant's ``follow_up`` rule (ticket_rules).
+follow_up_types = Table(
+    "workorders_follow_up_types",
+    follow_up_metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("disposition", String(100), primary_key=True),
+    Column("ticket_type", String(100), nullable=False),
+)
