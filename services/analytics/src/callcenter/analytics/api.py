@@ -76,7 +76,10 @@ def _window(analytics: Analytics, tenant: str, start: datetime | None, end: date
 @router.get(
     "/kpis",
     response_model=KpiReport,
-    summary="KPIs per interval and per tenant, queue or agent (JSON, or CSV with format=csv)",
+    summary=(
+        "KPIs per interval and per tenant, queue, agent, outbound campaign or supervisor"
+        " (JSON, or CSV with format=csv)"
+    ),
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def kpis(
@@ -88,6 +91,7 @@ async def kpis(
     by: GroupBy = "tenant",
     queue_id: Annotated[str | None, Query(max_length=100)] = None,
     agent_id: Annotated[str | None, Query(max_length=100)] = None,
+    campaign_id: Annotated[str | None, Query(max_length=100)] = None,
     format: Literal["json", "csv"] = "json",
 ):
     tenant = principal.tenant
@@ -98,6 +102,8 @@ async def kpis(
         rows = [row for row in rows if row.get("queue_id") == queue_id]
     if agent_id is not None:
         rows = [row for row in rows if row.get("agent_id") == agent_id]
+    if campaign_id is not None:
+        rows = [row for row in rows if row.get("campaign_id") == campaign_id]
     if format == "csv":
         return Response(_csv(rows), media_type="text/csv")
     checked = list(inconsistencies(rows, settings)) if by == "tenant" and interval != "all" else []
@@ -122,7 +128,13 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-@router.get("/live", summary="Now, per queue: waiting, agents by state, today's SL, ASA, abandons")
+@router.get(
+    "/live",
+    summary=(
+        "Now, per queue: waiting, agents by state, today's SL, ASA, abandons;"
+        " supervisors on calls; today's outbound campaigns"
+    ),
+)
 async def live(principal: PrincipalDep, analytics: AnalyticsDep) -> dict[str, Any]:
     return _snapshot(analytics, principal.tenant)
 

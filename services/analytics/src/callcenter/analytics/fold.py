@@ -58,6 +58,68 @@ class Segment:
 
 
 @dataclass(slots=True)
+class Leg:
+    """One agent's part of one answered call, from its answer to the end of its wrap-up.
+
+    A call transferred or handed over has a leg per agent; each agent's AHT and
+    transfer rate come from their own legs (a queue's from the call's segment).
+    """
+
+    call_id: str
+    agent_id: str
+    queue_id: str
+    queued_at: float  # the visit's offer instant: the leg counts in its interval
+    wait: float
+    talk: float | None = None
+    hold: float = 0.0
+    wrap: float = 0.0
+    transferred: bool = False
+
+
+@dataclass(slots=True)
+class CampaignCall:
+    """One outbound attempt of a campaign and what became of it."""
+
+    campaign_id: str
+    call_id: str
+    contact_id: str
+    attempted_at: float
+    queue_id: str = ""
+    agent_id: str | None = None
+    # answered (a conversation), abandoned (answered, no agent in time), or not
+    # reached: no_answer, busy, machine, failed
+    outcome: str | None = None
+    wait: float = 0.0
+    disposition: str | None = None
+    completed: bool = False
+    customer_id: str | None = None
+    dispositioned_at: float | None = None
+    talk: float | None = None
+    hold: float = 0.0
+    wrap: float = 0.0
+
+
+@dataclass(slots=True)
+class Supervision:
+    """A supervisor on a live call (monitor, whisper, barge, takeover) until they left."""
+
+    call_id: str
+    agent_id: str
+    supervisor_id: str
+    mode: str
+    joined_at: float
+    duration: float | None = None  # None: still on the call
+
+
+@dataclass(slots=True)
+class SurveyOffer:
+    at: float
+    call_id: str
+    queue_id: str | None
+    agent_id: str | None
+
+
+@dataclass(slots=True)
 class IvrCall:
     arrived_at: float
     outcome: str | None = None
@@ -79,6 +141,7 @@ class Survey:
 class Ticket:
     type: str
     opened_at: float
+    customer_id: str | None = None
     resolved_at: float | None = None
     resolved_by: str | None = None
     first_contact_resolution: bool = False
@@ -91,7 +154,9 @@ class Agent:
     name: str = ""
     skills: dict[str, int] = field(default_factory=dict)
     groups: list[str] = field(default_factory=list)
-    state: str = "logged_out"  # logged_out, idle, ringing, talk, wrap, not_ready:<reason>
+    # logged_out, idle, ringing, talk, wrap, not_ready:<reason>, and consult or
+    # conference: helping a colleague's caller (consulted, or added to a conference)
+    state: str = "logged_out"
     since: float = 0.0
     call_id: str | None = None
     # Seconds per state, per slot: what occupancy and adherence are computed from.
@@ -133,6 +198,17 @@ class Tenant:
     surveys_by_slot: dict[int, list[Survey]] = field(default_factory=dict)
     callbacks_by_slot: dict[int, dict[str, int]] = field(default_factory=dict)
     tickets: dict[str, Ticket] = field(default_factory=dict)
+    # Each agent's part of each answered call (the latest, per call and agent).
+    legs: dict[tuple[str, str], Leg] = field(default_factory=dict)
+    legs_by_slot: dict[int, list[Leg]] = field(default_factory=dict)
+    campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    campaign_calls: dict[str, CampaignCall] = field(default_factory=dict)
+    campaign_calls_by_slot: dict[int, list[CampaignCall]] = field(default_factory=dict)
+    # Supervisors on calls now, per (call, supervisor); every supervision by its start.
+    supervising: dict[tuple[str, str], Supervision] = field(default_factory=dict)
+    supervisions_by_slot: dict[int, list[Supervision]] = field(default_factory=dict)
+    survey_offers_by_slot: dict[int, list[SurveyOffer]] = field(default_factory=dict)
+    surveyed_calls: set[str] = field(default_factory=set)  # calls with a survey answer
 
     def agent(self, agent_id: str) -> Agent:
         agent = self.agents.get(agent_id)
@@ -279,10 +355,16 @@ def _offer_withdrawn(tenant: Tenant, data: Data, at: float) -> None:
 
 def _answered(tenant: Tenant, data: Data, at: float) -> None:
     segment = _segment(tenant, data)
+    agent_id = data["agent_id"]
     if segment is not None:
-        segment.outcome, segment.agent_id = "answered", data["agent_id"]
-        segment.wait, segment.ring = data["wait"], data.get("ring", 0.0)
-    agent = tenant.agent(data["agent_id"])
+        # A transferred call answered again keeps its first answer's wait (its ASA).
+        if segment.outcome != "answered":
+            segment.wait, segment.ring = data["wait"], data.get("ring", 0.0)
+        segment.outcome, segment.agent_id = "answered", agent_id
+        leg = Leg(segment.call_id, agent_id, segment.queue_id, segment.queued_at, data["wait"])
+        tenant.legs[(segment.call_id, agent_id)] = leg
+        tenant.legs_by_slot.setdefault(slot_of(segment.queued_at), []).append(leg)
+    agent = tenant.agent(agent_id)
     agent.call_id = data["call_id"]
     agent.enter("talk", at)
 
@@ -302,13 +384,26 @@ def _exited(tenant: Tenant, data: Data, at: float) -> None:
 
 
 def _ended(tenant: Tenant, data: Data, at: float) -> None:
-    segment = tenant.current.get(data["call_id"])
-    if segment is not None and segment.agent_id == data["agent_id"]:
+    call_id, agent_id = data["call_id"], data["agent_id"]
+    talk, hold = data["talk"], data.get("hold", 0.0)
+    segment = tenant.current.get(call_id)
+    if segment is not None and segment.agent_id == agent_id:
         # Added up: a call handed over to a second agent (consult) has two parts.
-        segment.talk = (segment.talk or 0.0) + data["talk"]
-        segment.hold += data.get("hold", 0.0)
-    agent = tenant.agent(data["agent_id"])
-    if agent.call_id == data["call_id"]:
+        segment.talk = (segment.talk or 0.0) + talk
+        segment.hold += hold
+    leg = tenant.legs.get((call_id, agent_id))
+    if leg is not None:
+        leg.talk = (leg.talk or 0.0) + talk
+        leg.hold += hold
+        leg.transferred = leg.transferred or bool(data.get("transferred"))
+    elif (outbound := tenant.campaign_calls.get(call_id)) is not None:
+        if outbound.agent_id == agent_id:
+            outbound.talk = (outbound.talk or 0.0) + talk
+            outbound.hold += hold
+    if tenant.supervising and not data.get("transferred"):
+        _call_over(tenant, call_id, at)
+    agent = tenant.agent(agent_id)
+    if agent.call_id == call_id:
         agent.enter("idle", at)
 
 
@@ -324,6 +419,12 @@ def _wrap_up_ended(tenant: Tenant, data: Data, at: float) -> None:
     segment = _segment(tenant, data)
     if segment is not None and (data.get("queue_id") or segment.agent_id == data["agent_id"]):
         segment.wrap += data["wrap"]
+    leg = tenant.legs.get((data["call_id"], data["agent_id"]))
+    if leg is not None:
+        leg.wrap += data["wrap"]
+    elif (outbound := tenant.campaign_calls.get(data["call_id"])) is not None:
+        if outbound.agent_id == data["agent_id"]:
+            outbound.wrap += data["wrap"]
     agent = tenant.agent(data["agent_id"])
     agent.call_id = None
     if agent.state == "wrap":
@@ -334,6 +435,128 @@ def _transferred(tenant: Tenant, data: Data, at: float) -> None:
     segment = tenant.current.get(data["call_id"])
     if segment is not None:
         segment.transferred = True
+    leg = tenant.legs.get((data["call_id"], data["from_agent_id"]))
+    if leg is not None:
+        leg.transferred = True
+
+
+# Routing: a second agent on the caller's call ----------------------------------------
+
+
+def _joins(tenant: Tenant, agent_id: str, call_id: str, state: str, at: float) -> None:
+    agent = tenant.agent(agent_id)
+    agent.count(slot_of(at), f"{state}s")
+    agent.call_id = call_id
+    agent.enter(state, at)
+
+
+def _leaves(tenant: Tenant, agent_id: str, call_id: str, state: str, at: float) -> None:
+    agent = tenant.agent(agent_id)
+    if agent.state == state and agent.call_id == call_id:
+        agent.call_id = None
+        agent.enter("idle", at)
+
+
+def _consult_started(tenant: Tenant, data: Data, at: float) -> None:
+    _joins(tenant, data["consult_agent_id"], data["call_id"], "consult", at)
+
+
+def _consult_ended(tenant: Tenant, data: Data, at: float) -> None:
+    _leaves(tenant, data["consult_agent_id"], data["call_id"], "consult", at)
+
+
+def _conferenced(tenant: Tenant, data: Data, at: float) -> None:
+    _joins(tenant, data["party_agent_id"], data["call_id"], "conference", at)
+
+
+def _party_left(tenant: Tenant, data: Data, at: float) -> None:
+    _leaves(tenant, data["party_agent_id"], data["call_id"], "conference", at)
+
+
+# Routing: supervisors ------------------------------------------------------------------
+
+
+def _supervisor_joined(tenant: Tenant, data: Data, at: float) -> None:
+    key = (data["call_id"], data["supervisor_id"])
+    found = tenant.supervising.get(key)
+    if found is not None:  # the same supervisor changing mode (monitor, then barge)
+        found.mode = data["mode"]
+        return
+    found = Supervision(data["call_id"], data["agent_id"], data["supervisor_id"], data["mode"], at)
+    tenant.supervising[key] = found
+    tenant.supervisions_by_slot.setdefault(slot_of(at), []).append(found)
+
+
+def _supervisor_left(tenant: Tenant, data: Data, at: float) -> None:
+    found = tenant.supervising.pop((data["call_id"], data["supervisor_id"]), None)
+    if found is None:
+        for found in tenant.supervisions_by_slot.get(slot_of(at - data["duration"]), ()):
+            if found.call_id == data["call_id"] and found.supervisor_id == data["supervisor_id"]:
+                break
+        else:
+            found = Supervision(data["call_id"], data["agent_id"], data["supervisor_id"],
+                                "monitor", at - data["duration"])  # fmt: skip
+            tenant.supervisions_by_slot.setdefault(slot_of(found.joined_at), []).append(found)
+    found.duration = data["duration"]
+
+
+def _call_over(tenant: Tenant, call_id: str, at: float) -> None:
+    """The call ended: supervisors still on it (no SupervisorLeft seen) are off it."""
+    for key in [key for key in tenant.supervising if key[0] == call_id]:
+        found = tenant.supervising.pop(key)
+        found.duration = max(0.0, at - found.joined_at)
+
+
+# Routing: outbound campaigns -----------------------------------------------------------
+
+
+def _campaign_configured(tenant: Tenant, data: Data, at: float) -> None:
+    tenant.campaigns[data["campaign_id"]] = {
+        "name": data.get("name", ""),
+        "config": data.get("config", {}),
+    }
+
+
+def _campaign_call(tenant: Tenant, data: Data, at: float) -> CampaignCall:
+    call = tenant.campaign_calls.get(data["call_id"])
+    if call is None:
+        call = CampaignCall(data["campaign_id"], data["call_id"], data["contact_id"], at)
+        tenant.campaign_calls[call.call_id] = call
+        tenant.campaign_calls_by_slot.setdefault(slot_of(at), []).append(call)
+    if data.get("queue_id"):
+        call.queue_id = data["queue_id"]
+    return call
+
+
+def _contact_attempted(tenant: Tenant, data: Data, at: float) -> None:
+    call = _campaign_call(tenant, data, at)
+    call.agent_id = data.get("agent_id") or call.agent_id
+
+
+def _contact_answered(tenant: Tenant, data: Data, at: float) -> None:
+    call = _campaign_call(tenant, data, at)
+    call.outcome, call.agent_id, call.wait = "answered", data["agent_id"], data.get("wait", 0.0)
+    agent = tenant.agent(data["agent_id"])
+    if not (agent.state == "talk" and agent.call_id == call.call_id):
+        agent.call_id = call.call_id
+        agent.enter("talk", at)
+
+
+def _contact_not_reached(tenant: Tenant, data: Data, at: float) -> None:
+    _campaign_call(tenant, data, at).outcome = data["outcome"]
+
+
+def _contact_abandoned(tenant: Tenant, data: Data, at: float) -> None:
+    call = _campaign_call(tenant, data, at)
+    call.outcome, call.wait = "abandoned", data.get("wait", 0.0)
+
+
+def _contact_dispositioned(tenant: Tenant, data: Data, at: float) -> None:
+    call = _campaign_call(tenant, data, at)
+    call.disposition, call.completed = data["disposition"], bool(data["completed"])
+    call.customer_id = data.get("customer_id") or call.customer_id
+    call.agent_id = call.agent_id or data["agent_id"]
+    call.dispositioned_at = at
 
 
 def _callback_requested(tenant: Tenant, data: Data, at: float) -> None:
@@ -373,7 +596,13 @@ def _ivr_completed(tenant: Tenant, data: Data, at: float) -> None:
         call.outcome = data["outcome"]
 
 
+def _survey_offered(tenant: Tenant, data: Data, at: float) -> None:
+    offer = SurveyOffer(at, data["call_id"], data.get("queue_id"), data.get("agent_id"))
+    tenant.survey_offers_by_slot.setdefault(slot_of(at), []).append(offer)
+
+
 def _survey_answered(tenant: Tenant, data: Data, at: float) -> None:
+    tenant.surveyed_calls.add(data["call_id"])
     survey = Survey(at, data["call_id"], data.get("queue_id"), data.get("agent_id"),
                     int(data["score"]))  # fmt: skip
     tenant.surveys_by_slot.setdefault(slot_of(at), []).append(survey)
@@ -383,7 +612,8 @@ def _survey_answered(tenant: Tenant, data: Data, at: float) -> None:
 
 
 def _ticket_opened(tenant: Tenant, data: Data, at: float) -> None:
-    tenant.tickets.setdefault(data["ticket_id"], Ticket(data.get("type", ""), at))
+    ticket = Ticket(data.get("type", ""), at, data.get("customer_id"))
+    tenant.tickets.setdefault(data["ticket_id"], ticket)
 
 
 def _ticket_resolved(tenant: Tenant, data: Data, at: float) -> None:
@@ -434,11 +664,24 @@ _HANDLERS: dict[str, Handler] = {
     "AgentWrapUpStarted": _wrap_up_started,
     "AgentWrapUpEnded": _wrap_up_ended,
     "CallTransferred": _transferred,
+    "CallConsultStarted": _consult_started,
+    "CallConsultEnded": _consult_ended,
+    "CallConferenced": _conferenced,
+    "CallPartyLeft": _party_left,
+    "SupervisorJoined": _supervisor_joined,
+    "SupervisorLeft": _supervisor_left,
+    "CampaignConfigured": _campaign_configured,
+    "ContactAttempted": _contact_attempted,
+    "ContactAnswered": _contact_answered,
+    "ContactNotReached": _contact_not_reached,
+    "ContactAbandoned": _contact_abandoned,
+    "ContactDispositioned": _contact_dispositioned,
     "CallbackRequested": _callback_requested,
     "CallbackCompleted": _callback_completed,
     "CallArrived": _arrived,
     "IvrNodeEntered": _node_entered,
     "IvrCompleted": _ivr_completed,
+    "SurveyOffered": _survey_offered,
     "SurveyAnswered": _survey_answered,
     "TicketOpened": _ticket_opened,
     "TicketResolved": _ticket_resolved,

@@ -15,13 +15,24 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from callcenter.analytics.fold import Agent, Segment, Tenant, slot_of, spread
+from callcenter.analytics.fold import (
+    Agent,
+    CampaignCall,
+    Leg,
+    Segment,
+    Supervision,
+    Tenant,
+    slot_of,
+    spread,
+)
 from callcenter.events.kit.types import TimeZoneName
 
 AbandonMode = Literal["against", "ignored", "for"]
 Interval = Literal["15", "30", "60", "day", "all"]
-GroupBy = Literal["tenant", "queue", "agent"]
-HANDLING_STATES = ("talk", "wrap")
+GroupBy = Literal["tenant", "queue", "agent", "campaign", "supervisor"]
+# Consult and conference: the time an agent spends on a colleague's caller.
+HANDLING_STATES = ("talk", "wrap", "consult", "conference")
+ASSIST_STATES = ("consult", "conference")
 EVER = datetime.fromtimestamp(0, UTC)  # the start of the one interval of "all"
 AVAILABLE_STATES = ("idle", "ringing")
 
@@ -35,6 +46,7 @@ INDICATORS = {
     "service_level_contribution": True,
     "first_contact_resolution": True,
     "exam_score": True,
+    "sales_completion": True,
 }
 
 
@@ -53,6 +65,10 @@ class ScorecardSettings(BaseModel):
     long_call_factor: float = Field(default=3, gt=1, description="x the team's median talk")
     max_logins_per_day: int = Field(default=4, ge=1)
     flag_share: float = Field(default=0.1, gt=0, le=1, description="share of calls that flags")
+    complaint_days: int = Field(
+        default=30, ge=1, le=365, description="a complaint this many days after a sale flags it"
+    )
+    complaint_ticket_types: list[str] = Field(default_factory=lambda: ["complaint"])
 
     @field_validator("weights")
     @classmethod
@@ -85,6 +101,12 @@ class KpiSettings(BaseModel):
     consistency_min_calls: int = Field(default=20, ge=1)
     consistency_step: float = Field(default=0.05, gt=0, le=1)
     scorecard: ScorecardSettings = Field(default_factory=ScorecardSettings)
+    # Outbound: dispositions meaning the person reached was not the one sought, and
+    # the abandoned-outbound cap (Ofcom, FTC: 3% of live answers) the wallboard warns at.
+    wrong_party_dispositions: list[str] = Field(
+        default_factory=lambda: ["wrong_party", "wrong_number"]
+    )
+    outbound_abandon_cap: float = Field(default=0.03, gt=0, le=1)
 
     @field_validator("queue_targets")
     @classmethod
@@ -137,6 +159,31 @@ class Totals:
     rejected: int = 0
     missed: int = 0
     logins: int = 0
+    assist_seconds: float = 0.0
+    consults: int = 0
+    conferences: int = 0
+    surveys_offered: int = 0
+    surveys_responded: int = 0
+    supervisions: int = 0
+    supervised_seconds: float = 0.0
+    outbound_attempts: int = 0
+    outbound_reached: int = 0
+    outbound_not_reached: int = 0
+    outbound_abandoned: int = 0
+    outbound_dispositioned: int = 0
+    right_party_contacts: int = 0
+    outbound_completed: int = 0
+    outbound_handled: int = 0
+    outbound_talk: float = 0.0
+    outbound_hold: float = 0.0
+    outbound_wrap: float = 0.0
+
+
+CAMPAIGN_COUNTS = tuple(name for name in Totals.__dataclass_fields__ if name.startswith("outbound")
+                        or name == "right_party_contacts")  # fmt: skip
+CAMPAIGN_KPIS = ("reach_rate", "right_party_rate", "outbound_abandon_rate",
+                 "marketing_completion_rate", "outbound_aht_seconds")  # fmt: skip
+SUPERVISOR_COUNTS = ("supervisions", "supervised_seconds")
 
 
 @dataclass
@@ -207,20 +254,31 @@ def compute(
     def group_of(queue_id: str | None, agent_id: str | None) -> str | None:
         if by == "tenant":
             return ""
-        return queue_id if by == "queue" else agent_id
+        if by == "queue":
+            return queue_id
+        return agent_id if by == "agent" else None
 
-    for slot in _slots(window, tenant.segments_by_slot):
-        for segment in tenant.segments_by_slot[slot]:
-            if window.holds(segment.queued_at):
-                into = totals(segment.queued_at, group_of(segment.queue_id, segment.agent_id))
-                if into is not None:
-                    _add_segment(into, segment, tenant, settings, window.now)
+    calls = by in ("tenant", "queue", "agent")
+    # Calls: a queue's and the tenant's from each call's visits (segments), an
+    # agent's from their own part of each call (legs: a transfer has one per agent).
+    if by in ("tenant", "queue"):
+        for slot in _slots(window, tenant.segments_by_slot):
+            for segment in tenant.segments_by_slot[slot]:
+                if window.holds(segment.queued_at):
+                    into = totals(segment.queued_at, group_of(segment.queue_id, None))
+                    if into is not None:
+                        _add_segment(into, segment, tenant, settings, window.now)
+    elif by == "agent":
+        for slot in _slots(window, tenant.legs_by_slot):
+            for leg in tenant.legs_by_slot[slot]:
+                if window.holds(leg.queued_at):
+                    _add_leg(totals(leg.queued_at, leg.agent_id), leg, tenant)
     for slot in _slots(window, tenant.ivr_by_slot) if by == "tenant" else ():
         for call in tenant.ivr_by_slot[slot]:
             if window.holds(call.arrived_at) and (into := totals(call.arrived_at, "")):
                 into.ivr_entered += 1
                 into.ivr_self_served += call.outcome == "self_served"
-    for slot in _slots(window, tenant.surveys_by_slot):
+    for slot in _slots(window, tenant.surveys_by_slot) if calls else ():
         for survey in tenant.surveys_by_slot[slot]:
             call = tenant.current.get(survey.call_id)
             queue_id = survey.queue_id or (call.queue_id if call else None)
@@ -229,16 +287,51 @@ def compute(
             if window.holds(survey.at) and into is not None:
                 into.surveys += 1
                 into.satisfied += survey.score >= 4
+    for slot in _slots(window, tenant.survey_offers_by_slot) if calls else ():
+        for offer in tenant.survey_offers_by_slot[slot]:
+            if not window.holds(offer.at):
+                continue
+            call = tenant.current.get(offer.call_id)
+            agent_id = offer.agent_id or (call.agent_id if call else None)
+            into = totals(offer.at, group_of(offer.queue_id, agent_id))
+            if into is not None:
+                into.surveys_offered += 1
+                into.surveys_responded += offer.call_id in tenant.surveyed_calls
     if by == "tenant":
         for slot in _slots(window, tenant.callbacks_by_slot):
             into = totals(slot, "")
             into.callbacks_connected += tenant.callbacks_by_slot[slot].get("connected", 0)
-    if by != "queue":
+    if by in ("tenant", "agent"):
         for agent_id, agent in tenant.agents.items():
             group = group_of(None, agent_id)
             _add_agent(lambda slot, group=group: totals(slot, group), agent, window)
     if by == "tenant":
         _add_tickets(tenant, window, lambda moment: totals(moment, ""))
+    if by != "supervisor":
+        wrong_party = frozenset(settings.wrong_party_dispositions)
+        for slot in _slots(window, tenant.campaign_calls_by_slot):
+            for outbound in tenant.campaign_calls_by_slot[slot]:
+                if window.holds(outbound.attempted_at):
+                    group = (
+                        outbound.campaign_id
+                        if by == "campaign"
+                        else group_of(outbound.queue_id, outbound.agent_id)
+                    )
+                    into = totals(outbound.attempted_at, group)
+                    if into is not None:
+                        _add_campaign_call(into, outbound, wrong_party)
+    if by != "campaign":
+        for slot in _slots(window, tenant.supervisions_by_slot):
+            for supervision in tenant.supervisions_by_slot[slot]:
+                if window.holds(supervision.joined_at):
+                    if by == "supervisor":
+                        group = supervision.supervisor_id
+                    else:
+                        call = tenant.current.get(supervision.call_id)
+                        group = group_of(call.queue_id if call else None, supervision.agent_id)
+                    into = totals(supervision.joined_at, group)
+                    if into is not None:
+                        _add_supervision(into, supervision, window.now)
     return [
         _row(start, group, found, tenant, settings, by)
         for (start, group), found in sorted(groups.items())
@@ -288,6 +381,53 @@ def _add_segment(
         into.exited += 1
 
 
+def _add_leg(into: Totals | None, leg: Leg, tenant: Tenant) -> None:
+    """An agent's part of an answered call: answered by them, with their own handle time."""
+    if into is None:
+        return
+    into.offered += 1
+    into.waits += 1
+    into.wait_total += leg.wait
+    into.longest_wait = max(into.longest_wait, leg.wait)
+    into.answered += 1
+    into.answered_in_threshold += leg.wait <= tenant.service_level_seconds(leg.queue_id)
+    into.answered_wait += leg.wait
+    into.transferred += leg.transferred
+    if leg.talk is not None:
+        into.handled += 1
+        into.talk += leg.talk
+        into.hold += leg.hold
+        into.wrap += leg.wrap
+
+
+def _add_campaign_call(into: Totals, call: CampaignCall, wrong_party: frozenset[str]) -> None:
+    into.outbound_attempts += 1
+    outcome = call.outcome
+    if outcome == "answered":
+        into.outbound_reached += 1
+        if call.disposition is not None:
+            into.outbound_dispositioned += 1
+            into.right_party_contacts += call.disposition not in wrong_party
+            into.outbound_completed += call.completed
+        if call.talk is not None:
+            into.outbound_handled += 1
+            into.outbound_talk += call.talk
+            into.outbound_hold += call.hold
+            into.outbound_wrap += call.wrap
+    elif outcome == "abandoned":
+        into.outbound_abandoned += 1
+    elif outcome is not None:
+        into.outbound_not_reached += 1
+
+
+def _add_supervision(into: Totals, supervision: Supervision, now: float) -> None:
+    into.supervisions += 1
+    duration = supervision.duration
+    into.supervised_seconds += (
+        duration if duration is not None else max(0.0, now - supervision.joined_at)
+    )
+
+
 def _add_agent(totals: Callable[[int], Totals | None], agent: Agent, window: Window) -> None:
     """The agent's time per state and counts, per slot; the current state up to now."""
     ongoing: dict[int, dict[str, float]] = {}
@@ -302,6 +442,8 @@ def _add_agent(totals: Callable[[int], Totals | None], agent: Agent, window: Win
             for state, seconds in spent.items():
                 if state in HANDLING_STATES:
                     into.handling_seconds += seconds
+                    if state in ASSIST_STATES:
+                        into.assist_seconds += seconds
                 elif state in AVAILABLE_STATES:
                     into.available_seconds += seconds
                 else:
@@ -311,6 +453,8 @@ def _add_agent(totals: Callable[[int], Totals | None], agent: Agent, window: Win
         into.rejected += counts.get("rejected", 0)
         into.missed += counts.get("missed", 0)
         into.logins += counts.get("logins", 0)
+        into.consults += counts.get("consults", 0)
+        into.conferences += counts.get("conferences", 0)
 
 
 def _add_tickets(tenant: Tenant, window: Window, totals) -> None:
@@ -370,8 +514,23 @@ def derived(totals: Totals, settings: KpiSettings) -> dict[str, float | None]:
         "transfer_rate": ratio(totals.transferred, totals.answered),
         "ivr_containment": ratio(totals.ivr_self_served, totals.ivr_entered),
         "csat": ratio(totals.satisfied, totals.surveys),
+        "survey_response_rate": ratio(totals.surveys_responded, totals.surveys_offered),
         "first_contact_resolution": ratio(totals.resolved_first_contact, totals.tickets_resolved),
         "work_order_on_time_rate": ratio(totals.sla_on_time, totals.sla_on_time + totals.sla_late),
+        **campaign_kpis(totals),
+    }
+
+
+def campaign_kpis(totals: Totals) -> dict[str, float | None]:
+    """Outbound: reach, right party, abandoned-outbound (of live answers), completion, AHT."""
+    live_answers = totals.outbound_reached + totals.outbound_abandoned
+    handle = totals.outbound_talk + totals.outbound_hold + totals.outbound_wrap
+    return {
+        "reach_rate": ratio(totals.outbound_reached, totals.outbound_attempts),
+        "right_party_rate": ratio(totals.right_party_contacts, totals.outbound_reached),
+        "outbound_abandon_rate": ratio(totals.outbound_abandoned, live_answers),
+        "marketing_completion_rate": ratio(totals.outbound_completed, totals.outbound_reached),
+        "outbound_aht_seconds": ratio(handle, totals.outbound_handled, 2),
     }
 
 
@@ -387,6 +546,18 @@ def _row(
         row["service_level_target"] = settings.target(group)
     elif by == "agent":
         row["agent_id"] = group
+    elif by == "campaign":
+        row["campaign_id"] = group
+        row["name"] = tenant.campaigns.get(group, {}).get("name") or group
+        every = counts(totals)
+        row.update({name: every[name] for name in CAMPAIGN_COUNTS})
+        row.update(campaign_kpis(totals))
+        return row
+    elif by == "supervisor":
+        row["supervisor_id"] = group
+        every = counts(totals)
+        row.update({name: every[name] for name in SUPERVISOR_COUNTS})
+        return row
     row.update(counts(totals))
     row.update(derived(totals, settings))
     return row

@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from callcenter.analytics.fold import Agent, Tenant
-from callcenter.analytics.kpis import KpiSettings, compute, day_window, hours_window
+from callcenter.analytics.kpis import (
+    CAMPAIGN_KPIS,
+    KpiSettings,
+    compute,
+    day_window,
+    hours_window,
+)
 
 CHART_HOURS = 8
 CHART_FIELDS = ("interval_start", "offered", "answered", "abandoned", "service_level")
@@ -20,9 +26,17 @@ def agent_state(agent: Agent) -> str | None:
         return None
     if agent.state.startswith("not_ready"):
         return "not_ready"
-    return {"idle": "ready", "ringing": "ringing", "talk": "on_call", "wrap": "wrap_up"}[
-        agent.state
-    ]
+    return LIVE_STATES[agent.state]
+
+
+LIVE_STATES = {
+    "idle": "ready",
+    "ringing": "ringing",
+    "talk": "on_call",
+    "consult": "on_call",
+    "conference": "on_call",
+    "wrap": "wrap_up",
+}
 
 
 def serves(queue: dict[str, Any], agent: Agent) -> bool:
@@ -42,6 +56,15 @@ def status(service_level: float | None, target: float, margin: float) -> str:
     if service_level >= target:
         return "good"
     return "warning" if service_level >= target - margin else "bad"
+
+
+def abandon_status(rate: float | None, cap: float) -> str:
+    """Abandoned-outbound rate against the regulator's cap: amber from 80% of it."""
+    if rate is None:
+        return "idle"
+    if rate > cap:
+        return "bad"
+    return "warning" if rate > 0.8 * cap else "good"
 
 
 def snapshot(tenant: Tenant, settings: KpiSettings, now: float) -> dict[str, Any]:
@@ -91,4 +114,53 @@ def snapshot(tenant: Tenant, settings: KpiSettings, now: float) -> dict[str, Any
             state: sum(1 for _, s in logged_in.values() if s == state) for state in AGENT_STATES
         },
         "queues": queues,
+        "supervised": supervised(tenant, now),
+        "campaigns": campaigns(tenant, settings, now),
     }
+
+
+def supervised(tenant: Tenant, now: float) -> list[dict[str, Any]]:
+    """Agents with a supervisor on their call now: the wallboard's badges."""
+    found = []
+    for supervision in tenant.supervising.values():
+        agent = tenant.agents.get(supervision.agent_id)
+        found.append(
+            {
+                "agent_id": supervision.agent_id,
+                "name": (agent.name if agent else "") or supervision.agent_id,
+                "supervisor_id": supervision.supervisor_id,
+                "mode": supervision.mode,
+                "call_id": supervision.call_id,
+                "seconds": round(max(0.0, now - supervision.joined_at), 1),
+            }
+        )
+    return sorted(found, key=lambda item: (item["agent_id"], item["supervisor_id"]))
+
+
+def campaigns(tenant: Tenant, settings: KpiSettings, now: float) -> list[dict[str, Any]]:
+    """Today per campaign (those configured or dialing today); empty without campaigns."""
+    if not tenant.campaigns and not tenant.campaign_calls:
+        return []
+    today = {
+        row["campaign_id"]: row
+        for row in compute(tenant, settings, day_window(settings, now), "all", "campaign")
+    }
+    rows = []
+    for campaign_id in sorted(set(tenant.campaigns) | set(today)):
+        row = today.get(campaign_id, {})
+        abandon_rate = row.get("outbound_abandon_rate")
+        cap = settings.outbound_abandon_cap
+        rows.append(
+            {
+                "campaign_id": campaign_id,
+                "name": tenant.campaigns.get(campaign_id, {}).get("name") or campaign_id,
+                "attempts": row.get("outbound_attempts", 0),
+                "reached": row.get("outbound_reached", 0),
+                "completed": row.get("outbound_completed", 0),
+                "abandoned": row.get("outbound_abandoned", 0),
+                **{name: row.get(name) for name in CAMPAIGN_KPIS},
+                "outbound_abandon_cap": cap,
+                "status": abandon_status(abandon_rate, cap),
+            }
+        )
+    return rows

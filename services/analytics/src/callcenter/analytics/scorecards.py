@@ -5,7 +5,8 @@ agent's first group in routing, else everyone): a percentile rank from 0 (the
 team's worst) to 100 (its best). The score is the weighted mean of the ranks
 the agent has values for. Flags point at figures that may be gamed: frequent
 sign-in/out, a night-time spike of answered calls, many very short or very
-long calls.
+long calls, and sales followed by a complaint from the same customer (mis-selling
+that a completion rate alone rewards).
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ def scorecards(
             ),
             "first_contact_resolution": None,
             "exam_score": None,
+            # Campaign calls the agent talked to ending in a completed disposition (a sale).
+            "sales_completion": (
+                round(row["outbound_completed"] / row["outbound_reached"], 4)
+                if row["outbound_reached"]
+                else None
+            ),
         }
         agents[agent_id] = {
             "agent_id": agent_id,
@@ -75,6 +82,7 @@ def scorecards(
     _add_resolutions(tenant, window, agents)
     _add_exams(exams, window, agents)
     calls = _calls_by_agent(tenant, window, zone)
+    complaints = complaints_after_sales(tenant, window, rules)
     teams: dict[str, list[dict[str, Any]]] = {}
     for card in agents.values():
         teams.setdefault(card["team"], []).append(card)
@@ -82,6 +90,11 @@ def scorecards(
         for card in members:
             _rank(card, members, rules)
         _flag(members, calls, logins, rules)
+        for card in members:
+            sales, complained = complaints.get(card["agent_id"], (0, 0))
+            card["complaints_after_sale"] = complained
+            if sales and complained / sales > rules.flag_share:
+                card["flags"].append("complaints_after_sale")
     return {
         "agents": sorted(agents.values(), key=lambda card: (-card["score"], card["agent_id"])),
         "teams": sorted(
@@ -89,6 +102,37 @@ def scorecards(
             key=lambda team: (-team["score"], team["team"]),
         ),
     }
+
+
+def complaints_after_sales(
+    tenant: Tenant, window: Window, rules: ScorecardSettings
+) -> dict[str, tuple[int, int]]:
+    """Per agent: (sales in the window, those followed by a complaint from the customer).
+
+    A sale is a campaign call the agent dispositioned as completed, for a known
+    customer; it is complained about when a ticket of a complaint type is opened for
+    that customer after it, within ``complaint_days``.
+    """
+    types = set(rules.complaint_ticket_types)
+    opened: dict[str, list[float]] = {}
+    for ticket in tenant.tickets.values():
+        if ticket.customer_id and ticket.type in types:
+            opened.setdefault(ticket.customer_id, []).append(ticket.opened_at)
+    horizon = rules.complaint_days * 86400
+    found: dict[str, tuple[int, int]] = {}
+    for calls in tenant.campaign_calls_by_slot.values():
+        for call in calls:
+            sold_at = call.dispositioned_at
+            if not call.completed or sold_at is None or call.agent_id is None:
+                continue
+            if not window.holds(sold_at):
+                continue
+            complained = any(
+                sold_at <= at <= sold_at + horizon for at in opened.get(call.customer_id or "", ())
+            )
+            sales, bad = found.get(call.agent_id, (0, 0))
+            found[call.agent_id] = (sales + 1, bad + complained)
+    return found
 
 
 def _add_resolutions(tenant: Tenant, window: Window, agents: dict[str, dict[str, Any]]) -> None:
