@@ -348,3 +348,35 @@ def test_a_caller_hanging_up_while_a_transfer_rings_stays_answered(log):
 
     assert (row["answered"], row["abandoned"], row["transfer_rate"]) == (1, 0, 1.0)
     assert row["aht_seconds"] == 30 + 10
+
+
+def test_survey_response_rate_next_to_csat(log):
+    """Five calls offered a survey: three answered it (one call answered two questions);
+    an answer arriving before its offer (another stream) still counts."""
+    queue(log)
+    queue(log, "q2")
+    for n, (queue_id, agent) in enumerate([("q1", "a1"), ("q1", "a1"), ("q1", "a2"),
+                                           ("q2", "a2"), ("q2", None)]):  # fmt: skip
+        offered(log, f"s{n}", n * 60, queue_id)
+        answered(log, f"s{n}", n * 60, 5, agent=agent or "a3", queue_id=queue_id)
+    answers = [("s0", 5), ("s0", 4), ("s2", 2), ("s4", 5)]
+    for n, (call_id, score) in enumerate(answers):
+        log.add(ivr.SurveyAnswered(call_id=call_id, question=f"q{n}", score=score),
+                f"survey:{call_id}", 900)  # fmt: skip
+    for n, (queue_id, agent) in enumerate([("q1", "a1"), ("q1", "a1"), ("q1", "a2"),
+                                           ("q2", "a2"), ("q2", None)]):  # fmt: skip
+        log.add(ivr.SurveyOffered(call_id=f"s{n}", queue_id=queue_id, agent_id=agent,
+                                  channel="ivr"), f"offer:s{n}", 600)  # fmt: skip
+    fold = log.fold()
+    [tenant] = whole_day(fold)
+    assert (tenant["surveys_offered"], tenant["surveys_responded"]) == (5, 3)
+    assert tenant["survey_response_rate"] == 0.6
+    assert tenant["csat"] == 0.75
+    queues = {row["queue_id"]: row for row in whole_day(fold, by="queue")}
+    assert queues["q1"]["survey_response_rate"] == round(2 / 3, 4)
+    assert queues["q2"]["survey_response_rate"] == 0.5
+    agents = {row["agent_id"]: row for row in whole_day(fold, by="agent")}
+    assert agents["a1"]["survey_response_rate"] == 0.5
+    assert agents["a2"]["survey_response_rate"] == 0.5
+    # The offer without an agent is the call's agent's (a3 answered it).
+    assert agents["a3"]["survey_response_rate"] == 1.0
