@@ -20,6 +20,7 @@ def inbox_command(data: object) -> cmd.Command | None:
             priority=data.priority,
             skills=dict(data.skills),
             customer_id=data.customer_id,
+            ani=data.ani,
         )
     if isinstance(data, ivr.CallHungUp):
         return cmd.HangUp(data.call_id, by="caller" if data.by == "caller" else "system")

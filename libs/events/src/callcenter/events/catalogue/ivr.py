@@ -74,6 +74,7 @@ class CallEnqueueRequested(Event):
     skills: dict[str, int] = Field(default_factory=dict)
     priority: int = 0
     customer_id: str | None = None
+    ani: str | None = None  # the caller's number, for the agent's console
     language: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
     hold_music: str | None = None

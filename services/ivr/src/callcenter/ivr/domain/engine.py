@@ -533,6 +533,7 @@ def _enqueue_request(state: CallState, node: EnqueueNode) -> CallEnqueueRequeste
         skills=skills,
         priority=_as_int(render(str(node.priority), variables)) or 0,
         customer_id=variables.get("customer_id") or None,
+        ani=variables.get("ani") or None,
         language=variables.get("language") or state.flow.language,
         attributes=dict(variables),
         hold_music=node.hold_music,
