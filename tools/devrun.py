@@ -13,6 +13,7 @@ child runs in its own process group, killed if it does not stop in time.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import signal
 import subprocess
@@ -72,7 +73,7 @@ def start_simulator(logs: Path) -> subprocess.Popen[bytes] | None:
                             start_new_session=True)  # fmt: skip
 
 
-def wallboard_url(port: int) -> str:
+def wallboard_url(port: int, subject: str = "wallboard") -> str:
     """The wallboard of the demo tenant, with a supervisor's token good for a day.
 
     The token travels in the fragment, which the browser never sends to a server.
@@ -80,9 +81,23 @@ def wallboard_url(port: int) -> str:
     settings = importlib.import_module("callcenter.analytics.settings").Settings()
     secret = settings.signing_key.get_secret_value() if settings.signing_key else None
     key = signing_key(secret, settings.resolved_signing_key_file())
-    token = issue_token(key, subject="wallboard", tenant="demo", roles=[Role.SUPERVISOR],
+    token = issue_token(key, subject=subject, tenant="demo", roles=[Role.SUPERVISOR],
                         ttl_seconds=86_400)  # fmt: skip
     return f"http://127.0.0.1:{port}/wallboard#token={token}"
+
+
+def console_url(port: int) -> str:
+    """The console for a supervisor of the demo tenant (the floor, and any agent's desk)."""
+    return wallboard_url(port, subject="supervisor").replace("/wallboard#", "/console#")
+
+
+def link_the_console(ports: dict[str, int]) -> None:
+    """The console (served by routing) calls the other services from the browser."""
+    console_origin = f"http://127.0.0.1:{ports['routing']}"
+    os.environ.setdefault("CALLCENTER_CORS_ORIGINS", json.dumps([console_origin]))
+    for name in ("ivr", "crm", "workorders", "analytics"):
+        os.environ.setdefault(f"CALLCENTER_ROUTING_CONSOLE_{name.upper()}_URL",
+                              f"http://127.0.0.1:{ports[name]}")  # fmt: skip
 
 
 def main() -> int:
@@ -107,6 +122,8 @@ def main() -> int:
     processes: dict[str, subprocess.Popen[bytes]] = {}
     helpers: list[subprocess.Popen[bytes]] = []  # the simulator: it may end; the platform not
     stopping = StopRequest()
+    ports = {name: service_port(name) for name in SERVICES}
+    link_the_console(ports)
     try:
         for name in SERVICES:
             subprocess.run([executable(name), "migrate"], check=True)
@@ -118,7 +135,6 @@ def main() -> int:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        ports = {name: service_port(name) for name in SERVICES}
         deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
         waiting = set(SERVICES)
         while waiting and not stopping:
@@ -140,6 +156,7 @@ def main() -> int:
                 base = f"http://127.0.0.1:{ports[name]}"
                 print(f"{name:<11}{base}/docs   (health {base}/healthz, metrics {base}/metrics)")
             print(f"wallboard  {wallboard_url(ports['analytics'])}")
+            print(f"console    {console_url(ports['routing'])}")
             print(f"logs       {logs}")
             print("token      .venv/bin/callcenter-token --tenant demo --role supervisor")
             if simulator := start_simulator(logs):

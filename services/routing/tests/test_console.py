@@ -87,8 +87,14 @@ def test_the_desk_follows_the_agent_through_a_call(client):
     assert desk(client, "bob")["call"]["part"] == "consult"
     assert desk(client)["call"]["party_agent_id"] == "bob"
 
+    client.post("/v1/calls/c1/consult/complete", json={"agent_id": "alice"}, headers=ALICE)
+    handed_over = desk(client)
+    assert handed_over["agent"]["status"] == "wrap_up"
+    assert handed_over["call"] is None and handed_over["wrap"]["call_id"] == "c1"
+    assert desk(client, "bob")["call"]["part"] == "owner"
+
     client.post("/v1/calls/c1/hangup", json={"by": "caller"}, headers=INTEGRATOR)
-    wrapping = desk(client)
+    wrapping = desk(client, "bob")
     assert wrapping["agent"]["status"] == "wrap_up"
     assert wrapping["call"] is None and wrapping["wrap"]["call_id"] == "c1"
 

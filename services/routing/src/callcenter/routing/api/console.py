@@ -56,7 +56,8 @@ async def console_config(request: Request, principal: Reader) -> dict[str, Any]:
 def desk_view(state: RoutingState, agent: Agent, now: datetime) -> dict[str, Any]:
     """What an agent's console shows: its state, its call (offered, on, consulted on, in
     conference), the wrap-up it owes, and what it may choose from."""
-    call = state.calls.get(agent.call_id) if agent.call_id else None
+    on_it = agent.call_id and agent.status in ("offered", "on_call")  # not the wrapped call
+    call = state.calls.get(agent.call_id) if on_it else None
     work: dict[str, Any] | None = None
     if call is not None:
         if agent.status == "offered":
