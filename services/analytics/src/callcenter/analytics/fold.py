@@ -101,7 +101,8 @@ class CampaignCall:
 
 @dataclass(slots=True)
 class Supervision:
-    """A supervisor on a live call (monitor, whisper, barge, takeover) until they left."""
+    """A supervisor on a live call in one mode (monitor, whisper, barge, takeover), until
+    they left or changed mode (routing's ``SupervisorLeft.duration`` is the last mode's)."""
 
     call_id: str
     agent_id: str
@@ -394,8 +395,7 @@ def _ended(tenant: Tenant, data: Data, at: float) -> None:
     leg = tenant.legs.get((call_id, agent_id))
     if leg is not None:
         leg.talk = (leg.talk or 0.0) + talk
-        leg.hold += hold
-        leg.transferred = leg.transferred or bool(data.get("transferred"))
+        leg.hold += hold  # passed on or not: CallTransferred says (a takeover is not)
     elif (outbound := tenant.campaign_calls.get(call_id)) is not None:
         if outbound.agent_id == agent_id:
             outbound.talk = (outbound.talk or 0.0) + talk
@@ -480,8 +480,7 @@ def _supervisor_joined(tenant: Tenant, data: Data, at: float) -> None:
     key = (data["call_id"], data["supervisor_id"])
     found = tenant.supervising.get(key)
     if found is not None:  # the same supervisor changing mode (monitor, then barge)
-        found.mode = data["mode"]
-        return
+        found.duration = max(0.0, at - found.joined_at)
     found = Supervision(data["call_id"], data["agent_id"], data["supervisor_id"], data["mode"], at)
     tenant.supervising[key] = found
     tenant.supervisions_by_slot.setdefault(slot_of(at), []).append(found)
