@@ -2,7 +2,7 @@ from fastapi import FastAPI
 
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
-from callcenter.ivr.api import calls, flows, numbers, telephony, twilio
+from callcenter.ivr.api import calls, flows, numbers, outbound_legs, telephony, twilio
 from callcenter.ivr.api.deps import Ivr
 from callcenter.ivr.bindings import Bindings
 from callcenter.ivr.calls import CallControl
@@ -10,6 +10,7 @@ from callcenter.ivr.consumers.routing_status import make_handler
 from callcenter.ivr.demo import demo_installer
 from callcenter.ivr.desk import CallDesk, FlowCache
 from callcenter.ivr.dips import perform_dip
+from callcenter.ivr.outbound import Outbound
 from callcenter.ivr.reaper import Reaper
 from callcenter.ivr.settings import Settings
 from callcenter.ivr.webhooks.sender import WebhookSender
@@ -45,6 +46,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime.background("reaper", reaper.run)
     sender = WebhookSender(runtime.db, http, timeout=settings.webhook_timeout_seconds)
     runtime.consume("routing-status", ["callcenter.routing"], make_handler(sender.clock))
+    outbound = Outbound(
+        runtime.db,
+        http,
+        committed=runtime.committed,
+        twilio_api_url=settings.twilio_api_url,
+        public_url=settings.public_url or f"http://127.0.0.1:{settings.port}",
+    )
+    if settings.deliver_webhooks:
+        runtime.background("outbound", outbound.run)
     if settings.deliver_webhooks:
         runtime.background("webhooks", sender.run)
     if settings.demo_tenant:
@@ -55,7 +65,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime,
         title="IVR",
         description=DESCRIPTION,
-        routers=[calls.router, flows.router, numbers.router, telephony.router, twilio.router],
+        routers=[
+            calls.router,
+            outbound_legs.router,
+            flows.router,
+            numbers.router,
+            telephony.router,
+            twilio.router,
+        ],
     )
     app.state.ivr = Ivr(
         settings=settings,
@@ -64,5 +81,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         control=control,
         bindings=Bindings(runtime.db, ttl=settings.binding_cache_seconds),
         reaper=reaper,
+        outbound=outbound,
     )
     return app

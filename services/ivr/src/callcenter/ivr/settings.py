@@ -31,3 +31,5 @@ class Settings(ServiceSettings):
     # Played to callers on hold when their queue's enqueue node names no music
     # (Twilio's own classical hold music).
     hold_music: str = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+    # Twilio's REST API (outbound legs: "create call"); a test points it at a mock.
+    twilio_api_url: str = "https://api.twilio.com"

@@ -206,9 +206,9 @@ class NextView(BaseModel):
 )
 async def call_next(call_id: CallId, principal: CallController, ivr: IvrDep) -> NextView:
     async with ivr.db.read() as conn:
-        known = await queries.load_call(conn, principal.tenant, call_id)
+        known = await queries.is_ours(conn, principal.tenant, call_id)
         connection = await queries.load_connection(conn, principal.tenant, call_id)
-    if known is None:
+    if not known:
         raise call_problem(CallNotFound(call_id), call_id)
     if connection is None:
         raise ProblemError(

@@ -17,6 +17,7 @@ from callcenter.ivr.bindings import Bindings
 from callcenter.ivr.calls import CallControl
 from callcenter.ivr.desk import CallNotFound, FlowCache, Idempotency, KeyInProgress, KeyReused
 from callcenter.ivr.domain.engine import CommandRejected
+from callcenter.ivr.outbound import Outbound
 from callcenter.ivr.reaper import Reaper
 from callcenter.ivr.settings import Settings
 
@@ -29,6 +30,7 @@ class Ivr:
     control: CallControl
     bindings: Bindings
     reaper: Reaper
+    outbound: Outbound
 
 
 async def _ivr(request: Request) -> Ivr:

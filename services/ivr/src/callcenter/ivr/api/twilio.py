@@ -20,8 +20,10 @@ from callcenter.events.kit.problems import ProblemError
 from callcenter.ivr.api.deps import CallRefusal, IvrDep, bad_field, call_problem, idempotency
 from callcenter.ivr.api.twiml import to_twiml
 from callcenter.ivr.desk import CallNotFound
-from callcenter.ivr.domain.instructions import Answer
+from callcenter.ivr.domain.instructions import Answer, Hangup
+from callcenter.ivr.domain.outbound import PROVIDER_STATUSES
 from callcenter.ivr.hold import NotQueued, on_hold
+from callcenter.ivr.outbound import load_leg
 from callcenter.ivr.store import queries
 from callcenter.ivr.store.queries import Binding
 
@@ -38,6 +40,7 @@ _FIELD = {
     "QueuePosition": r"^[0-9]{1,6}$",
     "QueueTime": r"^[0-9]{1,9}$",
     "QueueResult": r"^[a-z-]{1,30}$",
+    "AnsweredBy": r"^[a-z_]{1,30}$",
 }
 
 router = APIRouter(prefix="/twilio", tags=["twilio"])
@@ -57,8 +60,8 @@ def _form_body(*fields: str, required: tuple[str, ...]) -> dict[str, object]:
 TWIML_RESPONSE = {200: {"description": "TwiML", "content": {TWIML: {"schema": {"type": "string"}}}}}
 
 
-async def _webhook(request: Request, ivr: IvrDep, *required: str) -> tuple[dict[str, str], Binding]:
-    """The form, checked: required fields present and well-formed, the number known, signed."""
+async def _form(request: Request, *required: str) -> dict[str, str]:
+    """The form, checked: required fields present and well-formed."""
     params = dict(
         parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
     )
@@ -70,16 +73,26 @@ async def _webhook(request: Request, ivr: IvrDep, *required: str) -> tuple[dict[
     if errors:
         detail = f"{errors[0]['field']}: {errors[0]['reason']}"
         raise ProblemError(422, "Invalid Twilio request", detail, errors=errors)
+    return params
+
+
+def _check_signature(request: Request, ivr: IvrDep, token: str, params: dict[str, str]) -> None:
+    url = _public_url(request, ivr.settings.public_url)
+    signature = request.headers.get("x-twilio-signature", "")
+    if not RequestValidator(token).validate(url, params, signature):
+        raise ProblemError(403, "Forbidden", "X-Twilio-Signature does not match the request")
+
+
+async def _webhook(request: Request, ivr: IvrDep, *required: str) -> tuple[dict[str, str], Binding]:
+    """The form, checked: required fields present and well-formed, the number known, signed."""
+    params = await _form(request, *required)
     bound = await ivr.bindings.get(params["To"])
     if bound is None:
         raise bad_field("body.To", f"no flow is bound to number {params['To']}")
     async with ivr.db.read() as conn:
         telephony = await queries.load_telephony(conn, bound.tenant)
     if telephony.twilio_auth_token:
-        url = _public_url(request, ivr.settings.public_url)
-        signature = request.headers.get("x-twilio-signature", "")
-        if not RequestValidator(telephony.twilio_auth_token).validate(url, params, signature):
-            raise ProblemError(403, "Forbidden", "X-Twilio-Signature does not match the request")
+        _check_signature(request, ivr, telephony.twilio_auth_token, params)
     return params, bound
 
 
@@ -275,3 +288,115 @@ async def twilio_next(request: Request, ivr: IvrDep) -> Response:
         response.pause(length=1)
         response.redirect(f"{request.url_for('twilio_next').path}?poll={done + 1}", method="POST")
     return Response(str(response), media_type=TWIML)
+
+
+# -- outbound legs (placed through Twilio's REST API) ---------------------------------
+# Their URLs name the tenant and our call id (Twilio's CallSid is its own); every
+# request must be signed with the tenant's auth token.
+
+_LEG_QUERY = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+
+
+async def _leg_webhook(
+    request: Request, ivr: IvrDep, *required: str
+) -> tuple[dict[str, str], str, str]:
+    params = await _form(request, *required)
+    tenant = request.query_params.get("tenant", "")
+    call_id = request.query_params.get("call_id", "")
+    for name, value in (("tenant", tenant), ("call_id", call_id)):
+        if not _LEG_QUERY.fullmatch(value):
+            raise bad_field(f"query.{name}", "required" if not value else "malformed")
+    async with ivr.db.read() as conn:
+        telephony = await queries.load_telephony(conn, tenant)
+        leg = await load_leg(conn, tenant, call_id)
+    if not telephony.twilio_auth_token:
+        raise ProblemError(403, "Forbidden", "the tenant has no Twilio auth token")
+    _check_signature(request, ivr, telephony.twilio_auth_token, params)
+    if leg is None:
+        raise ProblemError(404, "Unknown leg", f"no outbound leg {call_id!r}")
+    return params, tenant, call_id
+
+
+def _leg_twiml(request: Request, tenant: str, call_id: str, said) -> Response:  # type: ignore[no-untyped-def]
+    query = f"?tenant={tenant}&call_id={call_id}"
+    body = to_twiml(
+        said,
+        gather_url="",
+        recording_url="",
+        wait_url=f"{request.url_for('twilio_outbound_wait').path}{query}",
+        next_url=f"{request.url_for('twilio_outbound_next').path}{query}",
+    )
+    return Response(body, media_type=TWIML)
+
+
+async def _leg_report(request: Request, ivr: IvrDep, default: str) -> Response:
+    params, tenant, call_id = await _leg_webhook(request, ivr, "CallSid")
+    status = params.get("CallStatus") or default
+    if status not in PROVIDER_STATUSES:
+        raise bad_field("body.CallStatus", f"not a call status: {status!r}")
+    reported = await ivr.outbound.report(tenant, call_id, status, params.get("AnsweredBy"))
+    return _leg_twiml(request, tenant, call_id, reported.instructions)
+
+
+@router.post(
+    "/outbound/answer",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body("CallSid", "CallStatus", "AnsweredBy", required=("CallSid",)),
+    summary="An outbound leg was answered (the create-call Url): connect it",
+    name="twilio_outbound_answer",
+)
+async def twilio_outbound_answer(request: Request, ivr: IvrDep) -> Response:
+    return await _leg_report(request, ivr, "in-progress")
+
+
+@router.post(
+    "/outbound/status",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body(
+        "CallSid", "CallStatus", "AnsweredBy", required=("CallSid", "CallStatus")
+    ),
+    summary="An outbound leg's status callback: answered, busy, no-answer, failed, completed",
+    name="twilio_outbound_status",
+)
+async def twilio_outbound_status(request: Request, ivr: IvrDep) -> Response:
+    await _leg_report(request, ivr, "")
+    return Response(to_twiml([], gather_url="", recording_url=""), media_type=TWIML)
+
+
+@router.post(
+    "/outbound/wait",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body("CallSid", required=("CallSid",)),
+    summary="An answered leg waiting for an agent: the mandatory message once routing gives up",
+    name="twilio_outbound_wait",
+)
+async def twilio_outbound_wait(request: Request, ivr: IvrDep) -> Response:
+    _, tenant, call_id = await _leg_webhook(request, ivr, "CallSid")
+    async with ivr.db.read() as conn:
+        connection = await queries.load_connection(conn, tenant, call_id)
+    if connection is not None and connection.state == "ended" and connection.instructions:
+        return _leg_twiml(request, tenant, call_id, connection.instructions)
+    response = VoiceResponse()
+    response.pause(length=1)  # routing decides within seconds; asked again after this
+    return Response(str(response), media_type=TWIML)
+
+
+@router.post(
+    "/outbound/next",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body("CallSid", "QueueResult", required=("CallSid",)),
+    summary="An answered leg left its queue (after the agent's part): what next",
+    name="twilio_outbound_next",
+)
+async def twilio_outbound_next(request: Request, ivr: IvrDep) -> Response:
+    params, tenant, call_id = await _leg_webhook(request, ivr, "CallSid")
+    if params.get("QueueResult") in GONE:
+        return Response(to_twiml([], gather_url="", recording_url=""), media_type=TWIML)
+    async with ivr.db.read() as conn:
+        connection = await queries.load_connection(conn, tenant, call_id)
+    said = connection.instructions if connection is not None else None
+    return _leg_twiml(request, tenant, call_id, said or [Hangup()])

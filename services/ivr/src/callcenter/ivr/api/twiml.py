@@ -9,6 +9,7 @@ from twilio.twiml.voice_response import Gather as TwimlGather
 from twilio.twiml.voice_response import VoiceResponse
 
 from callcenter.ivr.domain.instructions import (
+    Connect,
     Enqueue,
     Gather,
     Hangup,
@@ -71,6 +72,9 @@ def to_twiml(
                 )
             case Transfer():
                 response.dial(item.number)
+            case Connect():
+                # the agent's Twilio Client identity is their agent id
+                response.dial().client(item.agent_id)
             case Hangup():
                 response.hangup()
     return str(response)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events.catalogue.routing import (
@@ -20,13 +19,17 @@ from callcenter.events.catalogue.routing import (
     CallOffered,
     CallQueued,
     CallTransferred,
+    ContactAbandoned,
+    OutboundCallRequested,
     QueueConfigured,
     QueueRemoved,
 )
 from callcenter.events.envelope import Envelope, format_time
+from callcenter.ivr import outbound
 from callcenter.ivr.domain.connection import follow
+from callcenter.ivr.outbound import LegRequest
 from callcenter.ivr.store import queries
-from callcenter.ivr.store.tables import calls, webhooks
+from callcenter.ivr.store.tables import webhooks
 
 # A call out of the queue: the calls behind it move up.
 LEFT_QUEUE = (CallAnswered, CallAbandoned, CallExitedQueue, CallEnded, CallbackCompleted)
@@ -42,11 +45,12 @@ NOTIFIED = (
     CallbackOffered,
     CallbackCompleted,
     CallTransferred,
+    ContactAbandoned,
 )
 # What moves the caller once out of the IVR (domain/connection.py).
 FOLLOWED = (CallQueued, CallAnswered, CallTransferred, CallEnded)
 # The events whose callback tells the provider what the caller does next.
-INSTRUCTING = (CallTransferred, CallEnded)
+INSTRUCTING = (CallTransferred, CallEnded, ContactAbandoned)
 
 
 def make_handler(clock):  # type: ignore[no-untyped-def]
@@ -59,6 +63,20 @@ def make_handler(clock):  # type: ignore[no-untyped-def]
             return
         if isinstance(data, QueueRemoved):
             await queries.remove_queue(conn, envelope.tenant, data.queue_id)
+            return
+        if isinstance(data, OutboundCallRequested):
+            leg = LegRequest(
+                call_id=data.call_id,
+                number=data.number,
+                caller_id=data.caller_id,
+                queue_id=data.queue_id,
+                campaign_id=data.campaign_id,
+                contact_id=data.contact_id,
+                agent_id=data.agent_id,
+                detect_machine=data.detect_machine,
+                timeout=data.timeout,
+            )
+            await outbound.request(conn, envelope.tenant, leg, clock())
             return
         if isinstance(data, CallQueued):
             queued_at = envelope.time.timestamp()
@@ -76,15 +94,13 @@ def make_handler(clock):  # type: ignore[no-untyped-def]
         if not isinstance(data, NOTIFIED):
             return
         call_id = data.call_id
-        known = await conn.scalar(
-            select(calls.c.call_id).where(
-                calls.c.tenant == envelope.tenant, calls.c.call_id == call_id
-            )
-        )
-        if known is None:
-            return  # not a call that came through this IVR
+        if not await queries.is_ours(conn, envelope.tenant, call_id):
+            return  # not a call that came through this IVR, nor a leg it placed
         connection = None
-        if isinstance(data, FOLLOWED):
+        if isinstance(data, ContactAbandoned):
+            await outbound.abandoned(conn, envelope.tenant, call_id, clock())
+            connection = await queries.load_connection(conn, envelope.tenant, call_id)
+        elif isinstance(data, FOLLOWED):
             before = await queries.load_connection(conn, envelope.tenant, call_id)
             connection = follow(before, data)
             if connection is not None:

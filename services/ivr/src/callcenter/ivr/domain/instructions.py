@@ -74,12 +74,21 @@ class Transfer(BaseModel):
     number: str
 
 
+class Connect(BaseModel):
+    """Connect the call to the agent routing reserved for it (Twilio: ``<Dial><Client>``)."""
+
+    type: Literal["connect"] = "connect"
+    agent_id: str
+    queue: str = ""
+
+
 class Hangup(BaseModel):
     type: Literal["hangup"] = "hangup"
 
 
 Instruction = Annotated[
-    Say | Play | Gather | Enqueue | Record | Transfer | Hangup, Field(discriminator="type")
+    Say | Play | Gather | Enqueue | Record | Transfer | Connect | Hangup,
+    Field(discriminator="type"),
 ]
 
 

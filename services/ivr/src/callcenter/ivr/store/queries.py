@@ -18,6 +18,7 @@ from callcenter.ivr.store.tables import (
     connections,
     flows,
     numbers,
+    outbound_legs,
     queues,
     telephony,
     waiting,
@@ -52,6 +53,14 @@ class Telephony:
     twilio_auth_token: str | None = None
     status_callback_url: str | None = None
     status_callback_secret: str | None = None
+    twilio_account_sid: str | None = None
+    outbound_caller_id: str | None = None
+    abandon_message: str | None = None
+
+    @property
+    def twilio(self) -> bool:
+        """Outbound legs go through Twilio's REST API (else the JSON status callback)."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
 
 
 @dataclass(frozen=True)
@@ -161,7 +170,14 @@ async def load_telephony(conn: AsyncConnection, tenant: str) -> Telephony:
     row = (await conn.execute(select(telephony).where(telephony.c.tenant == tenant))).first()
     if row is None:
         return Telephony()
-    return Telephony(row.twilio_auth_token, row.status_callback_url, row.status_callback_secret)
+    return Telephony(
+        row.twilio_auth_token,
+        row.status_callback_url,
+        row.status_callback_secret,
+        row.twilio_account_sid,
+        row.outbound_caller_id,
+        row.abandon_message,
+    )
 
 
 async def save_telephony(conn: AsyncConnection, tenant: str, settings: Telephony) -> None:
@@ -169,6 +185,9 @@ async def save_telephony(conn: AsyncConnection, tenant: str, settings: Telephony
         "twilio_auth_token": settings.twilio_auth_token,
         "status_callback_url": settings.status_callback_url,
         "status_callback_secret": settings.status_callback_secret,
+        "twilio_account_sid": settings.twilio_account_sid,
+        "outbound_caller_id": settings.outbound_caller_id,
+        "abandon_message": settings.abandon_message,
     }
     await store.upsert(conn, telephony, {"tenant": tenant}, values)
 
@@ -255,3 +274,14 @@ async def save_connection(
     values = {**connection.to_row(), "updated_at": at}
     key = {"tenant": tenant, "call_id": connection.call_id}
     await store.upsert(conn, connections, key, values)
+
+
+async def is_ours(conn: AsyncConnection, tenant: str, call_id: str) -> bool:
+    """A call that came through this IVR, or an outbound leg it placed."""
+    for table in (calls, outbound_legs):
+        found = await conn.scalar(
+            select(table.c.call_id).where(table.c.tenant == tenant, table.c.call_id == call_id)
+        )
+        if found is not None:
+            return True
+    return False

@@ -56,6 +56,11 @@ telephony = Table(
     Column("twilio_auth_token", String(200)),
     Column("status_callback_url", String(2000)),
     Column("status_callback_secret", String(200)),
+    # Added by 0006: outbound legs through Twilio's REST API, and what a callee
+    # hears when routing finds no agent in time.
+    Column("twilio_account_sid", String(64)),
+    Column("outbound_caller_id", String(32)),
+    Column("abandon_message", String(1000)),
 )
 
 # The outbox of status callbacks to the provider: a restart loses none.
@@ -136,4 +141,34 @@ connections = Table(
     Column("ended_by", String(16)),
     Column("instructions", JSON),
     Column("updated_at", Float, nullable=False),  # unix seconds
+)
+
+# Legs routing asked us to place (OutboundCallRequested), and what became of
+# them. ``status``: dialing (a Twilio create-call due at ``next_attempt_at``),
+# placed (the provider dials), done (the outcome is known). Added by 0006.
+outbound_legs = Table(
+    "ivr_outbound_legs",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("call_id", String(64), primary_key=True),
+    Column("number", String(32), nullable=False),
+    Column("caller_id", String(32), nullable=False),
+    Column("queue_id", String(100), nullable=False),
+    Column("campaign_id", String(100)),
+    Column("contact_id", String(100)),
+    Column("agent_id", String(100)),
+    Column("detect_machine", Integer, nullable=False),
+    Column("timeout", Float, nullable=False),
+    Column("purpose", String(16), nullable=False),  # routing, survey
+    Column("provider", String(16), nullable=False),  # twilio, json
+    Column("provider_sid", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("outcome", String(16)),
+    Column("ended", Integer, nullable=False),
+    Column("abandoned", Integer, nullable=False),
+    Column("placed_at", Float, nullable=False),  # unix seconds (asked for)
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("last_error", String(500)),
+    Index("ix_ivr_outbound_legs_due", "status", "next_attempt_at"),
 )
