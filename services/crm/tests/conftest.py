@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from callcenter.crm import history
 from callcenter.crm.app import create_app
-from callcenter.crm.consumers import ivr_handler
+from callcenter.crm.consumers import ivr_handler, routing_handler
 from callcenter.crm.settings import Settings
 from callcenter.events.bus import KafkaSettings
 from callcenter.events.catalogue.base import Event
@@ -76,7 +76,7 @@ class Feed:
         self.versions: dict[str, int] = {}
         self.handlers = {
             "ivr": ivr_handler(Settings(), lambda: None),
-            "routing": history.on_routing,
+            "routing": routing_handler(Settings(), lambda: None),
             "workorders": history.on_workorders,
         }
 
@@ -108,3 +108,30 @@ class Feed:
 def feed(crm_offline, database_url) -> Feed:
     """Hand other services' events to the CRM's consumer handlers, as the consumers do."""
     return Feed(database_url)
+
+
+async def _read_topic(kafka, topic: str, until: str, within: float = 20.0) -> list[tuple[str, str]]:
+    """(type, stream id) of the topic's events, up to the first of type ``until``."""
+    reader = kafka.consumer(None)
+    await reader.start()
+    reader.subscribe([kafka.topic(topic)])
+    seen: list[tuple[str, str]] = []
+    deadline = asyncio.get_running_loop().time() + within
+    try:
+        while asyncio.get_running_loop().time() < deadline:
+            for records in (await reader.getmany(timeout_ms=500)).values():
+                for record in records:
+                    attributes = {name: value.decode() for name, value in record.headers}
+                    seen.append((attributes["ce_type"], attributes["ce_streamid"]))
+            if any(kind == until for kind, _ in seen):
+                return seen
+    finally:
+        await reader.stop()
+    raise AssertionError(f"no {until} on {topic} within {within} s: {seen}")
+
+
+@pytest.fixture
+def read_topic():
+    """``await read_topic(kafka, topic, until)``: (type, stream id) of the topic's events
+    up to the first of type ``until`` (read with a consumer of no group)."""
+    return _read_topic

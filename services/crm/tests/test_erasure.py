@@ -6,23 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, inspect, select, text
 
 from callcenter.crm import shredding
-from callcenter.crm.consumers import ivr_handler
+from callcenter.crm.consumers import ivr_handler, routing_handler
 from callcenter.crm.rebuild import rebuild_customers
 from callcenter.crm.settings import Settings
 from callcenter.crm.store.tables import calls, customers, notes
 from callcenter.events import store
-from callcenter.events.catalogue import ivr
+from callcenter.events.catalogue import ivr, routing
 from callcenter.events.db import Database
 from callcenter.events.envelope import Envelope
 from callcenter.events.kit.auth import Role, issue_token
 from callcenter.events.kit.logs import JsonFormatter
 
 KEY = "crm-tests-signing-key-of-32-bytes-or-more!"  # as in conftest.py
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PII = ["Léa", "Martin", "Lea", "martin", "Boulangerie", "boulangerie", "628123456",
        "611223344", "lea@example.fr", "lea.pro@example.fr", "C-1234", "invoice",
        "4242"]  # fmt: skip
@@ -41,14 +43,20 @@ def ivr_event(call_id: str, data, version: int) -> Envelope:
                     stream_id=f"call-{call_id}", stream_version=version, data=data)  # fmt: skip
 
 
+def routing_event(data, version: int) -> Envelope:
+    return Envelope(source="routing", type=data.event_type, tenant="acme", correlation_id="x",
+                    stream_id="acme", stream_version=version, data=data)  # fmt: skip
+
+
 async def deliver(database_url: str, envelopes: list[Envelope]) -> None:
-    """What the IVR consumer does with each delivery, in its own transaction."""
-    handle = ivr_handler(Settings(), lambda: None)
+    """What the IVR's and routing's consumers do with each delivery, in its own transaction."""
+    handlers = {"ivr": ivr_handler(Settings(), lambda: None),
+                "routing": routing_handler(Settings(), lambda: None)}  # fmt: skip
     db = Database(database_url)
     try:
         for envelope in envelopes:
             async with db.transaction() as conn:
-                await handle(conn, envelope)
+                await handlers[envelope.source](conn, envelope)
     finally:
         await db.dispose()
 
@@ -95,7 +103,18 @@ def test_erasure_leaves_no_personal_data_while_counts_stay(crm_offline, database
             ivr_event("c1", ivr.IvrInputReceived(call_id="c1", node_id="account",
                                                  node_type="collect", digits="4242"), 2),
         ]))  # fmt: skip
+        asyncio.run(deliver(database_url, [
+            routing_event(routing.CallDispositioned(
+                call_id="c1", agent_id="bob", queue_id="q", disposition="billing",
+                notes="Checked her invoice", at=T0), 1),
+            routing_event(routing.ContactDispositioned(  # the merged customer's
+                campaign_id="k", contact_id="k1", call_id="o1", agent_id="bob",
+                disposition="sale", completed=True, notes="Card ends 4242",
+                customer_id=pro["id"], at=T0), 2),
+        ]))  # fmt: skip
         assert client.get("/v1/screen-pop/c1", headers=AGENT).json()["identified"] is True
+        timeline = client.get(f"/v1/customers/{lea['id']}/timeline", headers=AGENT).json()
+        assert {e.get("notes") for e in timeline} >= {"Checked her invoice", "Card ends 4242"}
 
         url = f"/v1/customers/{lea['id']}"
         assert client.delete(url, headers=AGENT).status_code == 403

@@ -502,7 +502,7 @@ def test_any_query_text_is_words_to_search_never_syntax(kb, q):
     assert {hit["id"] for hit in answer.json()["items"]} <= kb.published
 
 
-def test_article_events_reach_the_crm_topic(crm, kafka):
+def test_article_events_reach_the_crm_topic(crm, kafka, read_topic):
     """Through the relay and the real broker, on a database of its own."""
     with crm() as client:
         billing = client.post("/v1/kb/categories", json={"name": "Billing"}, headers=SUPERVISOR)
@@ -517,23 +517,3 @@ def test_article_events_reach_the_crm_topic(crm, kafka):
 
 
 SUPERVISOR = headers("acme", Role.SUPERVISOR, "sam")
-
-
-async def read_topic(kafka, topic: str, until: str, within: float = 20.0) -> list[tuple[str, str]]:
-    """(type, stream id) of the topic's events, up to the first of type ``until``."""
-    reader = kafka.consumer(None)
-    await reader.start()
-    reader.subscribe([kafka.topic(topic)])
-    seen: list[tuple[str, str]] = []
-    deadline = asyncio.get_running_loop().time() + within
-    try:
-        while asyncio.get_running_loop().time() < deadline:
-            for records in (await reader.getmany(timeout_ms=500)).values():
-                for record in records:
-                    attributes = {name: value.decode() for name, value in record.headers}
-                    seen.append((attributes["ce_type"], attributes["ce_streamid"]))
-            if any(kind == until for kind, _ in seen):
-                return seen
-    finally:
-        await reader.stop()
-    raise AssertionError(f"no {until} on {topic} within {within} s: {seen}")

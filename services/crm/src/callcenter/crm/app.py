@@ -2,7 +2,7 @@ from fastapi import FastAPI
 
 from callcenter.crm import history
 from callcenter.crm.api import ROUTERS
-from callcenter.crm.consumers import ivr_handler
+from callcenter.crm.consumers import ivr_handler, routing_handler
 from callcenter.crm.kb.api import router as kb_router
 from callcenter.crm.kb.demo import demo_loader
 from callcenter.crm.settings import Settings
@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = Runtime(settings, publishes=True)
     runtime.consume("ivr", ["callcenter.ivr"], ivr_handler(settings, runtime.committed))
-    runtime.consume("routing", ["callcenter.routing"], history.on_routing)
+    runtime.consume("routing", ["callcenter.routing"], routing_handler(settings, runtime.committed))
     runtime.consume("workorders", ["callcenter.workorders"], history.on_workorders)
     if settings.demo_tenant:
         runtime.background("demo-articles", demo_loader(runtime.db, settings.demo_tenant))

@@ -1,5 +1,7 @@
 """What the CRM takes from the IVR: identify each arriving caller (with the agent who last
-answered them, for routing), record each call's IVR path and its CSAT answers.
+answered them, for routing), record each call's IVR path and its CSAT answers. From
+routing: the timeline's events (``history``) and campaign contacts to screen
+(``campaigns``).
 
 Handlers run inside the consumer's transaction (the consumer deduplicates deliveries),
 so the events they append, the rows they write and the offsets commit together.
@@ -12,13 +14,13 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callcenter.crm import segments
+from callcenter.crm import campaigns, dispositions, history, segments
 from callcenter.crm.customers import find_by_phone, merged_ids
 from callcenter.crm.phones import e164_or_none
 from callcenter.crm.settings import Settings
 from callcenter.crm.store.tables import call_ivr_steps, call_routing, calls, csat_answers, customers
 from callcenter.events import store
-from callcenter.events.catalogue import crm, ivr
+from callcenter.events.catalogue import crm, ivr, routing
 from callcenter.events.envelope import Envelope, format_time
 
 SOURCE = "crm"
@@ -48,6 +50,8 @@ async def identify_caller(
             arrived_at=format_time(arrived.at or envelope.time),
         )
     )
+    if found:  # a disposition that arrived first kept its notes plain until now
+        await dispositions.seal_pending(conn, tenant, arrived.call_id, found.id)
     tier = found.tier if found else None
     rules = await segments.rules_of(conn, tenant) if found else None
     if found and rules is not None:  # one more call may move the customer up a tier
@@ -151,5 +155,20 @@ def ivr_handler(
             await record_ivr_step(conn, envelope, data)
         elif isinstance(data, ivr.SurveyAnswered):
             await record_csat(conn, envelope, data)
+
+    return handle
+
+
+def routing_handler(
+    settings: Settings, on_screened: Callable[[], None]
+) -> Callable[[AsyncConnection, Envelope], Awaitable[None]]:
+    async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
+        data = envelope.data
+        if isinstance(data, routing.CampaignContactsAdded):
+            region = settings.region_for(envelope.tenant)
+            if await campaigns.screen(conn, envelope, data, region):
+                on_screened()
+        else:
+            await history.on_routing(conn, envelope)
 
     return handle

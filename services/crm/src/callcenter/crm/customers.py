@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,6 +19,7 @@ from callcenter.crm.store.tables import (
     customer_phones,
     customer_tags,
     customers,
+    dispositions,
     interactions,
     notes,
 )
@@ -429,6 +430,14 @@ async def erase(conn: AsyncConnection, tenant: str, customer: Customer, *, subje
         update(call_ivr_steps)
         .where(call_ivr_steps.c.tenant == tenant, call_ivr_steps.c.call_id.in_(their_calls))
         .values(digits="")
+    )
+    await conn.execute(  # the agents' notes on their calls (also sealed with their keys)
+        update(dispositions)
+        .where(
+            dispositions.c.tenant == tenant,
+            or_(dispositions.c.customer_id.in_(ids), dispositions.c.call_id.in_(their_calls)),
+        )
+        .values(notes="", sealed=False)
     )
     await conn.execute(
         update(calls).where(calls.c.tenant == tenant, calls.c.customer_id.in_(ids)).values(ani="")

@@ -1,6 +1,8 @@
 """What the CRM keeps of other services' events for the timeline: what routing did with
-each call (queue, wait, agent, talk time, outcome), callbacks, and work orders with
-their steps. No personal data is kept from them (numbers and ticket titles stay out).
+each call (queue, wait, agent, talk time, outcome), how agents dispositioned calls,
+callbacks, and work orders with their steps. No personal data is kept from them
+(numbers and ticket titles stay out) but the agents' disposition notes, sealed with the
+customer's key (``dispositions``).
 
 Handlers run inside the consumer's transaction; the consumer deduplicates deliveries by
 stream version, so each event is applied once. The tables are rebuilt by replaying the
@@ -15,12 +17,14 @@ from datetime import timedelta
 from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callcenter.crm import dispositions as dispositioned
 from callcenter.crm import segments
 from callcenter.crm.store.tables import (
     call_ivr_steps,
     call_routing,
     callbacks,
     csat_answers,
+    dispositions,
     work_order_steps,
     work_orders,
 )
@@ -72,6 +76,8 @@ async def on_routing(conn: AsyncConnection, envelope: Envelope) -> None:
         if outcome == "abandoned":  # a churn signal
             customer_id = await segments.customer_of_call(conn, tenant, data.call_id)
             await segments.recompute_customer(conn, tenant, customer_id, data.at)
+    elif isinstance(data, routing.CallDispositioned | routing.ContactDispositioned):
+        await dispositioned.record(conn, envelope, data)
     elif isinstance(data, routing.CallEnded):
         await conn.execute(
             update(call_routing)
@@ -191,6 +197,7 @@ async def reset_history(conn: AsyncConnection) -> None:
         call_routing,
         callbacks,
         csat_answers,
+        dispositions,
         work_orders,
         work_order_steps,
     ):

@@ -8,7 +8,7 @@ from sqlalchemy import Select, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.crm import customers as model
-from callcenter.crm import shredding
+from callcenter.crm import dispositions, shredding
 from callcenter.crm.store.tables import (
     call_ivr_steps,
     call_routing,
@@ -120,7 +120,8 @@ async def timeline(
 ) -> list[dict[str, Any]]:
     """The newest ``limit`` entries, newest first, of the customer and of those merged
     into it: calls (IVR path, queue, wait, agent, talk time, outcome, CSAT answers),
-    callbacks, work orders with their steps, notes, and interactions posted by integrators."""
+    callbacks, how agents dispositioned calls, work orders with their steps, notes, and
+    interactions posted by integrators."""
     if ids is None:
         ids = [customer_id, *await model.merged_ids(conn, tenant, customer_id)]
     their_calls = select(calls.c.call_id).where(
@@ -197,6 +198,7 @@ async def timeline(
         for row in callback_rows
     ]
     entries += await _work_orders(conn, tenant, ids, their_calls, limit)
+    entries += await dispositions.timeline_entries(conn, tenant, ids, their_calls, limit)
     note_rows = await conn.execute(
         _newest(
             select(notes).where(notes.c.tenant == tenant, notes.c.customer_id.in_(ids)),

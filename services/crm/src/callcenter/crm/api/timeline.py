@@ -47,7 +47,7 @@ class WorkOrderStep(BaseModel):
 class TimelineEntry(BaseModel):
     """One contact; which fields are present depends on ``kind``."""
 
-    kind: Literal["call", "callback", "work_order", "note", "interaction"]
+    kind: Literal["call", "callback", "work_order", "note", "interaction", "disposition"]
     at: str
     call_id: str | None = None
     ivr_path: list[PathStep] | None = None
@@ -73,6 +73,13 @@ class TimelineEntry(BaseModel):
     direction: str | None = None
     subject: str | None = None
     summary: str | None = None
+    disposition: str | None = None  # the agent's code for how the call went
+    notes: str | None = None  # the agent's notes on the disposition
+    follow_up: bool | None = None  # the agent asked for a follow-up (a work order)
+    campaign_id: str | None = None  # a campaign call's
+    contact_id: str | None = None
+    completed: bool | None = None  # the campaign contact is done (e.g. a sale)
+    callback_at: str | None = None  # the contact asked to be called back then
 
 
 class InteractionIn(BaseModel):
@@ -138,8 +145,8 @@ async def post_interaction(
     "/customers/{customer_id}/timeline",
     response_model=list[TimelineEntry],
     response_model_exclude_none=True,
-    summary="Every contact of the customer, newest first: calls, callbacks, work orders, "
-    "notes, SMS and emails",
+    summary="Every contact of the customer, newest first: calls, their dispositions, "
+    "callbacks, work orders, notes, SMS and emails",
 )
 async def get_timeline(
     customer_id: CustomerId,

@@ -11,6 +11,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     text,
 )
 
@@ -254,4 +255,40 @@ churn_risks = Table(
     Column("at_risk", Boolean, nullable=False),
     Column("signals", JSON, nullable=False),
     Column("updated_at", String(40), nullable=False),
+)
+
+# How agents dispositioned calls (routing's CallDispositioned, and ContactDispositioned
+# for campaign calls): one row per call, the latest disposition. The notes are personal:
+# sealed with the customer's key when the customer is known (``sealed``), so erasure
+# shreds them; plain only while the call's customer is unknown.
+dispositions = Table(
+    "crm_dispositions",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("call_id", String(100), primary_key=True),
+    Column("customer_id", String(64), nullable=True),
+    Column("agent_id", String(100), nullable=False),
+    Column("queue_id", String(100), nullable=True),
+    Column("disposition", String(100), nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("sealed", Boolean, nullable=False),
+    Column("follow_up", Boolean, nullable=False),
+    Column("campaign_id", String(100), nullable=True),
+    Column("contact_id", String(100), nullable=True),
+    Column("completed", Boolean, nullable=True),
+    Column("callback_at", String(40), nullable=True),
+    Column("at", String(40), nullable=False),
+    Index("ix_crm_dispositions_customer", "tenant", "customer_id", "at"),
+)
+
+# Campaign contact batches already screened (CampaignContactsAdded, by event id): the
+# screening is the CRM's own decision, so a replay of routing's topic does not repeat it.
+screened_batches = Table(
+    "crm_screened_batches",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("event_id", String(100), primary_key=True),
+    Column("campaign_id", String(100), nullable=False),
+    Column("contacts", Integer, nullable=False),
+    Column("screened_at", String(40), nullable=False),
 )
