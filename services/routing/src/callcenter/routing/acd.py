@@ -54,7 +54,10 @@ INBOX_COMMANDS: dict[str, type] = {
     "HangUp": cmd.HangUp,
     "RequestCallback": cmd.RequestCallback,
     "IdentifyCustomer": cmd.IdentifyCustomer,
+    "ReportOutbound": cmd.ReportOutbound,
+    "ApplyScreening": cmd.ApplyScreening,
 }
+CAMPAIGN_TICK_SECONDS = 5.0  # a running campaign's dialer looks again (calling windows open)
 
 
 def command_json(command: cmd.Command) -> dict[str, Any]:
@@ -151,6 +154,7 @@ class Acd:
 
     async def tick_loop(self, stop: asyncio.Event, interval: float = 0.25) -> None:
         """Time passes: tenants with a deadline due get a ``Tick``."""
+        campaign_ticks: dict[str, datetime] = {}
         while not stop.is_set():
             now = self.clock()
             due = [
@@ -158,6 +162,14 @@ class Acd:
                 for name, tenant in self.tenants.items()
                 if (deadline := tenant.state.next_deadline()) is not None and deadline <= now
             ]
+            for name, tenant in self.tenants.items():
+                last = campaign_ticks.get(name)
+                if name not in due and (
+                    any(c.status == "running" for c in tenant.state.campaigns.values())
+                    and (last is None or (now - last).total_seconds() >= CAMPAIGN_TICK_SECONDS)
+                ):
+                    due.append(name)
+                    campaign_ticks[name] = now
             for name in due:
                 await self._pending.put(_Request(name, cmd.Tick(), f"timers:{name}", None))
             try:

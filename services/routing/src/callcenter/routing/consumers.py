@@ -26,6 +26,10 @@ def inbox_command(data: object) -> cmd.Command | None:
         return cmd.HangUp(data.call_id, by="caller" if data.by == "caller" else "system")
     if isinstance(data, ivr.CallbackOfferAccepted):
         return cmd.RequestCallback(data.call_id, data.number)
+    if isinstance(data, ivr.OutboundCallStatus):
+        return cmd.ReportOutbound(data.call_id, data.status)
+    if isinstance(data, crm.CampaignContactsScreened):
+        return cmd.ApplyScreening(data.campaign_id, [dict(r) for r in data.results])
     if isinstance(data, crm.CustomerIdentified):
         return cmd.IdentifyCustomer(data.call_id, data.customer_id, data.preferred_agent_id)
     return None

@@ -438,6 +438,33 @@ class ContactDispositioned(RoutingEvent):
     callback_at: AwareDatetime | None = None
 
 
+@event_type()
+class ContactsScreened(RoutingEvent):
+    """Routing's record of the CRM's CampaignContactsScreened: each result
+    {contact_id, customer_id, consent: {flag: bool}} now applies to the dialer."""
+
+    campaign_id: str
+    results: list[dict[str, Any]]
+
+
+@event_type()
+class ContactConnecting(RoutingEvent):
+    """The callee answered and no agent was free yet: an agent must take them within
+    the campaign's abandon wait, or the call is abandoned (ContactAbandoned)."""
+
+    campaign_id: str
+    contact_id: str
+    call_id: str
+    queue_id: str = ""
+
+
+@event_type()
+class DoNotCallListSet(RoutingEvent):
+    """The tenant's do-not-call list, replaced as a whole (E.164 numbers)."""
+
+    numbers: list[str]
+
+
 # Supervisors on live calls.
 
 

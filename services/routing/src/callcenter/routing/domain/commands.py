@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
+from callcenter.routing.domain.campaigns import CampaignConfig
 from callcenter.routing.domain.config import AgentConfig, QueueConfig, TenantSettings
 
 
@@ -186,6 +188,8 @@ class Disposition:
     disposition: str
     notes: str = ""
     follow_up: bool = False
+    # On a campaign call: when to call the contact again (within its attempts).
+    callback_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,68 @@ class Supervise:
 class StopSupervising:
     call_id: str
     supervisor_id: str
+
+
+# -- outbound campaigns ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigureCampaign:
+    campaign_id: str
+    config: CampaignConfig
+
+
+@dataclass(frozen=True)
+class AddContacts:
+    """Good rows of a contact list (see ``campaigns.parse_contacts``)."""
+
+    campaign_id: str
+    contacts: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ApplyScreening:
+    """The CRM's CampaignContactsScreened: customers and consent per contact."""
+
+    campaign_id: str
+    results: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class StartCampaign:
+    campaign_id: str
+
+
+@dataclass(frozen=True)
+class PauseCampaign:
+    campaign_id: str
+
+
+@dataclass(frozen=True)
+class ResumeCampaign:
+    campaign_id: str
+
+
+@dataclass(frozen=True)
+class SetDoNotCall:
+    numbers: list[str]
+
+
+@dataclass(frozen=True)
+class DialContact:
+    """Preview: the agent shown the contact's card dials it now."""
+
+    campaign_id: str
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class ReportOutbound:
+    """The IVR edge's OutboundCallStatus for a leg routing asked for."""
+
+    call_id: str
+    status: Literal["answered", "no_answer", "busy", "machine", "failed"]
 
 
 @dataclass(frozen=True)
@@ -237,5 +303,14 @@ Command = (
     | Disposition
     | Supervise
     | StopSupervising
+    | ConfigureCampaign
+    | AddContacts
+    | ApplyScreening
+    | StartCampaign
+    | PauseCampaign
+    | ResumeCampaign
+    | SetDoNotCall
+    | DialContact
+    | ReportOutbound
     | Tick
 )

@@ -45,6 +45,8 @@ def decide(command: cmd.Command, state: RoutingState, now: datetime) -> list[ev.
     decision = _Decision(state, now)
     handler = _HANDLERS[type(command)]
     handler(decision, command)
+    if state.campaigns:
+        dialer.run(decision)  # a freed agent, a retry due, a window open: dial now
     return decision.events
 
 
@@ -1149,6 +1151,23 @@ def _disposition(d: _Decision, c: cmd.Disposition) -> None:
             customer_id=customer_id,
         )
     )
+    link = d.state.campaign_calls.get(c.call_id)
+    campaign = d.state.campaigns.get(link[0]) if link else None
+    if link and campaign:
+        d.emit(
+            ev.ContactDispositioned(
+                at=d.now,
+                campaign_id=campaign.id,
+                contact_id=link[1],
+                call_id=c.call_id,
+                agent_id=agent.id,
+                disposition=c.disposition,
+                completed=c.disposition in campaign.config.completed_dispositions,
+                notes=c.notes,
+                customer_id=customer_id,
+                callback_at=c.callback_at,
+            )
+        )
 
 
 # -- supervisors ----------------------------------------------------------------------
@@ -1279,11 +1298,17 @@ def _deadline_reached(d: _Decision, kind: str, key: str, when: datetime) -> None
         while d.overflow(call, queue, no_agent_ready=False):
             pass
         d.dispatch_call(call)
+    elif kind in ("preview", "outbound", "abandon"):
+        dialer.deadline(d, kind, key, when)
+    elif kind == "campaign":
+        return  # a retry came due: the dialer runs after every decision
     else:  # preferred window over, max wait reached, callback retry due
         call = state.calls.get(key)
         if call is not None:
             d.dispatch_call(call)
 
+
+from callcenter.routing.domain import dialer  # noqa: E402 - it uses _Decision, defined above
 
 _HANDLERS: dict[type, Any] = {
     cmd.ConfigureQueue: _configure_queue,
@@ -1313,5 +1338,14 @@ _HANDLERS: dict[type, Any] = {
     cmd.Disposition: _disposition,
     cmd.Supervise: _supervise,
     cmd.StopSupervising: _stop_supervising,
+    cmd.ConfigureCampaign: dialer.configure,
+    cmd.AddContacts: dialer.add_contacts,
+    cmd.ApplyScreening: dialer.apply_screening,
+    cmd.StartCampaign: dialer.start,
+    cmd.PauseCampaign: dialer.pause,
+    cmd.ResumeCampaign: dialer.resume,
+    cmd.SetDoNotCall: dialer.set_dnc,
+    cmd.DialContact: dialer.dial_preview,
+    cmd.ReportOutbound: dialer.report,
     cmd.Tick: _tick,
 }

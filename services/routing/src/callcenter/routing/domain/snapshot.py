@@ -11,6 +11,12 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from callcenter.routing.domain.campaigns import (
+    campaign_from_json,
+    campaign_to_json,
+    leg_from_json,
+    leg_to_json,
+)
 from callcenter.routing.domain.config import AgentConfig, QueueConfig, TenantSettings
 from callcenter.routing.domain.state import Agent, Call, Deadline, Queue, RoutingState
 
@@ -90,6 +96,7 @@ def to_snapshot(state: RoutingState) -> dict[str, Any]:
                 "party_agent_id": call.party_agent_id,
                 "party_kind": call.party_kind,
                 "party_since": _time(call.party_since),
+                "campaign": [call.campaign_id, call.contact_id] if call.campaign_id else None,
                 "supervisors": {
                     sid: [mode, _time(since)]
                     for sid, (mode, since) in sorted(call.supervisors.items())
@@ -102,6 +109,13 @@ def to_snapshot(state: RoutingState) -> dict[str, Any]:
         "identified": {c: list(who) for c, who in sorted(state.identified.items())},
         "deadlines": [[_time(d.when), d.seq, d.kind, d.key] for d in sorted(state.deadlines)],
         "settings": state.settings.model_dump(mode="json"),
+        "campaigns": {
+            c.id: campaign_to_json(c) for c in sorted(state.campaigns.values(), key=lambda c: c.id)
+        },
+        "legs": {call_id: leg_to_json(leg) for call_id, leg in sorted(state.legs.items())},
+        "numbers_in_use": dict(sorted(state.numbers_in_use.items())),
+        "campaign_calls": {k: list(v) for k, v in sorted(state.campaign_calls.items())},
+        "dnc": sorted(state.dnc),
     }
 
 
@@ -172,12 +186,22 @@ def from_snapshot(data: dict[str, Any]) -> RoutingState:
             party_agent_id=c.get("party_agent_id"),
             party_kind=c.get("party_kind"),
             party_since=_parse_time(c.get("party_since")),
+            campaign_id=(c.get("campaign") or [None, None])[0],
+            contact_id=(c.get("campaign") or [None, None])[1],
             supervisors={
                 sid: (mode, _parse_time(since))
                 for sid, (mode, since) in c.get("supervisors", {}).items()
             },
         )
     state.settings = TenantSettings.model_validate(data.get("settings", {}))
+    state.campaigns = {
+        campaign_id: campaign_from_json(campaign_id, c)
+        for campaign_id, c in data.get("campaigns", {}).items()
+    }
+    state.legs = {k: leg_from_json(k, v) for k, v in data.get("legs", {}).items()}
+    state.numbers_in_use = dict(data.get("numbers_in_use", {}))
+    state.campaign_calls = {k: (v[0], v[1]) for k, v in data.get("campaign_calls", {}).items()}
+    state.dnc = set(data.get("dnc", []))
     state.last_agent = dict(data["last_agent"])
     state.identified = {c: (who[0], who[1]) for c, who in data["identified"].items()}
     for agent_id in data["ready"]:

@@ -15,6 +15,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal, NamedTuple
 
 from callcenter.events.catalogue import routing as ev
+from callcenter.routing.domain.campaigns import (
+    ANSWER_SMOOTHING,
+    Campaign,
+    CampaignConfig,
+    Leg,
+    contact_from_event,
+    retry_at,
+)
 from callcenter.routing.domain.config import AgentConfig, QueueConfig, TenantSettings
 from callcenter.routing.domain.pools import added_queues, base_pool_holds, could_serve
 
@@ -24,8 +32,9 @@ STAFFED: frozenset[str] = frozenset({"ready", "offered", "on_call", "wrap_up"})
 CallStatus = Literal["waiting", "offered", "connected"]
 PartyKind = Literal["consult", "conference"]
 DeadlineKind = Literal[
-    "offer", "wrap_up", "overflow", "preferred", "max_wait", "callback_retry", "forget_identity"
-]
+    "offer", "wrap_up", "overflow", "preferred", "max_wait", "callback_retry", "forget_identity",
+    "preview", "outbound", "abandon", "campaign",
+]  # fmt: skip
 IDENTITY_KEPT_SECONDS = 3600.0
 
 DEFAULT_HANDLE_SECONDS = 180.0
@@ -99,6 +108,9 @@ class Call:
     # Supervisors on the call: id -> (mode, since). Monitor, whisper or barge; a
     # takeover makes the supervisor the call's agent instead.
     supervisors: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    # An outbound campaign's call: its campaign and contact.
+    campaign_id: str | None = None
+    contact_id: str | None = None
 
     def hold_until(self, now: datetime) -> float:
         """Seconds on hold so far with the current agent."""
@@ -153,6 +165,14 @@ class RoutingState:
     agents_by_skill: dict[str, set[str]] = field(default_factory=dict)
     queues_by_skill: dict[str, set[str]] = field(default_factory=dict)
     open_queues: set[str] = field(default_factory=set)  # no skills asked, or overflow to queues
+    # Outbound campaigns, the legs being dialed (call id -> leg), the numbers in use
+    # (number -> call id: never dialed twice at once), campaign calls still with an
+    # agent or in wrap-up (call id -> (campaign, contact)), the do-not-call list.
+    campaigns: dict[str, Campaign] = field(default_factory=dict)
+    legs: dict[str, Leg] = field(default_factory=dict)
+    numbers_in_use: dict[str, str] = field(default_factory=dict)
+    campaign_calls: dict[str, tuple[str, str]] = field(default_factory=dict)
+    dnc: set[str] = field(default_factory=set)
 
     def queue_position(self, call: Call) -> int:
         """1 + the waiting calls ahead (calls already ringing an agent are being served)."""
@@ -521,6 +541,8 @@ def _ended(state: RoutingState, event: ev.CallEnded) -> None:
         call = state.calls.get(event.call_id)
     else:
         call = state.calls.pop(event.call_id, None)
+    if not event.transferred:
+        _campaign_call_ended(state, event.call_id)
     agent = state.agents[event.agent_id]
     _count_today(agent, event.at)
     agent.talk_today += event.talk
@@ -540,6 +562,8 @@ def _wrap_up_started(state: RoutingState, event: ev.AgentWrapUpStarted) -> None:
 
 
 def _wrap_up_ended(state: RoutingState, event: ev.AgentWrapUpEnded) -> None:
+    if event.call_id not in state.calls:
+        state.campaign_calls.pop(event.call_id, None)  # no disposition after wrap-up
     agent = state.agents[event.agent_id]
     agent.wrap_until = None
     _becomes_free(state, agent, event.at)
@@ -701,6 +725,222 @@ def _supervisor_left(state: RoutingState, event: ev.SupervisorLeft) -> None:
         call.supervisors.pop(event.supervisor_id, None)
 
 
+# -- outbound campaigns -----------------------------------------------------------------
+
+
+def _campaign_configured(state: RoutingState, event: ev.CampaignConfigured) -> None:
+    config = CampaignConfig.model_validate(event.config)
+    campaign = state.campaigns.get(event.campaign_id)
+    if campaign is None:
+        state.campaigns[event.campaign_id] = Campaign(event.campaign_id, config)
+    else:
+        campaign.config = config
+
+
+def _contacts_added(state: RoutingState, event: ev.CampaignContactsAdded) -> None:
+    campaign = state.campaigns[event.campaign_id]
+    for data in event.contacts:
+        contact = contact_from_event(data)
+        if contact.id not in campaign.contacts:
+            campaign.order.append(contact.id)
+        campaign.contacts[contact.id] = contact
+
+
+def _contacts_screened(state: RoutingState, event: ev.ContactsScreened) -> None:
+    campaign = state.campaigns[event.campaign_id]
+    for result in event.results:
+        contact = campaign.contacts.get(result.get("contact_id", ""))
+        if contact is None:
+            continue
+        contact.screened = True
+        contact.consent = {k: bool(v) for k, v in (result.get("consent") or {}).items()}
+        contact.customer_id = result.get("customer_id") or contact.customer_id
+
+
+def _campaign_status(status: str):
+    def apply(state: RoutingState, event) -> None:
+        state.campaigns[event.campaign_id].status = status
+
+    return apply
+
+
+def _contact_attempted(state: RoutingState, event: ev.ContactAttempted) -> None:
+    campaign = state.campaigns[event.campaign_id]
+    contact = campaign.contacts[event.contact_id]
+    contact.status = "dialing"
+    contact.attempts = event.attempt
+    contact.call_id = event.call_id
+    contact.next_at = None
+    campaign.attempted += 1
+    state.numbers_in_use[contact.number] = event.call_id
+    preview = event.mode == "preview"
+    state.legs[event.call_id] = Leg(
+        call_id=event.call_id,
+        campaign_id=campaign.id,
+        contact_id=contact.id,
+        number=contact.number,
+        status="preview" if preview else "dialing",
+        since=event.at,
+        agent_id=event.agent_id,
+    )
+    if event.agent_id:
+        agent = state.agents[event.agent_id]
+        agent.call_id = event.call_id
+        _set_status(state, agent, "offered", event.at)
+    if preview:
+        _schedule(
+            state, _after(event.at, campaign.config.preview_seconds), "preview", event.call_id
+        )
+
+
+def _outbound_requested(state: RoutingState, event: ev.OutboundCallRequested) -> None:
+    leg = state.legs.get(event.call_id)
+    if leg is None:
+        return
+    leg.status = "dialing"
+    leg.since = event.at
+    # The edge reports every leg; if it never does, the leg fails after this.
+    _schedule(state, _after(event.at, event.timeout + 30), "outbound", event.call_id)
+
+
+def _contact_connecting(state: RoutingState, event: ev.ContactConnecting) -> None:
+    leg = state.legs[event.call_id]
+    leg.status = "connecting"
+    leg.since = event.at
+    _release_reserved(state, leg, event.at)
+    wait = state.campaigns[event.campaign_id].config.pacing.abandon_wait_seconds
+    _schedule(state, _after(event.at, wait), "abandon", event.call_id)
+
+
+def _release_reserved(state: RoutingState, leg: Leg, at: datetime) -> None:
+    agent = state.agents.get(leg.agent_id or "")
+    leg.agent_id = None
+    if agent is not None and agent.status == "offered" and agent.call_id == leg.call_id:
+        agent.call_id = None
+        _set_status(state, agent, "ready", at)
+
+
+def _sample_answer(campaign: Campaign, answered: bool, at: datetime) -> None:
+    campaign.answer_rate += ANSWER_SMOOTHING * ((1.0 if answered else 0.0) - campaign.answer_rate)
+    if not answered:
+        return
+    day = at.date().isoformat()
+    if campaign.day != day:
+        campaign.day, campaign.answered_today, campaign.abandoned_today = day, 0, 0
+    campaign.answered_today += 1
+
+
+def _contact_answered(state: RoutingState, event: ev.ContactAnswered) -> None:
+    leg = state.legs.pop(event.call_id)
+    campaign = state.campaigns[event.campaign_id]
+    contact = campaign.contacts[event.contact_id]
+    contact.status = "talking"
+    campaign.reached += 1
+    _sample_answer(campaign, True, event.at)
+    agent = state.agents[event.agent_id]
+    state.seq += 1
+    call = Call(
+        id=event.call_id,
+        queue_id=event.queue_id,
+        priority=0,
+        skills={},
+        enqueued_at=leg.since,
+        queued_at=leg.since,
+        sort_key=(0.0, state.seq),
+        customer_id=contact.customer_id,
+        ani=contact.number,
+        status="connected",
+        agent_id=agent.id,
+        answered_at=event.at,
+        answer_wait=event.wait,
+        campaign_id=campaign.id,
+        contact_id=contact.id,
+    )
+    state.calls[call.id] = call
+    state.campaign_calls[call.id] = (campaign.id, contact.id)
+    agent.last_call = (call.id, call.queue_id, call.customer_id)
+    agent.call_id = call.id
+    agent.misses = 0
+    _count_today(agent, event.at)
+    agent.calls_today += 1
+    _set_status(state, agent, "on_call", event.at)
+
+
+def _leg_over(state: RoutingState, call_id: str, at: datetime) -> tuple[Campaign, Leg]:
+    leg = state.legs.pop(call_id)
+    _release_reserved(state, leg, at)
+    if state.numbers_in_use.get(leg.number) == call_id:
+        del state.numbers_in_use[leg.number]
+    return state.campaigns[leg.campaign_id], leg
+
+
+def _retry_later(state: RoutingState, campaign: Campaign, contact_id: str, when) -> None:
+    contact = campaign.contacts[contact_id]
+    contact.call_id = None
+    contact.next_at = when
+    contact.status = "pending" if when is not None else "done"
+    if when is not None:
+        _schedule(state, when, "campaign", campaign.id)
+
+
+def _contact_not_reached(state: RoutingState, event: ev.ContactNotReached) -> None:
+    campaign, leg = _leg_over(state, event.call_id, event.at)
+    _sample_answer(campaign, False, event.at)
+    campaign.contacts[leg.contact_id].last_outcome = event.outcome
+    _retry_later(state, campaign, leg.contact_id, event.retry_at)
+
+
+def _contact_abandoned(state: RoutingState, event: ev.ContactAbandoned) -> None:
+    campaign, leg = _leg_over(state, event.call_id, event.at)
+    _sample_answer(campaign, True, event.at)
+    campaign.abandoned += 1
+    campaign.abandoned_today += 1
+    contact = campaign.contacts[leg.contact_id]
+    contact.last_outcome = "abandoned"
+    when = retry_at(campaign.config, "abandoned", contact.attempts, event.at)
+    _retry_later(state, campaign, leg.contact_id, when)
+
+
+def _campaign_call_ended(state: RoutingState, call_id: str) -> None:
+    """The conversation is over: the number is free; the contact is done unless a
+    callback was asked for (with attempts left)."""
+    link = state.campaign_calls.get(call_id)
+    if link is None:
+        return
+    campaign = state.campaigns.get(link[0])
+    contact = campaign.contacts.get(link[1]) if campaign else None
+    if contact is None:
+        return
+    if state.numbers_in_use.get(contact.number) == call_id:
+        del state.numbers_in_use[contact.number]
+    contact.call_id = None
+    callback = contact.next_at is not None and contact.attempts < campaign.config.max_attempts
+    contact.status = "pending" if callback else "done"
+    if callback:
+        _schedule(state, contact.next_at, "campaign", campaign.id)
+
+
+def _contact_dispositioned(state: RoutingState, event: ev.ContactDispositioned) -> None:
+    campaign = state.campaigns.get(event.campaign_id)
+    contact = campaign.contacts.get(event.contact_id) if campaign else None
+    if contact is None:
+        return
+    campaign.dispositioned += 1
+    if event.completed and not contact.completed:
+        campaign.completed += 1
+    contact.completed = contact.completed or event.completed
+    contact.last_outcome = event.disposition
+    contact.next_at = event.callback_at
+    if contact.status == "done" and event.callback_at is not None:
+        if contact.attempts < campaign.config.max_attempts:
+            contact.status = "pending"
+            _schedule(state, event.callback_at, "campaign", campaign.id)
+
+
+def _dnc_set(state: RoutingState, event: ev.DoNotCallListSet) -> None:
+    state.dnc = set(event.numbers)
+
+
 def _settings_configured(state: RoutingState, event: ev.RoutingSettingsConfigured) -> None:
     state.settings = TenantSettings.model_validate(event.config)
 
@@ -744,4 +984,19 @@ _APPLY = {
     ev.RoutingSettingsConfigured: _settings_configured,
     ev.SupervisorJoined: _supervisor_joined,
     ev.SupervisorLeft: _supervisor_left,
+    ev.CampaignConfigured: _campaign_configured,
+    ev.CampaignContactsAdded: _contacts_added,
+    ev.ContactsScreened: _contacts_screened,
+    ev.CampaignStarted: _campaign_status("running"),
+    ev.CampaignResumed: _campaign_status("running"),
+    ev.CampaignPaused: _campaign_status("paused"),
+    ev.CampaignCompleted: _campaign_status("completed"),
+    ev.ContactAttempted: _contact_attempted,
+    ev.OutboundCallRequested: _outbound_requested,
+    ev.ContactConnecting: _contact_connecting,
+    ev.ContactAnswered: _contact_answered,
+    ev.ContactNotReached: _contact_not_reached,
+    ev.ContactAbandoned: _contact_abandoned,
+    ev.ContactDispositioned: _contact_dispositioned,
+    ev.DoNotCallListSet: _dnc_set,
 }
