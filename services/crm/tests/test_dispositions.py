@@ -46,13 +46,16 @@ def stored_rows(database_url: str) -> dict[str, tuple]:
     return asyncio.run(go())
 
 
+def create_lea(client) -> dict:
+    body = {"last_name": "Martin", "phones": ["0628123456"]}
+    return client.post("/v1/customers", headers=AGENT, json=body).json()
+
+
 def test_dispositions_show_on_the_timeline_and_the_pop_with_their_notes_sealed(
     crm_offline, feed, database_url
 ):
     with crm_offline() as client:
-        lea = client.post(
-            "/v1/customers", headers=AGENT, json={"last_name": "Martin", "phones": ["0628123456"]}
-        ).json()
+        lea = create_lea(client)
         feed(
             "ivr",
             "call-c1",
@@ -115,9 +118,7 @@ def test_a_disposition_before_the_calls_arrival_is_sealed_once_identified(
     crm_offline, feed, database_url
 ):
     with crm_offline() as client:
-        lea = client.post(
-            "/v1/customers", headers=AGENT, json={"last_name": "Martin", "phones": ["0628123456"]}
-        ).json()
+        lea = create_lea(client)
         feed("routing", "acme", call_dispositioned("c1"))  # the IVR's topic is behind
         assert stored_rows(database_url)["c1"] == (None, "Refund of 42 EUR by Friday", False)
         feed("ivr", "call-c1", ivr.CallArrived(call_id="c1", ani="0628123456", dnis="+3311"))

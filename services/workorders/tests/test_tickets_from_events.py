@@ -43,23 +43,31 @@ def ivr_publishes(tmp_path: Path, kafka: KafkaSettings, calls: dict[str, list[Ev
     publish_streams(kafka, tmp_path / "ivr.db", "ivr", streams)
 
 
-@pytest.mark.broker
-def test_a_voicemail_in_the_ivr_becomes_a_ticket(database_url, kafka, tmp_path):
+def service_on_the_broker(database_url: str, kafka: KafkaSettings, tmp_path: Path) -> TestClient:
     upgrade("callcenter.workorders", database_url)
     settings = Settings(database_url=database_url, kafka=kafka, data_dir=tmp_path,
                         signing_key=KEY, tick_seconds=3600)  # fmt: skip
-    with TestClient(create_app(settings)) as client:
+    return TestClient(create_app(settings))
+
+
+def wait_for_ticket(client: TestClient, ticket_id: str) -> dict:
+    deadline = time.monotonic() + 30
+    while (answer := client.get(f"/v1/tickets/{ticket_id}", headers=SUPERVISOR)).status_code == 404:
+        assert time.monotonic() < deadline, f"no ticket {ticket_id}"
+        time.sleep(0.05)
+    return answer.json()
+
+
+@pytest.mark.broker
+def test_a_voicemail_in_the_ivr_becomes_a_ticket(database_url, kafka, tmp_path):
+    with service_on_the_broker(database_url, kafka, tmp_path) as client:
         ivr_publishes(tmp_path, kafka, {
             "c1": [ivr.CallArrived(call_id="c1", ani="+33628123456", dnis="+3311"),
                    ivr.VoicemailRecorded(call_id="c1", recording_uri="s3://vm/c1.wav",
                                          duration=42, customer_id="cus-9")],
             "c2": [ivr.CallArrived(call_id="c2", ani="+33628000000", dnis="+3311")],
         })  # fmt: skip
-        deadline = time.monotonic() + 30
-        while (answer := client.get("/v1/tickets/vm-c1", headers=SUPERVISOR)).status_code == 404:
-            assert time.monotonic() < deadline, "no ticket from the voicemail"
-            time.sleep(0.05)
-        ticket = answer.json()
+        ticket = wait_for_ticket(client, "vm-c1")
         assert (ticket["source"], ticket["type"], ticket["status"]) == (
             "voicemail",
             "inquiry",
@@ -222,19 +230,12 @@ def test_a_call_dispositioned_with_follow_up_opens_one_ticket(database_url, tmp_
 
 @pytest.mark.broker
 def test_a_follow_up_asked_in_routing_becomes_a_ticket(database_url, kafka, tmp_path):
-    upgrade("callcenter.workorders", database_url)
-    settings = Settings(database_url=database_url, kafka=kafka, data_dir=tmp_path,
-                        signing_key=KEY, tick_seconds=3600)  # fmt: skip
-    with TestClient(create_app(settings)) as client:
+    with service_on_the_broker(database_url, kafka, tmp_path) as client:
         publish_streams(kafka, tmp_path / "routing.db", "routing", {
             "acme": [dispositioned("c7", "broken", customer_id="cus-7"),
                      dispositioned("c8", "sale", follow_up=False)],
         })  # fmt: skip
-        deadline = time.monotonic() + 30
-        while (answer := client.get("/v1/tickets/fu-c7", headers=SUPERVISOR)).status_code == 404:
-            assert time.monotonic() < deadline, "no ticket from the disposition"
-            time.sleep(0.05)
-        ticket = answer.json()
+        ticket = wait_for_ticket(client, "fu-c7")
         assert (ticket["source"], ticket["type"], ticket["title"], ticket["description"]) == (
             "call",
             "inquiry",
