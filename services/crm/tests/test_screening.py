@@ -10,6 +10,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from callcenter.crm import campaigns
 from callcenter.crm.app import create_app
 from callcenter.crm.campaigns import screen_results
 from callcenter.crm.consumers import routing_handler
@@ -121,7 +122,9 @@ def screenings(database_url: str) -> list:
     return asyncio.run(go())
 
 
-def test_a_batch_is_screened_once_and_erased_customers_never_match(crm_offline, database_url):
+def test_a_batch_is_screened_once_and_erased_customers_never_match(
+    crm_offline, database_url, monkeypatch
+):
     with crm_offline() as client:
         ids = customers_of_a_campaign(client)
     batch = new_envelope(contacts_added(ids), source="routing", tenant="acme",
@@ -151,6 +154,13 @@ def test_a_batch_is_screened_once_and_erased_customers_never_match(crm_offline, 
     assert answer.data.results == expected(ids)
     assert elsewhere.stream_id == "campaign:globex:spring"  # another tenant's customers
     assert all(result["customer_id"] is None for result in elsewhere.data.results)
+
+    # A large batch is answered in parts, so that no message outgrows the broker's limit.
+    monkeypatch.setattr(campaigns, "RESULTS_PER_EVENT", 3)
+    asyncio.run(deliver(batch.model_copy(update={"id": "large"})))
+    parts = [e for e in screenings(database_url) if e.causation_id == "large"]
+    assert [len(e.data.results) for e in parts] == [3, 3, 1]
+    assert [r for e in parts for r in e.data.results] == expected(ids)
 
 
 @pytest.mark.broker

@@ -6,7 +6,8 @@ no one whose consent forbids it.
 
 Erased customers match nothing (their numbers leave the phone index; a contact naming
 one by id is not matched either); a merged customer's numbers belong to the survivor.
-The answer is appended in the consumer's transaction to the stream
+The answer (in parts of ``RESULTS_PER_EVENT`` for a large batch) is appended in the
+consumer's transaction to the stream
 ``campaign:<tenant>:<campaign_id>`` and the relay publishes it; each batch (routing's
 event id) is screened once, even when routing's topic is replayed.
 """
@@ -28,6 +29,9 @@ from callcenter.events.envelope import Envelope, format_time
 SOURCE = "crm"
 CONSENT_FLAGS = ("calls", "sms", "email", "marketing")
 CHUNK = 500  # numbers or ids per query
+# Results per CampaignContactsScreened: a batch larger than this is answered in several
+# events (about 130 bytes a result), so no message outgrows the broker's limit (1 MB).
+RESULTS_PER_EVENT = 2_000
 
 Match = tuple[str, dict[str, Any]]  # (customer id, stored consent)
 
@@ -68,14 +72,14 @@ def screen_results(
     return results
 
 
-def _chunks(values: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
+def _parts(values: list[Any], size: int) -> list[list[Any]]:
+    """``values`` in lists of ``size`` at most (one empty list when there are none)."""
+    return [values[start : start + size] for start in range(0, len(values), size)] or [[]]
 
 
 async def _by_phone(conn: AsyncConnection, tenant: str, numbers: set[str]) -> dict[str, Match]:
     found: dict[str, Match] = {}
-    for chunk in _chunks(sorted(numbers)):
+    for chunk in _parts(sorted(numbers), CHUNK):
         rows = await conn.execute(
             select(customer_phones.c.e164, customers.c.id, customers.c.consent)
             .join(
@@ -97,7 +101,7 @@ async def _by_id(conn: AsyncConnection, tenant: str, ids: set[str]) -> dict[str,
     """Live customers by id; a merged one stands for its survivor."""
     found: dict[str, Match] = {}
     survivors: dict[str, str] = {}
-    for chunk in _chunks(sorted(ids)):
+    for chunk in _parts(sorted(ids), CHUNK):
         rows = await conn.execute(
             select(customers.c.id, customers.c.consent, customers.c.merged_into).where(
                 customers.c.tenant == tenant,
@@ -150,7 +154,10 @@ async def screen(
         conn,
         stream,
         await store.stream_version(conn, stream),
-        [crm.CampaignContactsScreened(campaign_id=added.campaign_id, results=results)],
+        [
+            crm.CampaignContactsScreened(campaign_id=added.campaign_id, results=part)
+            for part in _parts(results, RESULTS_PER_EVENT)
+        ],
         source=SOURCE,
         tenant=tenant,
         correlation_id=envelope.correlation_id,
