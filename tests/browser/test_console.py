@@ -150,8 +150,22 @@ def test_two_agents_play_a_call_from_offer_to_wrap_up(platform):
         ann.get_by_role("button", name="Hold", exact=True).click()
         expect(ann.locator("#call-state")).to_have_text("caller on hold")
         shot(ann, "2-on-hold")
+        ann.reload()  # a reconnect restores the exact state, from the server
+        expect(ann.locator("#call-state")).to_have_text("caller on hold", timeout=20_000)
         ann.get_by_role("button", name="Resume").click()
         expect(ann.locator("#call-state")).to_have_text("talking")
+
+        # The supervisor's floor: Ann on the call; Sue listens in, Ann sees it, Sue leaves.
+        sue = open_console(browser, url, token("sue", Role.SUPERVISOR))
+        ann_row = sue.get_by_role("table", name="Agents").get_by_role("row").filter(has_text="ann")
+        expect(ann_row).to_contain_text("on call")
+        expect(sue.get_by_role("table", name="Queues")).to_contain_text("Care")
+        sue.get_by_role("button", name="Monitor ann's call").click()
+        expect(ann_row).to_contain_text("you: monitor")
+        expect(ann.locator("#call-supervisors")).to_have_text("sue (monitor)")
+        shot(sue, "2b-floor-monitoring")
+        sue.get_by_role("button", name="Leave ann's call").click()
+        expect(ann.locator("#call-supervisors")).to_have_text("\u2013")  # a dash: nobody
 
         # A refused action is explained in plain words, and changes nothing.
         ann.get_by_label("To", exact=True).select_option("queue")

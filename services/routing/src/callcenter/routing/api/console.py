@@ -101,15 +101,17 @@ def desk_view(state: RoutingState, agent: Agent, now: datetime) -> dict[str, Any
 
 def floor_view(state: RoutingState, now: datetime) -> dict[str, Any]:
     """Every agent with its state and call, every queue with who waits: the supervisor's."""
-    agents = [
-        {
+    agents = []
+    for agent in sorted(state.agents.values(), key=lambda a: a.id):
+        call = state.calls.get(agent.call_id) if agent.status == "on_call" else None
+        staffed = agent.since and agent.status != "logged_out"
+        agents.append({
             **agent_out(agent).model_dump(mode="json"),
-            "seconds_in_state": round((now - agent.since).total_seconds(), 1)
-            if agent.since and agent.status != "logged_out"
-            else None,
-        }
-        for agent in sorted(state.agents.values(), key=lambda a: a.id)
-    ]
+            "seconds_in_state": round((now - agent.since).total_seconds(), 1) if staffed else None,
+            "supervisors": [{"supervisor_id": sid, "mode": mode}
+                            for sid, (mode, _) in sorted(call.supervisors.items())]
+            if call is not None and call.agent_id == agent.id else [],
+        })  # fmt: skip
     queues = []
     for queue in sorted(state.queues.values(), key=lambda q: q.id):
         calls = [state.calls[call_id] for _, call_id in queue.order]
