@@ -124,6 +124,27 @@ def test_campaign_figures_per_agent_queue_and_tenant(campaign_day):
     assert queue["queue_id"] == "sales" and queue["outbound_attempts"] == 20
 
 
+def test_a_dialed_callee_routed_like_a_caller_is_no_inbound_call(log):
+    """Should routing queue and connect a campaign call as it does inbound calls, the
+    call still counts in the campaign only: not offered to the queue, not answered there."""
+    call_id = attempt(log, 1, 0)
+    log.routing(ev.CallQueued(at=log.at(10), call_id=call_id, queue_id="sales", position=1))
+    log.routing(ev.CallAnswered(at=log.at(11), call_id=call_id, agent_id="a1", queue_id="sales",
+                                wait=1, ring=0))  # fmt: skip
+    log.routing(ev.ContactAnswered(at=log.at(11), campaign_id="spring", contact_id="k1",
+                                   call_id=call_id, agent_id="a1", queue_id="sales",
+                                   wait=1))  # fmt: skip
+    log.routing(ev.CallEnded(at=log.at(71), call_id=call_id, agent_id="a1", queue_id="sales",
+                             talk=60, ended_by="caller"))  # fmt: skip
+    fold = log.fold()
+    now = fold.latest + 60
+    [row] = compute(fold.tenants["acme"], KpiSettings(), Window(0, now, now), "all", "queue")
+    assert (row["offered"], row["answered"], row["outbound_reached"]) == (0, 0, 1)
+    assert row["outbound_aht_seconds"] == 60
+    agents = compute(fold.tenants["acme"], KpiSettings(), Window(0, now, now), "all", "agent")
+    assert agents[0]["answered"] == 0 and agents[0]["handling_seconds"] == 60
+
+
 def test_attempts_count_in_their_own_interval(campaign_day):
     rows = campaign_rows(campaign_day.fold(), interval="15")
     # 7 attempts in 09:00-09:15 (seconds 0-400), the 13 reached at 1900-4300 s.

@@ -320,6 +320,8 @@ def _logged_out(tenant: Tenant, data: Data, at: float) -> None:
 
 
 def _queued(tenant: Tenant, data: Data, at: float) -> None:
+    if data["call_id"] in tenant.campaign_calls:
+        return  # a dialed callee waiting for an agent is no inbound caller (campaign KPIs)
     key = (data["call_id"], data["queue_id"])
     segment = tenant.segments.get(key)
     if segment is None:
