@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -237,3 +238,21 @@ def test_campaign_kpis_over_the_api(analytics_client, campaign_day, archive, bea
     assert (panel["name"], panel["attempts"], panel["status"]) == ("Spring offer", 0, "idle")
     refused = client.put("/v1/settings", json={"outbound_abandon_cap": 0}, headers=bearer())
     assert refused.status_code == 422 and "outbound_abandon_cap" in refused.text
+
+
+def test_todays_abandoned_outbound_rate_and_supervisors_are_gauges(analytics_client, log,
+                                                                  archive):  # fmt: skip
+    now = datetime.now(UTC)
+    log.routing(ev.ContactAttempted(at=now, campaign_id="gauged", contact_id="k", call_id="g1",
+                                    number="+441", attempt=1, mode="predictive"))  # fmt: skip
+    log.routing(ev.ContactAbandoned(at=now, campaign_id="gauged", contact_id="k", call_id="g1"))
+    log.routing(ev.SupervisorJoined(at=now, call_id="g2", agent_id="ann", supervisor_id="sue",
+                                    mode="monitor"))  # fmt: skip
+    archive(analytics_client, log.envelopes)
+    metrics = analytics_client.get("/metrics").text
+    assert (
+        'callcenter_campaign_outbound_abandon_rate_today{campaign="gauged",tenant="acme"} 1.0'
+        in metrics
+    )
+    assert 'callcenter_calls_supervised{mode="monitor",tenant="acme"} 1.0' in metrics
+    assert 'callcenter_calls_supervised{mode="barge",tenant="acme"} 0.0' in metrics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections import Counter
 from collections.abc import Iterator
 
 from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
@@ -12,6 +13,7 @@ from callcenter.analytics.live import snapshot
 from callcenter.analytics.service import Analytics
 
 _LIVE: weakref.WeakSet[Analytics] = weakref.WeakSet()
+SUPERVISOR_MODES = ("monitor", "whisper", "barge", "takeover")
 
 
 def expose(analytics: Analytics) -> None:
@@ -39,6 +41,16 @@ class LiveGauges(Collector):
         agents = GaugeMetricFamily(
             "callcenter_agents", "Agents logged in, by state", labels=["tenant", "state"]
         )
+        abandon = GaugeMetricFamily(
+            "callcenter_campaign_outbound_abandon_rate_today",
+            "Abandoned outbound calls / live answers so far today (0-1; the regulator's cap)",
+            labels=["tenant", "campaign"],
+        )
+        supervised = GaugeMetricFamily(
+            "callcenter_calls_supervised",
+            "Calls with a supervisor on them now, by mode",
+            labels=["tenant", "mode"],
+        )
         for analytics in list(_LIVE):
             now = analytics.clock()
             for name, tenant in list(analytics.fold.tenants.items()):
@@ -52,7 +64,15 @@ class LiveGauges(Collector):
                         level.add_metric(labels, queue["service_level"])
                 for state, count in view["agents"].items():
                     agents.add_metric([name, state], count)
-        yield from (waiting, longest, level, offered, agents)
+                for campaign in view["campaigns"]:
+                    if campaign["outbound_abandon_rate"] is not None:
+                        abandon.add_metric(
+                            [name, campaign["campaign_id"]], campaign["outbound_abandon_rate"]
+                        )
+                modes = Counter(item["mode"] for item in view["supervised"])
+                for mode in SUPERVISOR_MODES:
+                    supervised.add_metric([name, mode], modes.get(mode, 0))
+        yield from (waiting, longest, level, offered, agents, abandon, supervised)
 
 
 REGISTRY.register(LiveGauges())
