@@ -2,7 +2,15 @@ from fastapi import FastAPI
 
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
-from callcenter.ivr.api import calls, flows, numbers, outbound_legs, telephony, twilio
+from callcenter.ivr.api import (
+    calls,
+    flows,
+    numbers,
+    outbound_legs,
+    survey_policies,
+    telephony,
+    twilio,
+)
 from callcenter.ivr.api.deps import Ivr
 from callcenter.ivr.bindings import Bindings
 from callcenter.ivr.calls import CallControl
@@ -13,6 +21,7 @@ from callcenter.ivr.dips import perform_dip
 from callcenter.ivr.outbound import Outbound
 from callcenter.ivr.reaper import Reaper
 from callcenter.ivr.settings import Settings
+from callcenter.ivr.surveys import Surveys
 from callcenter.ivr.webhooks.sender import WebhookSender
 
 DESCRIPTION = "The call-control edge and the IVR flow engine: every call enters here."
@@ -53,8 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         twilio_api_url=settings.twilio_api_url,
         public_url=settings.public_url or f"http://127.0.0.1:{settings.port}",
     )
+    surveys = Surveys(runtime.db, committed=runtime.committed)
     if settings.deliver_webhooks:
         runtime.background("outbound", outbound.run)
+        runtime.background("surveys", surveys.run)
     if settings.deliver_webhooks:
         runtime.background("webhooks", sender.run)
     if settings.demo_tenant:
@@ -68,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[
             calls.router,
             outbound_legs.router,
+            survey_policies.router,
             flows.router,
             numbers.router,
             telephony.router,
@@ -82,5 +94,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bindings=Bindings(runtime.db, ttl=settings.binding_cache_seconds),
         reaper=reaper,
         outbound=outbound,
+        surveys=surveys,
     )
     return app

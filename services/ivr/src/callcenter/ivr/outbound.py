@@ -260,7 +260,11 @@ async def report_in(
             .values(**values)
         )
     said: list[Instruction] = []
-    if leg.outcome in ("answered", "machine") and not leg.ended:
+    if row.purpose == "survey":  # the leg asks a survey's questions
+        from callcenter.ivr import surveys  # here: surveys places its legs through this module
+
+        said = await surveys.on_leg(conn, tenant, call_id, leg, changed=bool(events))
+    elif leg.outcome in ("answered", "machine") and not leg.ended:
         telephony = await queries.load_telephony(conn, tenant)
         said = core.connect(leg, abandon_message(telephony))
     return Reported(leg, row.purpose, events, said)

@@ -16,7 +16,8 @@ class Settings(ServiceSettings):
     # the tenant has no such flow yet (`make run`); empty disables it.
     demo_tenant: str = "demo"
     demo_number: str = "+15550100"
-    # Status callbacks to the provider (off in tests that drive the sender themselves).
+    # Status callbacks to the provider, outbound legs and survey legs placed (off in
+    # tests that drive the sender, the dialer and the surveys themselves).
     deliver_webhooks: bool = True
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
     # How long a number's binding is remembered (a rebind on another replica

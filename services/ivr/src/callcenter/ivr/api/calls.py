@@ -23,6 +23,7 @@ from callcenter.ivr.desk import CallNotFound
 from callcenter.ivr.domain.instructions import Answer, Instruction
 from callcenter.ivr.hold import NotQueued, on_hold
 from callcenter.ivr.store import queries
+from callcenter.ivr.surveys import Reply
 
 PHONE = r"^\+?[0-9]{3,20}$"
 CALL_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
@@ -105,6 +106,11 @@ async def call_input(
     key: IdempotencyKey = None,
 ) -> Answer:
     keyed = idempotency(key, "input", call_id, body.digits, body.timeout)
+    # After the agent, a survey may be asking on this call: its keys are the answers.
+    digits = "" if body.timeout else body.digits
+    surveyed = await ivr.surveys.input(principal.tenant, call_id, digits)
+    if surveyed is not None:
+        return survey_answer(surveyed)
     try:
         return await ivr.control.input(principal.tenant, call_id, body.digits, body.timeout, keyed)
     except CallRefusal as error:
@@ -223,4 +229,17 @@ async def call_next(call_id: CallId, principal: CallController, ivr: IvrDep) -> 
         queue_id=connection.queue_id,
         agent_id=connection.agent_id,
         instructions=list(connection.instructions or ()),
+    )
+
+
+def survey_answer(reply: Reply) -> Answer:
+    """A survey's reply in the shape of any call command's answer (status ``survey``)."""
+    return Answer(
+        call_id=reply.answer_id,
+        status="survey",
+        node_id=None,
+        awaiting="input" if reply.asking else None,
+        outcome=None,
+        step=0,
+        instructions=reply.instructions,
     )

@@ -20,6 +20,7 @@ from callcenter.ivr.domain.engine import CommandRejected
 from callcenter.ivr.outbound import Outbound
 from callcenter.ivr.reaper import Reaper
 from callcenter.ivr.settings import Settings
+from callcenter.ivr.surveys import Surveys
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Ivr:
     bindings: Bindings
     reaper: Reaper
     outbound: Outbound
+    surveys: Surveys
 
 
 async def _ivr(request: Request) -> Ivr:

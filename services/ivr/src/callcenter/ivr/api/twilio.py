@@ -117,6 +117,17 @@ def _twiml(request: Request, answer: Answer) -> Response:
     return Response(body, media_type=TWIML)
 
 
+def _survey_position(request: Request) -> str | None:
+    """The survey question a gather answers (from our action URL), if it names one."""
+    position = request.query_params.get("survey", "")
+    return position if re.fullmatch(r"[0-9]{1,3}\.[0-9]", position) else None
+
+
+def _survey_twiml(request: Request, said, position: str) -> Response:  # type: ignore[no-untyped-def]
+    gather = f"{request.url_for('twilio_gather').path}?survey={position}"
+    return Response(to_twiml(said, gather_url=gather, recording_url=""), media_type=TWIML)
+
+
 def _gather_key(request: Request, call_id: str) -> str | None:
     """The gather's step (from our action URL) names it; else Twilio's retry token."""
     step = request.query_params.get("step", "")
@@ -158,6 +169,9 @@ async def twilio_gather(request: Request, ivr: IvrDep) -> Response:
     params, bound = await _webhook(request, ivr, "CallSid", "To")
     call_id = params["CallSid"]
     digits = params.get("Digits", "")
+    surveyed = await ivr.surveys.input(bound.tenant, call_id, digits, _survey_position(request))
+    if surveyed is not None:
+        return _survey_twiml(request, surveyed.instructions, surveyed.position)
     key = idempotency(_gather_key(request, call_id), "input", call_id, digits)
     try:
         answer = await ivr.control.input(bound.tenant, call_id, digits, not digits, key)
@@ -269,6 +283,9 @@ async def twilio_next(request: Request, ivr: IvrDep) -> Response:
         connection = await queries.load_connection(conn, bound.tenant, call_id)
     if known is None:
         raise call_problem(CallNotFound(call_id), call_id)
+    surveyed = await ivr.surveys.current(bound.tenant, call_id)
+    if surveyed is not None:  # the agent ended: the caller is asked the survey
+        return _survey_twiml(request, surveyed.instructions, surveyed.position)
     if connection is not None and connection.instructions:
         gather = f"{request.url_for('twilio_gather').path}?step={known.snapshot['steps']}"
         body = to_twiml(
@@ -317,11 +334,12 @@ async def _leg_webhook(
     return params, tenant, call_id
 
 
-def _leg_twiml(request: Request, tenant: str, call_id: str, said) -> Response:  # type: ignore[no-untyped-def]
+def _leg_twiml(request: Request, tenant: str, call_id: str, said, position: str = "") -> Response:  # type: ignore[no-untyped-def]
     query = f"?tenant={tenant}&call_id={call_id}"
+    survey = f"&survey={position}" if position else ""
     body = to_twiml(
         said,
-        gather_url="",
+        gather_url=f"{request.url_for('twilio_outbound_gather').path}{query}{survey}",
         recording_url="",
         wait_url=f"{request.url_for('twilio_outbound_wait').path}{query}",
         next_url=f"{request.url_for('twilio_outbound_next').path}{query}",
@@ -335,7 +353,9 @@ async def _leg_report(request: Request, ivr: IvrDep, default: str) -> Response:
     if status not in PROVIDER_STATUSES:
         raise bad_field("body.CallStatus", f"not a call status: {status!r}")
     reported = await ivr.outbound.report(tenant, call_id, status, params.get("AnsweredBy"))
-    return _leg_twiml(request, tenant, call_id, reported.instructions)
+    surveyed = await ivr.surveys.current(tenant, call_id) if reported.purpose == "survey" else None
+    position = surveyed.position if surveyed is not None else ""
+    return _leg_twiml(request, tenant, call_id, reported.instructions, position)
 
 
 @router.post(
@@ -400,3 +420,20 @@ async def twilio_outbound_next(request: Request, ivr: IvrDep) -> Response:
         connection = await queries.load_connection(conn, tenant, call_id)
     said = connection.instructions if connection is not None else None
     return _leg_twiml(request, tenant, call_id, said or [Hangup()])
+
+
+@router.post(
+    "/outbound/gather",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body("CallSid", "Digits", required=("CallSid",)),
+    summary="A key pressed on an outbound leg (an outbound survey's answer)",
+    name="twilio_outbound_gather",
+)
+async def twilio_outbound_gather(request: Request, ivr: IvrDep) -> Response:
+    params, tenant, call_id = await _leg_webhook(request, ivr, "CallSid")
+    digits = params.get("Digits", "")
+    surveyed = await ivr.surveys.input(tenant, call_id, digits, _survey_position(request))
+    if surveyed is None:  # nothing asks on this leg (any more)
+        return _leg_twiml(request, tenant, call_id, [Hangup()])
+    return _leg_twiml(request, tenant, call_id, surveyed.instructions, surveyed.position)

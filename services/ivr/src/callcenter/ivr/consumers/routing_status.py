@@ -25,7 +25,7 @@ from callcenter.events.catalogue.routing import (
     QueueRemoved,
 )
 from callcenter.events.envelope import Envelope, format_time
-from callcenter.ivr import outbound
+from callcenter.ivr import outbound, surveys
 from callcenter.ivr.domain.connection import follow
 from callcenter.ivr.outbound import LegRequest
 from callcenter.ivr.store import queries
@@ -103,6 +103,8 @@ def make_handler(clock):  # type: ignore[no-untyped-def]
         elif isinstance(data, FOLLOWED):
             before = await queries.load_connection(conn, envelope.tenant, call_id)
             connection = follow(before, data)
+            if connection is not None and isinstance(data, CallEnded):
+                connection = await surveys.offer(conn, envelope.tenant, data, connection, clock())
             if connection is not None:
                 await queries.save_connection(conn, envelope.tenant, connection, clock())
         settings = await queries.load_telephony(conn, envelope.tenant)

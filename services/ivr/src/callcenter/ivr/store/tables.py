@@ -172,3 +172,35 @@ outbound_legs = Table(
     Column("last_error", String(500)),
     Index("ix_ivr_outbound_legs_due", "status", "next_attempt_at"),
 )
+
+# Per-queue post-call survey policies, and the surveys under way (added by 0007).
+survey_policies = Table(
+    "ivr_survey_policies",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("queue_id", String(100), primary_key=True),
+    Column("policy", JSON, nullable=False),  # sample_rate, questions, channel, delay, language
+    Column("updated_at", String(40), nullable=False),
+)
+
+# ``answer_id``: the call the answers come on (the call itself on channel ivr,
+# the outbound leg on channel outbound).
+surveys = Table(
+    "ivr_surveys",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("call_id", String(64), primary_key=True),
+    Column("answer_id", String(80), nullable=False),
+    Column("queue_id", String(100), nullable=False),
+    Column("agent_id", String(100)),
+    Column("channel", String(16), nullable=False),
+    Column("number", String(32), nullable=False),
+    Column("questions", JSON, nullable=False),
+    Column("language", String(20), nullable=False),
+    Column("position", Integer, nullable=False),  # the question asked
+    Column("attempt", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, dialing, asking, done, unreached
+    Column("due_at", Float, nullable=False),  # unix seconds: when an outbound survey dials
+    Index("ix_ivr_surveys_answer", "tenant", "answer_id", unique=True),
+    Index("ix_ivr_surveys_due", "status", "due_at"),
+)
