@@ -131,6 +131,8 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
     books = json.loads((folder / "summary.json").read_text())["simulator"]["acme"]
     assert (books["arrived"], books["errors"]) == (40, 0)
     assert books["answered"] > 0 and books["abandoned"] > 0
+    assert books["held"] > 0 and books["transferred"] > 0 and books["follow_ups"] > 0
+    assert books["dispositions"] == books["answered"]
     token = issue_token(signing_key(None, key_file), subject="audit", tenant="acme",
                         roles=[Role.SUPERVISOR])  # fmt: skip
     headers = {"Authorization": f"Bearer {token}"}
@@ -146,6 +148,7 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
         time.sleep(0.5)
     assert row["offered"] + row["short_abandoned"] == books["queued"]
     assert row["answered"] == books["answered"]
+    assert row["transferred"] == books["transferred"]
     assert row["abandoned"] + row["short_abandoned"] == books["abandoned"]
     assert row["ivr_entered"] == books["arrived"]
     assert round(row["ivr_containment"] * books["arrived"]) == books["self_served"]

@@ -28,6 +28,11 @@ class Params:
     voicemail_share: float = 0.05
     ticket_share: float = 0.2
     break_share: float = 0.05
+    # Of answered calls: put on hold a while, passed to the other queue (once), and
+    # wrapped up with a follow-up (a work order opens from the disposition).
+    hold_share: float = 0.2
+    transfer_share: float = 0.1
+    follow_up_share: float = 0.1
     seed: int = 1
     # Calls per minute follow this profile over the (simulated) day: 24 hourly factors.
     profile: tuple[float, ...] = field(

@@ -36,6 +36,10 @@ class Books:
     ended_in_ivr: int = 0
     voicemails: list[str] = field(default_factory=list)  # their call ids
     tickets: int = 0
+    held: int = 0
+    transferred: int = 0
+    dispositions: int = 0
+    follow_ups: int = 0
     breaks: int = 0
     errors: int = 0
     waits: list[float] = field(default_factory=list)
@@ -57,6 +61,10 @@ class Books:
             "service_level_20s": self.service_level(),
             "asa_seconds": round(sum(self.waits) / len(self.waits), 2) if self.waits else None,
             "tickets": self.tickets,
+            "held": self.held,
+            "transferred": self.transferred,
+            "dispositions": self.dispositions,
+            "follow_ups": self.follow_ups,
             "breaks": self.breaks,
             "errors": self.errors,
         }
@@ -77,9 +85,13 @@ class _Caller:
 @dataclass
 class _Call:
     call_id: str
-    queued_at: float
+    queue_id: str
+    queued_at: float  # of the current visit
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: bool = True  # in a queue: before the first answer, and after a transfer
+    transferred: bool = False
+    ended: bool = False
     gave_up: bool = False
 
 
@@ -176,7 +188,8 @@ class Simulation:
                     books.ended_in_ivr += 1
                 return
             books.queued += 1
-            call = self._calls[call_id] = _Call(call_id, time.monotonic())
+            queue_id = "sim-support" if choice == "2" else "sim-billing"
+            call = self._calls[call_id] = _Call(call_id, queue_id, time.monotonic())
             try:
                 await asyncio.wait_for(call.answered.wait(), caller.patience)
             except TimeoutError:
@@ -187,7 +200,10 @@ class Simulation:
                         (await ivr.post(f"/v1/calls/{call_id}/hangup")).raise_for_status()
                         return
             await asyncio.sleep(caller.handle)  # talking to the agent
-            (await ivr.post(f"/v1/calls/{call_id}/hangup")).raise_for_status()
+            async with call.lock:
+                call.ended = True
+                books.abandoned += call.waiting  # transferred, and no one answered in time
+                (await ivr.post(f"/v1/calls/{call_id}/hangup")).raise_for_status()
         except httpx.HTTPError:
             books.errors += 1
         finally:
@@ -242,7 +258,7 @@ class Simulation:
             if call is None:
                 return
             async with call.lock:
-                if call.gave_up:
+                if call.gave_up or call.ended or not call.waiting:
                     return
                 answered = await routing.post(f"/v1/calls/{call_id}/answer",
                                               json={"agent_id": agent_id})  # fmt: skip
@@ -252,13 +268,48 @@ class Simulation:
                 books.answered += 1
                 books.answered_in_20s += wait <= 20
                 books.waits.append(wait)
+                call.waiting = False
                 call.answered.set()
+            await self._converse(tenant, agent_id, call)
             if self.agent_rng.random() < self.params.ticket_share:
                 await self._ticket(tenant, agent_id, call_id)
         except httpx.HTTPError:
             books.errors += 1
         finally:
             self._busy.discard(agent_id)
+
+    async def _converse(self, tenant: str, agent_id: str, call: _Call) -> None:
+        """The agent records how the call went, may put the caller on hold a while, and
+        may pass the call to the other queue (once per call)."""
+        routing, books = self.clients[tenant]["routing"], self.books[tenant]
+        me = {"agent_id": agent_id}
+        follow_up = self.agent_rng.random() < self.params.follow_up_share
+        code = "follow_up" if follow_up else self.agent_rng.choice(["resolved", "information"])
+        disposition = {**me, "disposition": code, "follow_up": follow_up,
+                       "notes": "Simulated conversation."}  # fmt: skip
+        if (
+            await routing.post(f"/v1/calls/{call.call_id}/disposition", json=disposition)
+        ).is_success:
+            books.dispositions += 1
+            books.follow_ups += follow_up
+        if self.agent_rng.random() < self.params.hold_share:
+            if (await routing.post(f"/v1/calls/{call.call_id}/hold", json=me)).is_success:
+                books.held += 1
+                await asyncio.sleep(self.scaled(self.agent_rng.uniform(2, 8)))
+                await routing.post(f"/v1/calls/{call.call_id}/resume", json=me)
+        if call.transferred or self.agent_rng.random() >= self.params.transfer_share:
+            return
+        other = "sim-billing" if call.queue_id == "sim-support" else "sim-support"
+        async with call.lock:
+            if call.ended:
+                return
+            moved = await routing.post(f"/v1/calls/{call.call_id}/transfer",
+                                       json={**me, "to_queue_id": other})  # fmt: skip
+            if moved.is_success:  # a new visit of the other queue
+                books.transferred += 1
+                books.queued += 1
+                call.queue_id, call.transferred, call.waiting = other, True, True
+                call.queued_at = time.monotonic()
 
     async def _ticket(self, tenant: str, agent_id: str, call_id: str) -> None:
         workorders = self.clients[tenant]["workorders"]
