@@ -132,6 +132,7 @@ def test_a_cancelled_consult_is_the_consulted_agents_occupancy_not_their_call(de
     # Bob: ready 20 s before the consult, then ready again from its end to the last
     # event (25 s) and an hour more (the window ends an hour after it).
     assert bob["available_seconds"] == 20 + 25 + 3600
+    assert bob["occupancy"] == round(45 / (45 + 20 + 25 + 3600), 4)
     assert rows(log, "queue")["q1"]["transfer_rate"] == 0.0
 
 
