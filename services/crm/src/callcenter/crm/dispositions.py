@@ -6,7 +6,10 @@ The agent's notes are personal data. Once the call's customer is known (the even
 them, or the CRM identified the call's caller) the notes are kept sealed with that
 customer's key, as their other notes are in events: erasing the customer deletes the key
 and blanks the column. Notes of a call whose customer is not known yet stay plain until
-the call is identified (``seal_pending``); nothing is kept of an erased customer's.
+the call is identified (``seal_pending``; if both are handled at the same instant by the
+two consumers, neither sees the other and the notes stay plain: erasure blanks them
+anyway, reaching the dispositions of the customer's calls). Nothing is kept of an
+erased customer's.
 """
 
 from __future__ import annotations
