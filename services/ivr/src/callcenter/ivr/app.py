@@ -7,6 +7,7 @@ from callcenter.ivr.api import (
     flows,
     numbers,
     outbound_legs,
+    recordings,
     survey_policies,
     telephony,
     twilio,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             calls.router,
             outbound_legs.router,
             survey_policies.router,
+            recordings.router,
             flows.router,
             numbers.router,
             telephony.router,
@@ -95,5 +97,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reaper=reaper,
         outbound=outbound,
         surveys=surveys,
+        committed=runtime.committed,
     )
     return app

@@ -1,4 +1,5 @@
-"""Ends the calls the provider never reported ending, and forgets old Idempotency-Keys.
+"""Ends the calls the provider never reported ending, forgets old Idempotency-Keys, and
+purges the recordings past their retention.
 
 A call's deadline (``ivr_call_deadlines``) is written when it starts and deleted
 in the transaction that ends it, so a call is reaped at most once, whether the
@@ -17,6 +18,7 @@ from sqlalchemy import delete, select
 
 from callcenter.events.aio import sleep_or_stop
 from callcenter.events.db import Database
+from callcenter.ivr import recordings
 from callcenter.ivr.calls import CallControl
 from callcenter.ivr.desk import CallNotFound
 from callcenter.ivr.domain.engine import CommandRejected
@@ -49,6 +51,7 @@ class Reaper:
             try:
                 reaped = await self.reap_due()
                 await self.forget_keys()
+                await recordings.purge_due(self.db, self.clock())
             except Exception as error:  # noqa: BLE001 - go on after a database hiccup
                 log.warning("reaping calls failed: %s", error)
                 reaped = 0

@@ -13,6 +13,7 @@ from callcenter.events.kit.problems import ProblemError
 from callcenter.ivr.api.deps import (
     CallController,
     CallRefusal,
+    Ivr,
     IvrDep,
     Viewer,
     bad_field,
@@ -20,8 +21,9 @@ from callcenter.ivr.api.deps import (
     idempotency,
 )
 from callcenter.ivr.desk import CallNotFound
-from callcenter.ivr.domain.instructions import Answer, Instruction
+from callcenter.ivr.domain.instructions import Answer, Instruction, Say
 from callcenter.ivr.hold import NotQueued, on_hold
+from callcenter.ivr.recordings import load_settings as load_recording_settings
 from callcenter.ivr.store import queries
 from callcenter.ivr.surveys import Reply
 
@@ -92,9 +94,10 @@ async def create_call(
     if bound is None or bound.tenant != principal.tenant:
         raise bad_field("body.to", f"no flow is bound to number {body.dnis}")
     try:
-        return await ivr.control.start(principal.tenant, call_id, body.ani, bound, keyed)
+        started = await ivr.control.start(principal.tenant, call_id, body.ani, bound, keyed)
     except CallRefusal as error:
         raise call_problem(error, call_id) from None
+    return await with_consent(ivr, principal.tenant, started)
 
 
 @router.post("/calls/{call_id}/input", response_model=Answer, summary="Keys, or no keys in time")
@@ -243,3 +246,13 @@ def survey_answer(reply: Reply) -> Answer:
         step=0,
         instructions=reply.instructions,
     )
+
+
+async def with_consent(ivr: Ivr, tenant: str, started: Answer) -> Answer:
+    """A tenant that records calls says so first (its consent prompt)."""
+    async with ivr.db.read() as conn:
+        settings = await load_recording_settings(conn, tenant)
+    if not settings.enabled or not settings.consent_prompt:
+        return started
+    consent = Say(text=settings.consent_prompt, language=settings.language)
+    return started.model_copy(update={"instructions": [consent, *started.instructions]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -33,6 +34,7 @@ class Ivr:
     reaper: Reaper
     outbound: Outbound
     surveys: Surveys
+    committed: Callable[[], None]  # wakes the relay after events were appended
 
 
 async def _ivr(request: Request) -> Ivr:

@@ -17,6 +17,8 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
 from callcenter.events.kit.problems import ProblemError
+from callcenter.ivr import recordings
+from callcenter.ivr.api.calls import with_consent
 from callcenter.ivr.api.deps import CallRefusal, IvrDep, bad_field, call_problem, idempotency
 from callcenter.ivr.api.twiml import to_twiml
 from callcenter.ivr.desk import CallNotFound
@@ -41,6 +43,7 @@ _FIELD = {
     "QueueTime": r"^[0-9]{1,9}$",
     "QueueResult": r"^[a-z-]{1,30}$",
     "AnsweredBy": r"^[a-z_]{1,30}$",
+    "RecordingStatus": r"^[a-z-]{1,20}$",
 }
 
 router = APIRouter(prefix="/twilio", tags=["twilio"])
@@ -154,7 +157,7 @@ async def twilio_voice(request: Request, ivr: IvrDep) -> Response:
         answer = await ivr.control.start(bound.tenant, call_id, params["From"], bound, key)
     except CallRefusal as error:
         raise call_problem(error, call_id) from None
-    return _twiml(request, answer)
+    return _twiml(request, await with_consent(ivr, bound.tenant, answer))
 
 
 @router.post(
@@ -437,3 +440,43 @@ async def twilio_outbound_gather(request: Request, ivr: IvrDep) -> Response:
     if surveyed is None:  # nothing asks on this leg (any more)
         return _leg_twiml(request, tenant, call_id, [Hangup()])
     return _leg_twiml(request, tenant, call_id, surveyed.instructions, surveyed.position)
+
+
+# -- recordings ------------------------------------------------------------------------
+
+
+@router.post(
+    "/recording-status",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body(
+        "RecordingUrl", "RecordingDuration", "RecordingStatus", required=("RecordingUrl",)
+    ),
+    summary="Twilio's RecordingStatusCallback: the file of a recording (signed)",
+    name="twilio_recording_status",
+)
+async def twilio_recording_status(request: Request, ivr: IvrDep) -> Response:
+    params = await _form(request, "RecordingUrl")
+    tenant = request.query_params.get("tenant", "")
+    recording_id = request.query_params.get("recording_id", "")
+    for name, value in (("tenant", tenant), ("recording_id", recording_id)):
+        if not _LEG_QUERY.fullmatch(value):
+            raise bad_field(f"query.{name}", "required" if not value else "malformed")
+    async with ivr.db.read() as conn:
+        telephony = await queries.load_telephony(conn, tenant)
+    if not telephony.twilio_auth_token:
+        raise ProblemError(403, "Forbidden", "the tenant has no Twilio auth token")
+    _check_signature(request, ivr, telephony.twilio_auth_token, params)
+    if params.get("RecordingStatus", "completed") == "completed":
+        duration = float(params.get("RecordingDuration") or 0)
+        try:
+            _, appended = await recordings.stopped(
+                ivr.db, tenant, recording_id, params["RecordingUrl"], duration, time.time()
+            )
+        except recordings.RecordingNotFound:
+            raise ProblemError(
+                404, "Unknown recording", f"recording {recording_id!r} does not exist"
+            ) from None
+        if appended:
+            ivr.committed()
+    return Response(to_twiml([], gather_url="", recording_url=""), media_type=TWIML)

@@ -25,7 +25,7 @@ from callcenter.events.catalogue.routing import (
     QueueRemoved,
 )
 from callcenter.events.envelope import Envelope, format_time
-from callcenter.ivr import outbound, surveys
+from callcenter.ivr import outbound, recordings, surveys
 from callcenter.ivr.domain.connection import follow
 from callcenter.ivr.outbound import LegRequest
 from callcenter.ivr.store import queries
@@ -107,6 +107,9 @@ def make_handler(clock):  # type: ignore[no-untyped-def]
                 connection = await surveys.offer(conn, envelope.tenant, data, connection, clock())
             if connection is not None:
                 await queries.save_connection(conn, envelope.tenant, connection, clock())
+        recording = None
+        if isinstance(data, CallAnswered):
+            recording = await recordings.started(conn, envelope.tenant, data, clock())
         settings = await queries.load_telephony(conn, envelope.tenant)
         if not settings.status_callback_url:
             return
@@ -118,6 +121,13 @@ def make_handler(clock):  # type: ignore[no-untyped-def]
             "call_id": call_id,
             "data": envelope.data_json(),
         }
+        if recording is not None:  # the provider records the agent's part, reports the file
+            body["recording"] = {
+                "recording_id": recording,
+                "report_to": f"/v1/recordings/{recording}/stopped",
+                "twilio_status_callback": "/v1/twilio/recording-status"
+                f"?tenant={envelope.tenant}&recording_id={recording}",
+            }
         if isinstance(data, INSTRUCTING) and connection is not None:
             # What the caller does next ([]: stays as is, e.g. after the agent's part of
             # a transfer ended).

@@ -204,3 +204,46 @@ surveys = Table(
     Index("ix_ivr_surveys_answer", "tenant", "answer_id", unique=True),
     Index("ix_ivr_surveys_due", "status", "due_at"),
 )
+
+# Per-tenant recording settings, the recordings, and who looked at them (0008).
+recording_settings = Table(
+    "ivr_recording_settings",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("enabled", Integer, nullable=False),
+    Column("consent_prompt", String(1000)),
+    Column("retention_days", Integer, nullable=False),
+)
+
+recordings = Table(
+    "ivr_recordings",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("recording_id", String(64), primary_key=True),
+    Column("call_id", String(64), nullable=False),
+    Column("agent_id", String(100), nullable=False),
+    Column("queue_id", String(100), nullable=False),
+    Column("status", String(16), nullable=False),  # recording, paused, stopped, purged
+    Column("started_at", String(40), nullable=False),
+    Column("stopped_at", String(40)),
+    Column("uri", String(2000)),
+    Column("duration", Float),
+    Column("retention_days", Integer, nullable=False),
+    Column("retain_until", Float),  # unix seconds; the reaper purges after it
+    Index("ix_ivr_recordings_call", "tenant", "call_id"),
+    Index("ix_ivr_recordings_retain", "status", "retain_until"),
+)
+
+recording_audit = Table(
+    "ivr_recording_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(100), nullable=False),
+    Column("recording_id", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("roles", String(200), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("action", String(16), nullable=False),  # viewed, purged
+    Index("ix_ivr_recording_audit", "tenant", "recording_id"),
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,240 @@
+"""Call recordings: settings per tenant, started when an agent answers, stopped with the
+provider's file, shown to supervisors and admins (each look audited), purged after
+their retention.
+
+Events go to the stream ``ivr.recording:<tenant>:<recording id>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.events import store
+from callcenter.events.catalogue import Event
+from callcenter.events.catalogue.ivr import RecordingStarted
+from callcenter.events.catalogue.routing import CallAnswered
+from callcenter.events.db import Database
+from callcenter.events.envelope import format_time, new_envelope
+from callcenter.events.kit.auth import Principal
+from callcenter.ivr.domain import recording as core
+from callcenter.ivr.store.tables import recording_audit, recording_settings, recordings
+
+DEFAULT_RETENTION_DAYS = 90
+
+
+class RecordingNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    enabled: bool = False
+    consent_prompt: str | None = None
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    language: str = "en-US"
+
+
+def recording_stream(tenant: str, recording_id: str) -> str:
+    return f"ivr.recording:{tenant}:{recording_id}"
+
+
+async def load_settings(conn: AsyncConnection, tenant: str) -> RecordingSettings:
+    query = select(recording_settings).where(recording_settings.c.tenant == tenant)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return RecordingSettings()
+    return RecordingSettings(bool(row.enabled), row.consent_prompt, row.retention_days)
+
+
+async def save_settings(conn: AsyncConnection, tenant: str, settings: RecordingSettings) -> None:
+    values = {
+        "enabled": int(settings.enabled),
+        "consent_prompt": settings.consent_prompt,
+        "retention_days": settings.retention_days,
+    }
+    await store.upsert(conn, recording_settings, {"tenant": tenant}, values)
+
+
+async def _append(
+    conn: AsyncConnection, tenant: str, recording_id: str, events: list[Event], now: datetime
+) -> None:
+    stream = recording_stream(tenant, recording_id)
+    version = await store.stream_version(conn, stream)
+    await store.append(
+        conn,
+        [
+            new_envelope(
+                event,
+                source="callcenter.ivr",
+                tenant=tenant,
+                stream_id=stream,
+                stream_version=version + offset,
+                correlation_id=getattr(event, "call_id", recording_id),
+                subject=recording_id,
+                time=now,
+            )
+            for offset, event in enumerate(events, start=1)
+        ],
+    )
+
+
+async def _row(conn: AsyncConnection, tenant: str, recording_id: str) -> Any:
+    query = select(recordings).where(
+        recordings.c.tenant == tenant, recordings.c.recording_id == recording_id
+    )
+    return (await conn.execute(query)).first()
+
+
+async def started(
+    conn: AsyncConnection, tenant: str, answered: CallAnswered, at: float
+) -> str | None:
+    """An agent answered one of our calls (consumer's transaction): its recording starts,
+    when the tenant records. Returns the recording's id."""
+    settings = await load_settings(conn, tenant)
+    if not settings.enabled:
+        return None
+    rid = core.recording_id(tenant, answered.call_id, answered.agent_id)
+    if await _row(conn, tenant, rid) is not None:
+        return rid
+    now = datetime.fromtimestamp(at, UTC)
+    await conn.execute(
+        recordings.insert().values(
+            tenant=tenant,
+            recording_id=rid,
+            call_id=answered.call_id,
+            agent_id=answered.agent_id,
+            queue_id=answered.queue_id,
+            status="recording",
+            started_at=format_time(now),
+            retention_days=settings.retention_days,
+        )
+    )
+    event = RecordingStarted(call_id=answered.call_id, recording_id=rid, at=now)
+    await _append(conn, tenant, rid, [event], now)
+    return rid
+
+
+async def stopped(
+    db: Database, tenant: str, recording_id: str, uri: str, duration: float, at: float
+) -> tuple[dict[str, Any], bool]:
+    """The provider's file of a recording: ``RecordingStopped`` once. (view, appended)."""
+    async with db.transaction() as conn:
+        row = await _row(conn, tenant, recording_id)
+        if row is None:
+            raise RecordingNotFound(recording_id)
+        now = datetime.fromtimestamp(at, UTC)
+        events = core.stop(
+            core.Recording(row.recording_id, row.call_id, row.status),
+            uri,
+            duration,
+            now,
+            row.retention_days,
+        )
+        if events:
+            await _append(conn, tenant, recording_id, list(events), now)
+            until = events[0].retain_until
+            await conn.execute(
+                update(recordings)
+                .where(recordings.c.tenant == tenant, recordings.c.recording_id == recording_id)
+                .values(
+                    status="stopped",
+                    stopped_at=format_time(now),
+                    uri=uri,
+                    duration=events[0].duration,
+                    retain_until=until.timestamp() if until else None,
+                )
+            )
+        row = await _row(conn, tenant, recording_id)
+    return view(row), bool(events)
+
+
+def view(row: Any) -> dict[str, Any]:
+    until = row.retain_until
+    return {
+        "recording_id": row.recording_id,
+        "call_id": row.call_id,
+        "agent_id": row.agent_id,
+        "queue_id": row.queue_id,
+        "status": row.status,
+        "started_at": row.started_at,
+        "stopped_at": row.stopped_at,
+        "uri": row.uri,
+        "duration": row.duration,
+        "retain_until": format_time(datetime.fromtimestamp(until, UTC)) if until else None,
+    }
+
+
+async def look(db: Database, principal: Principal, recording_id: str) -> dict[str, Any]:
+    """A supervisor or admin looks at a recording: its metadata, and who looked, when."""
+    async with db.transaction() as conn:
+        row = await _row(conn, principal.tenant, recording_id)
+        if row is None:
+            raise RecordingNotFound(recording_id)
+        await conn.execute(
+            recording_audit.insert().values(
+                tenant=principal.tenant,
+                recording_id=recording_id,
+                subject=principal.subject,
+                roles=",".join(sorted(role.value for role in principal.roles)),
+                at=format_time(datetime.now(UTC)),
+                action="viewed",
+            )
+        )
+    return view(row)
+
+
+async def audit(db: Database, tenant: str, recording_id: str) -> list[dict[str, str]]:
+    async with db.read() as conn:
+        if await _row(conn, tenant, recording_id) is None:
+            raise RecordingNotFound(recording_id)
+        query = (
+            select(recording_audit)
+            .where(
+                recording_audit.c.tenant == tenant,
+                recording_audit.c.recording_id == recording_id,
+            )
+            .order_by(recording_audit.c.id)
+        )
+        rows = (await conn.execute(query)).all()
+    return [
+        {"subject": row.subject, "roles": row.roles, "at": row.at, "action": row.action}
+        for row in rows
+    ]
+
+
+async def purge_due(db: Database, now: float, batch: int = 500) -> int:
+    """Recordings past their retention lose their file (the URI) and say so in the audit."""
+    async with db.transaction() as conn:
+        rows = (
+            await conn.execute(
+                select(recordings.c.tenant, recordings.c.recording_id)
+                .where(recordings.c.status == "stopped", recordings.c.retain_until < now)
+                .limit(batch)
+            )
+        ).all()
+        at = format_time(datetime.fromtimestamp(now, UTC))
+        for row in rows:
+            await conn.execute(
+                update(recordings)
+                .where(
+                    recordings.c.tenant == row.tenant,
+                    recordings.c.recording_id == row.recording_id,
+                )
+                .values(status="purged", uri=None)
+            )
+            await conn.execute(
+                recording_audit.insert().values(
+                    tenant=row.tenant,
+                    recording_id=row.recording_id,
+                    subject="system",
+                    roles="",
+                    at=at,
+                    action="purged",
+                )
+            )
+    return len(rows)
