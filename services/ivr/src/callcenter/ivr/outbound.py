@@ -18,6 +18,7 @@ its unique versions refuse a second one from a concurrent retry).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -176,7 +177,7 @@ async def _dial_callback(
     }
     await conn.execute(
         webhooks.insert().values(
-            event_id=f"dial:{tenant}:{leg.call_id}"[:64],
+            event_id="dial:" + hashlib.sha256(f"{tenant}:{leg.call_id}".encode()).hexdigest()[:40],
             tenant=tenant,
             call_id=leg.call_id,
             url=telephony.status_callback_url,

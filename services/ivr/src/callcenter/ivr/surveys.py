@@ -236,6 +236,17 @@ class Surveys:
         ``position`` names the question the key answers (Twilio's gather URL): a retry
         for a question already answered changes nothing and hears the current one.
         """
+        # Most keys are the flow's: a read (never SQLite's write lock) finds no survey.
+        async with self.db.read() as conn:
+            asking = await conn.scalar(
+                select(surveys.c.status).where(
+                    surveys.c.tenant == tenant,
+                    surveys.c.answer_id == answer_id,
+                    surveys.c.status == "asking",
+                )
+            )
+        if asking is None:
+            return None
         for attempt in (1, 2):
             try:
                 async with self.db.transaction() as conn:
