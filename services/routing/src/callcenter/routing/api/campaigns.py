@@ -26,7 +26,6 @@ from callcenter.routing.domain.campaigns import (
     Campaign,
     CampaignConfig,
     e164,
-    number_time_zones,
     parse_contacts,
 )
 from callcenter.routing.domain.config import Identifier
@@ -247,12 +246,9 @@ async def put_dnc(body: DncBody, principal: Supervisor, acd: AcdDep) -> dict[str
     numbers, errors = [], []
     for index, number in enumerate(body.numbers):
         try:
-            number_time_zones(number)
+            numbers.append(e164(number))
         except ValueError as error:
-            if "time zone" not in str(error):
-                errors.append({"field": f"body.numbers.{index}", "message": str(error)})
-                continue
-        numbers.append(e164(number))
+            errors.append({"field": f"body.numbers.{index}", "message": str(error)})
     if errors:
         first = errors[0]
         detail = f"{first['field']}: {first['message']}"

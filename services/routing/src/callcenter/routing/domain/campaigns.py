@@ -17,6 +17,8 @@ dialed already (by any campaign of the tenant).
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
@@ -155,6 +157,63 @@ class Campaign:
     day: str | None = None
     answered_today: int = 0
     abandoned_today: int = 0
+    # Derived (maintained by evolve, rebuilt by ``reindex``, never snapshotted), so the
+    # dialer need not scan the whole list: each contact's place in the upload order,
+    # the place before which no contact was never tried, and the retries by due time.
+    position: dict[str, int] = field(default_factory=dict)
+    scan_from: int = 0
+    retry_order: list[tuple[datetime, int, str]] = field(default_factory=list)
+
+    def add(self, contact: Contact) -> None:
+        if contact.id not in self.contacts:
+            self.position[contact.id] = len(self.order)
+            self.order.append(contact.id)
+        self.contacts[contact.id] = contact
+
+    def retry(self, contact: Contact, when: datetime) -> None:
+        """The contact waits for ``when`` (a retry or a callback)."""
+        self._forget_retry(contact)
+        contact.next_at = when
+        contact.status = "pending"
+        bisect.insort(self.retry_order, (when, self.position[contact.id], contact.id))
+
+    def mark_attempted(self, contact: Contact) -> None:
+        self._forget_retry(contact)
+        contact.next_at = None
+        order, contacts = self.order, self.contacts
+        while self.scan_from < len(order) and not _fresh(contacts[order[self.scan_from]]):
+            self.scan_from += 1
+
+    def _forget_retry(self, contact: Contact) -> None:
+        if contact.next_at is None:
+            return
+        entry = (contact.next_at, self.position[contact.id], contact.id)
+        index = bisect.bisect_left(self.retry_order, entry)
+        if index < len(self.retry_order) and self.retry_order[index] == entry:
+            del self.retry_order[index]
+
+    def reindex(self) -> None:
+        self.position = {contact_id: n for n, contact_id in enumerate(self.order)}
+        self.retry_order = sorted(
+            (c.next_at, self.position[c.id], c.id)
+            for c in self.contacts.values()
+            if c.next_at is not None and c.status == "pending"
+        )
+        self.scan_from = next(
+            (n for n, cid in enumerate(self.order) if _fresh(self.contacts[cid])), len(self.order)
+        )
+
+    def candidates(self, now: datetime) -> Iterator[Contact]:
+        """Contacts that may be dialable now, retries due first (in due order), then
+        those never tried (in upload order)."""
+        for when, _, contact_id in self.retry_order:
+            if when > now:
+                break
+            yield self.contacts[contact_id]
+        for contact_id in self.order[self.scan_from :]:
+            contact = self.contacts[contact_id]
+            if _fresh(contact):
+                yield contact
 
     def abandon_rate_today(self, now: datetime) -> float:
         if self.day != now.date().isoformat() or not self.answered_today:
@@ -179,26 +238,43 @@ class Campaign:
         }
 
 
+def _fresh(contact: Contact) -> bool:
+    """Pending and never tried (a contact tried again has a retry time)."""
+    return contact.status == "pending" and contact.next_at is None
+
+
 # -- pure rules ------------------------------------------------------------------------
 
 
-def number_time_zones(number: str) -> tuple[str, ...]:
-    """The callee's time zone(s) from an E.164 number; raises ValueError when unknown."""
+def _parse_number(number: str) -> phonenumbers.PhoneNumber:
     try:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
         raise ValueError("not an E.164 phone number (+ and country code)") from None
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError("not a valid phone number")
+    return parsed
+
+
+def number_and_zones(number: str) -> tuple[str, tuple[str, ...]]:
+    """The number in E.164 and the callee's time zone(s); ValueError when unknown."""
+    parsed = _parse_number(number)
     zones = tuple(z for z in number_zones.time_zones_for_number(parsed) if z != UNKNOWN_ZONE)
     if not zones:
         raise ValueError("no time zone is known for this number")
-    return tuple(sorted(zones))
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), tuple(
+        sorted(zones)
+    )
+
+
+def number_time_zones(number: str) -> tuple[str, ...]:
+    """The callee's time zone(s) from an E.164 number; raises ValueError when unknown."""
+    return number_and_zones(number)[1]
 
 
 def e164(number: str) -> str:
-    parsed = phonenumbers.parse(number, None)
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    """The number in E.164; raises ValueError when it is not a valid number."""
+    return phonenumbers.format_number(_parse_number(number), phonenumbers.PhoneNumberFormat.E164)
 
 
 def in_window(windows: list[CallingWindow], zones: tuple[str, ...], at: datetime) -> bool:
@@ -228,14 +304,26 @@ def consent_allows(contact: Contact, marketing: bool) -> bool:
     return not (marketing and contact.consent.get("marketing") is False)
 
 
+# The throttle: full pace below THROTTLE_FROM x the cap, down to one call per ready
+# agent (no abandon possible) at SAFE_LIMIT x the cap, a margin under the cap itself.
+THROTTLE_FROM = 0.4
+SAFE_LIMIT = 0.8
+
+
 def pacing_ratio(campaign: Campaign, now: datetime) -> float:
-    """Calls per available agent: 1 / answer rate, up to the maximum, and brought down
-    to 1 as the day's abandoned rate goes from half the cap to the cap."""
+    """Calls per available agent: 1 / answer rate, up to the maximum, brought down
+    linearly to 1 as the day's abandoned rate goes from 40% to 80% of the cap."""
     pacing = campaign.config.pacing
     base = min(pacing.max_ratio, 1.0 / max(campaign.answer_rate, 1.0 / pacing.max_ratio))
     rate = campaign.abandon_rate_today(now)
-    headroom = (pacing.abandon_cap - rate) / (pacing.abandon_cap / 2)
+    low, high = THROTTLE_FROM * pacing.abandon_cap, SAFE_LIMIT * pacing.abandon_cap
+    headroom = (high - rate) / (high - low)
     return 1.0 + (base - 1.0) * min(1.0, max(0.0, headroom))
+
+
+def near_cap(campaign: Campaign, now: datetime) -> bool:
+    """At 80% of the cap the dialer stops betting on agents not yet free."""
+    return campaign.abandon_rate_today(now) >= SAFE_LIMIT * campaign.config.pacing.abandon_cap
 
 
 def retry_at(config: CampaignConfig, outcome: str, attempts: int, now: datetime) -> datetime | None:
@@ -275,7 +363,7 @@ def parse_contacts(
             bad.append(RowError(row_number, "number", "missing"))
             continue
         try:
-            zones = number_time_zones(number)
+            normalized, zones = number_and_zones(number)
         except ValueError as error:
             bad.append(RowError(row_number, "number", str(error)))
             continue
@@ -291,7 +379,7 @@ def parse_contacts(
         seen.add(contact_id)
         contact: dict[str, Any] = {
             "contact_id": contact_id,
-            "number": e164(number),
+            "number": normalized,
             "time_zone": zones[0],
             "time_zones": list(zones),
         }
@@ -383,6 +471,7 @@ def campaign_from_json(campaign_id: str, data: dict[str, Any]) -> Campaign:
     ) = data["counters"]
     campaign.answer_rate = data["answer_rate"]
     campaign.day, campaign.answered_today, campaign.abandoned_today = data["day"]
+    campaign.reindex()
     return campaign
 
 

@@ -22,6 +22,7 @@ from callcenter.routing.domain.campaigns import (
     Leg,
     consent_allows,
     in_window,
+    near_cap,
     pacing_ratio,
     retry_at,
 )
@@ -232,7 +233,15 @@ def free_agent(state: RoutingState, queue: Queue | None) -> Agent | None:
     return agents[0] if agents else None
 
 
-def dialable(state: RoutingState, campaign: Campaign, contact: Contact, now: datetime) -> bool:
+def dialable(
+    state: RoutingState,
+    campaign: Campaign,
+    contact: Contact,
+    now: datetime,
+    windows_open: dict[tuple[str, ...], bool] | None = None,
+) -> bool:
+    """Every rule for dialing this contact now (cheap checks first). ``windows_open``
+    remembers the window check per set of zones within one pass."""
     config = campaign.config
     if contact.status != "pending" or contact.attempts >= config.max_attempts:
         return False
@@ -242,18 +251,22 @@ def dialable(state: RoutingState, campaign: Campaign, contact: Contact, now: dat
         return False
     if contact.number in state.numbers_in_use:
         return False
-    if not in_window(config.windows, contact.time_zones, now):
-        return False
-    if config.mode == "preview":  # the card's time must end inside the window too
-        later = now + timedelta(seconds=config.preview_seconds)
-        return in_window(config.windows, contact.time_zones, later)
-    return True
+    memo = windows_open if windows_open is not None else {}
+    inside = memo.get(contact.time_zones)
+    if inside is None:
+        inside = in_window(config.windows, contact.time_zones, now)
+        if inside and config.mode == "preview":  # the card's time must end inside too
+            later = now + timedelta(seconds=config.preview_seconds)
+            inside = in_window(config.windows, contact.time_zones, later)
+        memo[contact.time_zones] = inside
+    return inside
 
 
 def next_contact(state: RoutingState, campaign: Campaign, now: datetime) -> Contact | None:
-    for contact_id in campaign.order:
-        contact = campaign.contacts[contact_id]
-        if dialable(state, campaign, contact, now):
+    """The first dialable contact: retries due first, then the untried in upload order."""
+    windows_open: dict[tuple[str, ...], bool] = {}
+    for contact in campaign.candidates(now):
+        if dialable(state, campaign, contact, now, windows_open):
             return contact
     return None
 
@@ -301,6 +314,8 @@ def request(
 def exhausted(state: RoutingState, campaign: Campaign) -> bool:
     """Nothing in flight, no conversation still to be dispositioned (it may ask for a
     callback), and nobody left who could ever be dialed."""
+    if any(leg.campaign_id == campaign.id for leg in state.legs.values()):
+        return False
     if any(link[0] == campaign.id for link in state.campaign_calls.values()):
         return False
     for contact in campaign.contacts.values():
@@ -368,8 +383,8 @@ def _dial_predictive(d: _Decision, campaign: Campaign, queue: Queue | None) -> N
         for leg in state.legs.values()
         if leg.campaign_id == campaign.id and leg.status in ("dialing", "connecting")
     )
-    at_cap = campaign.abandon_rate_today(d.now) >= campaign.config.pacing.abandon_cap
-    capacity = ready if at_cap else ready + soon  # at the cap: no betting on busy agents
+    # Near the cap: no betting on busy agents, one call per ready agent (no abandon).
+    capacity = ready if near_cap(campaign, d.now) else ready + soon
     target = math.floor(capacity * pacing_ratio(campaign, d.now) + 1e-9) - in_flight
     for _ in range(max(0, target)):
         contact = next_contact(state, campaign, d.now)

@@ -20,6 +20,7 @@ from callcenter.routing.domain.campaigns import (
     Campaign,
     CampaignConfig,
     Leg,
+    consent_allows,
     contact_from_event,
     retry_at,
 )
@@ -740,10 +741,7 @@ def _campaign_configured(state: RoutingState, event: ev.CampaignConfigured) -> N
 def _contacts_added(state: RoutingState, event: ev.CampaignContactsAdded) -> None:
     campaign = state.campaigns[event.campaign_id]
     for data in event.contacts:
-        contact = contact_from_event(data)
-        if contact.id not in campaign.contacts:
-            campaign.order.append(contact.id)
-        campaign.contacts[contact.id] = contact
+        campaign.add(contact_from_event(data))
 
 
 def _contacts_screened(state: RoutingState, event: ev.ContactsScreened) -> None:
@@ -755,6 +753,9 @@ def _contacts_screened(state: RoutingState, event: ev.ContactsScreened) -> None:
         contact.screened = True
         contact.consent = {k: bool(v) for k, v in (result.get("consent") or {}).items()}
         contact.customer_id = result.get("customer_id") or contact.customer_id
+        if contact.status == "pending" and not consent_allows(contact, campaign.config.marketing):
+            contact.status = "done"  # never to be called in this campaign
+            contact.last_outcome = "no_consent"
 
 
 def _campaign_status(status: str):
@@ -770,7 +771,7 @@ def _contact_attempted(state: RoutingState, event: ev.ContactAttempted) -> None:
     contact.status = "dialing"
     contact.attempts = event.attempt
     contact.call_id = event.call_id
-    contact.next_at = None
+    campaign.mark_attempted(contact)
     campaign.attempted += 1
     state.numbers_in_use[contact.number] = event.call_id
     preview = event.mode == "preview"
@@ -877,10 +878,11 @@ def _leg_over(state: RoutingState, call_id: str, at: datetime) -> tuple[Campaign
 def _retry_later(state: RoutingState, campaign: Campaign, contact_id: str, when) -> None:
     contact = campaign.contacts[contact_id]
     contact.call_id = None
-    contact.next_at = when
-    contact.status = "pending" if when is not None else "done"
-    if when is not None:
-        _schedule(state, when, "campaign", campaign.id)
+    if when is None:
+        contact.status = "done"
+        return
+    campaign.retry(contact, when)
+    _schedule(state, when, "campaign", campaign.id)
 
 
 def _contact_not_reached(state: RoutingState, event: ev.ContactNotReached) -> None:
@@ -915,8 +917,9 @@ def _campaign_call_ended(state: RoutingState, call_id: str) -> None:
         del state.numbers_in_use[contact.number]
     contact.call_id = None
     callback = contact.next_at is not None and contact.attempts < campaign.config.max_attempts
-    contact.status = "pending" if callback else "done"
+    contact.status = "done"
     if callback:
+        campaign.retry(contact, contact.next_at)
         _schedule(state, contact.next_at, "campaign", campaign.id)
 
 
@@ -930,11 +933,11 @@ def _contact_dispositioned(state: RoutingState, event: ev.ContactDispositioned) 
         campaign.completed += 1
     contact.completed = contact.completed or event.completed
     contact.last_outcome = event.disposition
-    contact.next_at = event.callback_at
-    if contact.status == "done" and event.callback_at is not None:
-        if contact.attempts < campaign.config.max_attempts:
-            contact.status = "pending"
-            _schedule(state, event.callback_at, "campaign", campaign.id)
+    if contact.status == "talking":
+        contact.next_at = event.callback_at  # applies when the call ends
+    elif event.callback_at is not None and contact.attempts < campaign.config.max_attempts:
+        campaign.retry(contact, event.callback_at)
+        _schedule(state, event.callback_at, "campaign", campaign.id)
 
 
 def _dnc_set(state: RoutingState, event: ev.DoNotCallListSet) -> None:
