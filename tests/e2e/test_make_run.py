@@ -124,7 +124,7 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
                       for name, port in ports.items()}}  # fmt: skip
     command = [str(Path(sys.executable).parent / "callcenter-simulator"), "--quiet",
                "--tenants", "acme", "--calls", "40", "--rate", "240", "--aht", "4",
-               "--patience", "6", "--agents-per-skill", "2", "--seed", "7",
+               "--patience", "6", "--agents-per-skill", "2", "--seed", "2",
                "--export", str(folder)]  # fmt: skip
     run = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr
@@ -133,6 +133,7 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
     assert books["answered"] > 0 and books["abandoned"] > 0
     assert books["held"] > 0 and books["transferred"] > 0 and books["follow_ups"] > 0
     assert books["dispositions"] == books["answered"]
+    assert books["ended_by_agent"] > 0 and books["surveys"] > 0
     token = issue_token(signing_key(None, key_file), subject="audit", tenant="acme",
                         roles=[Role.SUPERVISOR])  # fmt: skip
     headers = {"Authorization": f"Bearer {token}"}
@@ -149,6 +150,10 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
     assert row["offered"] + row["short_abandoned"] == books["queued"]
     assert row["answered"] == books["answered"]
     assert row["transferred"] == books["transferred"]
+    deadline = time.monotonic() + 30  # the IVR's survey answers arrive on their own topic
+    while (row := recorded())["surveys"] < books["surveys"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert (row["surveys"], row["satisfied"]) == (books["surveys"], books["satisfied"])
     assert row["abandoned"] + row["short_abandoned"] == books["abandoned"]
     assert row["ivr_entered"] == books["arrived"]
     assert round(row["ivr_containment"] * books["arrived"]) == books["self_served"]
@@ -167,7 +172,7 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
             break
         time.sleep(0.5)
     assert len(identified) == books["known_callers"]
-    # Every voicemail became a work order (seed 7 leaves one).
+    # Every voicemail became a work order (seed 2 leaves three).
     assert books["voicemails"]
     workorders = f"http://127.0.0.1:{ports['workorders']}/v1/tickets"
     for call_id in books["voicemails"]:

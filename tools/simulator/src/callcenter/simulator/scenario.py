@@ -33,6 +33,10 @@ class Params:
     hold_share: float = 0.2
     transfer_share: float = 0.1
     follow_up_share: float = 0.1
+    # Of conversations: ended by the agent (the others by the caller); the IVR asks a
+    # sample of those callers the post-call survey, and they answer it.
+    agent_ends_share: float = 0.5
+    survey_sample_rate: float = 0.5
     seed: int = 1
     # Calls per minute follow this profile over the (simulated) day: 24 hourly factors.
     profile: tuple[float, ...] = field(
@@ -129,6 +133,10 @@ async def set_up(clients: dict[str, httpx.AsyncClient], params: Params, tenant: 
         _ok(published)
     binding = {"flow_id": FLOW_ID, "version": published.json()["version"]}
     _ok(await ivr.put(f"/v1/numbers/{params.number(tenant)}", json=binding))
+    question = {"id": "overall", "prompt": "How satisfied were you? Press 1 to 5."}
+    survey = {"sample_rate": params.survey_sample_rate, "channel": "ivr", "questions": [question]}
+    for skill in SKILLS:
+        _ok(await ivr.put(f"/v1/survey-policies/sim-{skill}", json=survey))
     for n in range(KNOWN_CALLERS):
         customer = {"first_name": "Caller", "last_name": f"{n:04d}", "phones": [caller_number(n)]}
         created = await crm.post("/v1/customers", json=customer)

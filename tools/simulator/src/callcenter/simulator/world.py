@@ -40,6 +40,9 @@ class Books:
     transferred: int = 0
     dispositions: int = 0
     follow_ups: int = 0
+    ended_by_agent: int = 0
+    surveys: int = 0  # answers to the post-call survey
+    satisfied: int = 0  # of which 4 or 5
     breaks: int = 0
     errors: int = 0
     waits: list[float] = field(default_factory=list)
@@ -65,6 +68,9 @@ class Books:
             "transferred": self.transferred,
             "dispositions": self.dispositions,
             "follow_ups": self.follow_ups,
+            "ended_by_agent": self.ended_by_agent,
+            "surveys": self.surveys,
+            "satisfied": self.satisfied,
             "breaks": self.breaks,
             "errors": self.errors,
         }
@@ -80,6 +86,8 @@ class _Caller:
     patience: float
     handle: float
     message_seconds: float
+    agent_ends: bool  # the agent ends the conversation (the caller may get the survey)
+    score: int  # what the caller answers to a survey
 
 
 @dataclass
@@ -157,6 +165,8 @@ class Simulation:
             patience=self.scaled(self.rng.expovariate(1 / self.params.patience_seconds)),
             handle=self.scaled(self.rng.expovariate(1 / self.params.aht_seconds)),
             message_seconds=round(self.rng.uniform(5, 40), 1),
+            agent_ends=self.rng.random() < self.params.agent_ends_share,
+            score=self.rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 2, 4, 4])[0],
         )
 
     async def _caller(self, caller: _Caller) -> None:
@@ -202,12 +212,39 @@ class Simulation:
             await asyncio.sleep(caller.handle)  # talking to the agent
             async with call.lock:
                 call.ended = True
-                books.abandoned += call.waiting  # transferred, and no one answered in time
-                (await ivr.post(f"/v1/calls/{call_id}/hangup")).raise_for_status()
+                by_agent = caller.agent_ends and not call.waiting
+                if by_agent:
+                    routing = self.clients[tenant]["routing"]
+                    ended = await routing.post(f"/v1/calls/{call_id}/hangup", json={"by": "agent"})
+                    ended.raise_for_status()
+                    books.ended_by_agent += 1
+                else:
+                    books.abandoned += call.waiting  # transferred, and no one answered in time
+                    (await ivr.post(f"/v1/calls/{call_id}/hangup")).raise_for_status()
+            if by_agent:
+                await self._survey(caller)
         except httpx.HTTPError:
             books.errors += 1
         finally:
             self._calls.pop(call_id, None)
+
+    async def _survey(self, caller: _Caller) -> None:
+        """After the agent hung up: the IVR's next words, a survey question or goodbye."""
+        ivr, books = self.clients[caller.tenant]["ivr"], self.books[caller.tenant]
+        deadline = time.monotonic() + 30
+        instructions: list[dict] = []
+        while not instructions and time.monotonic() < deadline:  # routing's end reaches the IVR
+            await asyncio.sleep(POLL_SECONDS)
+            following = await ivr.get(f"/v1/calls/{caller.call_id}/next")
+            following.raise_for_status()
+            instructions = following.json()["instructions"]
+        while any(item["type"] == "gather" for item in instructions):
+            answered = await ivr.post(f"/v1/calls/{caller.call_id}/input",
+                                      json={"digits": str(caller.score)})  # fmt: skip
+            answered.raise_for_status()
+            books.surveys += 1
+            books.satisfied += caller.score >= 4
+            instructions = answered.json()["instructions"]
 
     def _menu_choice(self) -> str:
         draw = self.rng.random()
