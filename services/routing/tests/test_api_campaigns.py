@@ -132,6 +132,10 @@ def test_a_progressive_campaign_from_upload_to_disposition(client, kafka, tmp_pa
     assert progress and progress["attempted"] == 1  # k2 has no consent, k3 is on the DNC list
     alice = client.get("/v1/agents/alice", headers=SUPERVISOR).json()
     assert alice["status"] == "offered"  # reserved for the call being placed
+    placed = client.get("/v1/campaigns/spring/calls", headers=SUPERVISOR).json()
+    assert [(c["call_id"], c["status"], c["agent_id"], c["customer_id"]) for c in placed] == [
+        ("out:spring:k1:1", "dialing", "alice", "cust-1")
+    ]
 
     answered = OutboundCallStatus(call_id="out:spring:k1:1", status="answered",
                                   number="+33612345601", at="2026-11-23T10:00:00Z")  # fmt: skip

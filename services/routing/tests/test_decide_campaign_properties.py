@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from callcenter.events.catalogue import registry
 from callcenter.events.catalogue import routing as ev
 from callcenter.routing.domain import commands as cmd
 from callcenter.routing.domain.campaigns import (
@@ -18,6 +19,8 @@ from callcenter.routing.domain.campaigns import (
     parse_contacts,
 )
 from callcenter.routing.domain.errors import RoutingError
+from callcenter.routing.domain.snapshot import from_snapshot, snapshot_bytes, to_snapshot
+from callcenter.routing.domain.state import RoutingState, evolve
 
 # Tokyo, Paris, New York, Los Angeles, Sydney; the same number twice on purpose.
 NUMBERS = ["+81312345678", "+33612345678", "+12125550123", "+13105550123", "+61212345678",
@@ -127,3 +130,17 @@ def test_the_dialer_keeps_its_promises(
                 do(cmd.MakeReady(op[1]))
     for contact in desk.state.campaigns["camp"].contacts.values():
         assert contact.attempts <= max_attempts
+    # The log rebuilds the same state, and so does a snapshot (derived indexes too).
+    fresh = RoutingState()
+    for event in desk.log:
+        evolve(fresh, registry.model(event.event_type).model_validate_json(event.model_dump_json()))
+    assert snapshot_bytes(fresh) == snapshot_bytes(desk.state)
+    reloaded = from_snapshot(to_snapshot(desk.state))
+    for campaign_id, campaign in desk.state.campaigns.items():
+        again = reloaded.campaigns[campaign_id]
+        assert again.retry_order == campaign.retry_order
+        later = desk.now + timedelta(days=2)
+        # The dialer's indexes miss no contact still to be called.
+        pending = {c.id for c in campaign.contacts.values() if c.status == "pending"}
+        assert pending == {c.id for c in campaign.candidates(later) if c.status == "pending"}
+        assert [c.id for c in again.candidates(later)] == [c.id for c in campaign.candidates(later)]

@@ -336,3 +336,33 @@ def test_a_campaign_calls_disposition_completes_the_contact_or_schedules_a_callb
     desk.now = later
     assert dialed(desk.wait(0)) == [("+33612345001", "alice")]
     replays(desk)
+
+
+def test_campaigns_share_agents_by_priority_and_keep_to_their_schedule(desk):
+    desk.queue(wrap_up_seconds=0)
+    desk.agent("alice", ready=False)
+    desk.now = AFTER_US_DST
+    later = CampaignConfig(queue_id="q1", windows=[{"start": "00:00", "end": "23:59"}],
+                           starts_at=AFTER_US_DST + timedelta(hours=1),
+                           ends_at=AFTER_US_DST + timedelta(hours=2))  # fmt: skip
+    urgent = CampaignConfig(queue_id="q1", windows=[{"start": "00:00", "end": "23:59"}],
+                            priority=5)  # fmt: skip
+    for campaign_id, config, number in (("b-low", later, PARIS), ("a-high", urgent, NEW_YORK)):
+        desk.do(cmd.ConfigureCampaign(campaign_id, config))
+        rows, _ = parse_contacts([{"contact_id": "k", "number": number}], set())
+        desk.do(cmd.AddContacts(campaign_id, rows))
+        desk.do(cmd.ApplyScreening(campaign_id, [{"contact_id": "k", "consent": {}}]))
+        desk.do(cmd.StartCampaign(campaign_id))
+    assert dialed(desk.do(cmd.MakeReady("alice"))) == [(NEW_YORK, "alice")]
+    desk.do(cmd.ReportOutbound("out:a-high:k:1", "answered"))
+    desk.do(cmd.HangUp("out:a-high:k:1", by="caller"))  # alice is free: b-low waits its start
+    assert desk.status("alice") == "ready"
+    desk.now += timedelta(hours=1)
+    assert dialed(desk.wait(0)) == [(PARIS, "alice")]
+    desk.do(cmd.ReportOutbound("out:b-low:k:1", "no_answer"))
+    desk.now += timedelta(hours=1)
+    ended = desk.wait(0)
+    assert [
+        (e.campaign_id, e.reason) for e in ended if type(e).__name__ == "CampaignCompleted"
+    ] == [("b-low", "ended")]
+    replays(desk)

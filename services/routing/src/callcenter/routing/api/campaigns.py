@@ -132,6 +132,32 @@ async def campaign_progress(campaign_id: Id, principal: Reader, acd: AcdDep) -> 
     return {"id": campaign.id, **campaign.progress(datetime.now(UTC))}
 
 
+@router.get(
+    "/campaigns/{campaign_id}/calls",
+    summary="Calls being placed: preview cards, legs ringing, callees waiting for an agent",
+)
+async def campaign_calls(campaign_id: Id, principal: Reader, acd: AcdDep) -> list[dict[str, Any]]:
+    campaign = await _campaign(acd, principal, campaign_id)
+    state = await acd.state(principal.tenant)
+    legs = sorted(
+        (leg for leg in state.legs.values() if leg.campaign_id == campaign.id),
+        key=lambda leg: (leg.since, leg.call_id),
+    )
+    return [
+        {
+            "call_id": leg.call_id,
+            "contact_id": leg.contact_id,
+            "number": leg.number,
+            "customer_id": campaign.contacts[leg.contact_id].customer_id,
+            "attempt": campaign.contacts[leg.contact_id].attempts,
+            "status": leg.status,
+            "since": leg.since,
+            "agent_id": leg.agent_id,
+        }
+        for leg in legs
+    ]
+
+
 @router.post(
     "/campaigns/{campaign_id}/contacts",
     response_model=UploadOut,
