@@ -162,3 +162,27 @@ def test_a_progressive_campaign_from_upload_to_disposition(client, kafka, tmp_pa
     assert progress["completion_rate"] == round(1 / 3, 4)
     assert progress["status"] == "completed"  # nobody else may ever be called
     assert client.post("/v1/campaigns/spring/pause", headers=SUPERVISOR).status_code == 409
+
+
+def test_a_restarted_service_keeps_its_campaigns_and_calls_being_placed(
+    database_url, kafka, tmp_path
+):
+    upgrade("callcenter.routing", database_url)
+    settings = Settings(database_url=database_url, kafka=kafka, data_dir=tmp_path,
+                        signing_key=KEY, snapshot_every=5)  # fmt: skip
+    with TestClient(create_app(settings)) as client:
+        staffed(client)
+        body = {"campaign_id": "spring", "queue_id": "sales", "windows": ALL_DAY}
+        client.post("/v1/campaigns", json=body, headers=SUPERVISOR)
+        csv_list = "number\n+33612345601\n+33612345602\n"
+        client.post("/v1/campaigns/spring/contacts", content=csv_list,
+                    headers={**SUPERVISOR, "Content-Type": "text/csv"})  # fmt: skip
+        client.put("/v1/dnc", json={"numbers": ["+33612345699"]}, headers=SUPERVISOR)
+        client.post("/v1/campaigns/spring/start", headers=SUPERVISOR)
+        before = client.get("/v1/campaigns/spring", headers=SUPERVISOR).json()
+        calls_before = client.get("/v1/campaigns/spring/calls", headers=SUPERVISOR).json()
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/v1/campaigns/spring", headers=SUPERVISOR).json() == before
+        assert client.get("/v1/campaigns/spring/calls", headers=SUPERVISOR).json() == calls_before
+        assert client.get("/v1/dnc", headers=SUPERVISOR).json() == {"numbers": ["+33612345699"]}
+        assert before["progress"]["contacts"] == 2 and before["progress"]["status"] == "running"
