@@ -366,3 +366,19 @@ def test_campaigns_share_agents_by_priority_and_keep_to_their_schedule(desk):
         (e.campaign_id, e.reason) for e in ended if type(e).__name__ == "CampaignCompleted"
     ] == [("b-low", "ended")]
     replays(desk)
+
+
+def test_an_answered_callee_waiting_for_an_agent_goes_before_inbound_callers(desk):
+    desk.queue(wrap_up_seconds=0)
+    desk.agent("alice")
+    campaign(desk, mode="predictive", contacts=numbers(2))
+    desk.do(cmd.ReportOutbound("out:camp:k0:1", "answered"))  # alice takes k0
+    desk.call("in1")  # waits: alice is busy
+    assert names(desk.do(cmd.ReportOutbound("out:camp:k1:1", "answered"))) == ["ContactConnecting"]
+    desk.now += timedelta(seconds=1)
+    freed = desk.do(cmd.HangUp("out:camp:k0:1", by="caller"))
+    assert [n for n in names(freed) if n in ("ContactAnswered", "CallOffered")] == [
+        "ContactAnswered"
+    ]
+    assert desk.state.calls["in1"].status == "waiting"
+    replays(desk)

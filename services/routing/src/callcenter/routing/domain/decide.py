@@ -210,8 +210,12 @@ class _Decision:
                 )
 
     def dispatch_agent(self, agent: Agent) -> None:
-        """Offer a ready agent the best waiting call it may take, across its queues."""
+        """Offer a ready agent the best waiting call it may take, across its queues.
+        A campaign's callee already answered and waiting for an agent comes first: they
+        are abandoned within seconds, an inbound caller can wait."""
         if agent.status != "ready":
+            return
+        if self.state.legs and dialer.take_connecting(self, agent):
             return
         best: Call | None = None
         best_score = 0.0

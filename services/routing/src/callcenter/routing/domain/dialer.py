@@ -164,6 +164,21 @@ def answered(d: _Decision, campaign: Campaign, leg: Leg, agent: Agent) -> None:
     )
 
 
+def take_connecting(d: _Decision, agent: Agent) -> bool:
+    """A freed agent takes the callee waiting longest for an agent of their queue."""
+    waiting = sorted(
+        (leg for leg in d.state.legs.values() if leg.status == "connecting"),
+        key=lambda leg: (leg.since, leg.call_id),
+    )
+    for leg in waiting:
+        campaign = d.state.campaigns[leg.campaign_id]
+        queue = d.state.queues.get(campaign.config.queue_id)
+        if queue is not None and base_pool_holds(queue.config, agent.config):
+            answered(d, campaign, leg, agent)
+            return True
+    return False
+
+
 def not_reached(
     d: _Decision, campaign: Campaign, leg: Leg, outcome: str, final: bool = False
 ) -> None:
