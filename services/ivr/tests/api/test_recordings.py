@@ -162,3 +162,61 @@ def test_no_recording_when_disabled_and_json_stop_of_an_unknown_one(
         "/v1/recordings/nope/stopped", json={"uri": "ftp://x", "duration": 3}, headers=bearer()
     )
     assert bad.status_code == 422 and "uri" in bad.text
+
+
+def test_a_whole_call_recording_pauses_while_the_caller_keys_sensitive_digits(
+    client, queues, bearer, menu_flow, database_url
+):
+    settings = {"enabled": True, "scope": "call", "retention_days": 7}
+    assert (
+        client.put("/v1/recording-settings", json=settings, headers=bearer()).json()["scope"]
+        == "call"
+    )
+    client.put(
+        "/v1/telephony", json={"status_callback_url": "https://pbx.example/cb"}, headers=bearer()
+    )
+    flow = menu_flow()
+    flow["nodes"]["account"]["sensitive"] = True
+    assert client.put("/v1/flows/main", json=flow, headers=bearer()).status_code == 201
+    client.put(f"/v1/numbers/{NUMBER}", json={"flow_id": "main", "version": 1}, headers=bearer())
+    client.post(
+        "/v1/calls", json={"from": "+15557654321", "to": NUMBER, "call_id": "p1"}, headers=bearer()
+    )
+    rid = recording_id("acme", "p1", "")
+    stream = f"ivr.recording:acme:{rid}"
+    assert [type(e).__name__ for e in events(database_url, stream)] == ["RecordingStarted"]
+
+    client.post("/v1/calls/p1/input", json={"digits": "2"}, headers=bearer())  # the account number
+    assert [type(e).__name__ for e in events(database_url, stream)][-1] == "RecordingPaused"
+    client.post(
+        "/v1/calls/p1/input", json={"digits": "12"}, headers=bearer()
+    )  # too short: asked again
+    assert [type(e).__name__ for e in events(database_url, stream)][-1] == "RecordingPaused"
+    client.post("/v1/calls/p1/input", json={"digits": "123456"}, headers=bearer())  # on to the dip
+    assert [type(e).__name__ for e in events(database_url, stream)] == [
+        "RecordingStarted",
+        "RecordingPaused",
+        "RecordingResumed",
+    ]
+    seen = client.get(f"/v1/recordings/{rid}", headers=bearer()).json()
+    assert (seen["call_id"], seen["status"]) == ("p1", "recording")
+
+    async def told() -> list[dict]:
+        db = Database(database_url)
+        async with db.read() as conn:
+            rows = (
+                (await conn.execute(select(webhooks.c.body).order_by(webhooks.c.id)))
+                .scalars()
+                .all()
+            )
+        await db.dispose()
+        return [
+            json.loads(body)["recording"]
+            for body in rows
+            if "Recording" in json.loads(body)["type"]
+        ]
+
+    assert [(item["recording_id"], item["action"]) for item in asyncio.run(told())] == [
+        (rid, "pause"),
+        (rid, "resume"),
+    ]

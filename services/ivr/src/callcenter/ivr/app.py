@@ -1,7 +1,10 @@
+import time
+
 from fastapi import FastAPI
 
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
+from callcenter.ivr import recordings as recording_store
 from callcenter.ivr.api import (
     calls,
     flows,
@@ -46,7 +49,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def dip(node, variables):  # type: ignore[no-untyped-def]
         return await perform_dip(http, node, variables)
 
-    control = CallControl(desk, dip)
+    async def sensitive(tenant: str, call_id: str, moves) -> None:  # type: ignore[no-untyped-def]
+        if await recording_store.sensitive(runtime.db, tenant, call_id, moves, time.time()):
+            runtime.committed()
+
+    control = CallControl(desk, dip, sensitive)
     reaper = Reaper(
         runtime.db,
         control,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from callcenter.ivr.desk import CallDesk, CallNotFound, Idempotency, Replayed
+from callcenter.ivr.desk import CallDesk, CallNotFound, Decided, Idempotency, Replayed
 from callcenter.ivr.domain.engine import (
     CallState,
     Command,
@@ -17,16 +17,22 @@ from callcenter.ivr.domain.engine import (
 )
 from callcenter.ivr.domain.flow import HttpNode
 from callcenter.ivr.domain.instructions import Answer, answer
+from callcenter.ivr.domain.recording import Move, sensitive_moves
 from callcenter.ivr.store import queries
 from callcenter.ivr.store.queries import Binding, Waiting
 
 DipPerformer = Callable[[HttpNode, dict[str, str]], Awaitable[DipCompleted]]
+# Told when a call enters or leaves a sensitive node (its recording pauses, resumes).
+SensitiveMoves = Callable[[str, str, list[Move]], Awaitable[None]]
 
 
 class CallControl:
-    def __init__(self, desk: CallDesk, dip: DipPerformer) -> None:
+    def __init__(
+        self, desk: CallDesk, dip: DipPerformer, sensitive: SensitiveMoves | None = None
+    ) -> None:
         self.desk = desk
         self.dip = dip
+        self.sensitive = sensitive
 
     async def start(
         self, tenant: str, call_id: str, ani: str, bound: Binding, key: Idempotency | None = None
@@ -77,6 +83,7 @@ class CallControl:
             return decided.answer
         said = list(decided.said)
         state = decided.after
+        await self._moves(tenant, call_id, decided)
         # A data dip happens between two decisions, outside any transaction.
         while state.awaiting == "dip" and isinstance(state.node, HttpNode):
             result = await self.dip(state.node, dict(state.variables))
@@ -85,4 +92,12 @@ class CallControl:
             assert not isinstance(decided, Replayed)  # only a request's first decision replays
             said += decided.said
             state = decided.after
+            await self._moves(tenant, call_id, decided)
         return answer(state, said)
+
+    async def _moves(self, tenant: str, call_id: str, decided: Decided) -> None:
+        if self.sensitive is None or not decided.events:
+            return
+        moves = sensitive_moves(decided.before.flow, decided.before.node_id, decided.events)
+        if moves:
+            await self.sensitive(tenant, call_id, moves)

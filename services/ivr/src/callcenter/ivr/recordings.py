@@ -7,6 +7,8 @@ Events go to the stream ``ivr.recording:<tenant>:<recording id>``.
 
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,13 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
 from callcenter.events.catalogue import Event
-from callcenter.events.catalogue.ivr import RecordingStarted
+from callcenter.events.catalogue.ivr import RecordingPaused, RecordingResumed, RecordingStarted
 from callcenter.events.catalogue.routing import CallAnswered
 from callcenter.events.db import Database
 from callcenter.events.envelope import format_time, new_envelope
 from callcenter.events.kit.auth import Principal
 from callcenter.ivr.domain import recording as core
-from callcenter.ivr.store.tables import recording_audit, recording_settings, recordings
+from callcenter.ivr.store import queries
+from callcenter.ivr.store.tables import recording_audit, recording_settings, recordings, webhooks
 
 DEFAULT_RETENTION_DAYS = 90
 
@@ -37,6 +40,7 @@ class RecordingSettings:
     consent_prompt: str | None = None
     retention_days: int = DEFAULT_RETENTION_DAYS
     language: str = "en-US"
+    scope: str = "agent"  # or "call": the whole call from its start
 
 
 def recording_stream(tenant: str, recording_id: str) -> str:
@@ -48,7 +52,9 @@ async def load_settings(conn: AsyncConnection, tenant: str) -> RecordingSettings
     row = (await conn.execute(query)).first()
     if row is None:
         return RecordingSettings()
-    return RecordingSettings(bool(row.enabled), row.consent_prompt, row.retention_days)
+    return RecordingSettings(
+        bool(row.enabled), row.consent_prompt, row.retention_days, scope=row.scope
+    )
 
 
 async def save_settings(conn: AsyncConnection, tenant: str, settings: RecordingSettings) -> None:
@@ -56,6 +62,7 @@ async def save_settings(conn: AsyncConnection, tenant: str, settings: RecordingS
         "enabled": int(settings.enabled),
         "consent_prompt": settings.consent_prompt,
         "retention_days": settings.retention_days,
+        "scope": settings.scope,
     }
     await store.upsert(conn, recording_settings, {"tenant": tenant}, values)
 
@@ -96,9 +103,23 @@ async def started(
     """An agent answered one of our calls (consumer's transaction): its recording starts,
     when the tenant records. Returns the recording's id."""
     settings = await load_settings(conn, tenant)
-    if not settings.enabled:
-        return None
-    rid = core.recording_id(tenant, answered.call_id, answered.agent_id)
+    if not settings.enabled or settings.scope != "agent":
+        return None  # not recorded, or recorded whole since it started
+    return await _start(
+        conn, tenant, answered.call_id, answered.agent_id, answered.queue_id, settings, at
+    )
+
+
+async def _start(
+    conn: AsyncConnection,
+    tenant: str,
+    call_id: str,
+    agent_id: str,
+    queue_id: str,
+    settings: RecordingSettings,
+    at: float,
+) -> str:
+    rid = core.recording_id(tenant, call_id, agent_id)
     if await _row(conn, tenant, rid) is not None:
         return rid
     now = datetime.fromtimestamp(at, UTC)
@@ -106,17 +127,112 @@ async def started(
         recordings.insert().values(
             tenant=tenant,
             recording_id=rid,
-            call_id=answered.call_id,
-            agent_id=answered.agent_id,
-            queue_id=answered.queue_id,
+            call_id=call_id,
+            agent_id=agent_id,
+            queue_id=queue_id,
             status="recording",
             started_at=format_time(now),
             retention_days=settings.retention_days,
         )
     )
-    event = RecordingStarted(call_id=answered.call_id, recording_id=rid, at=now)
+    event = RecordingStarted(call_id=call_id, recording_id=rid, at=now)
     await _append(conn, tenant, rid, [event], now)
     return rid
+
+
+async def call_started(
+    db: Database, tenant: str, call_id: str, settings: RecordingSettings, at: float
+) -> str | None:
+    """A call started: recorded whole when the tenant's scope is "call"."""
+    if not settings.enabled or settings.scope != "call":
+        return None
+    async with db.transaction() as conn:
+        return await _start(conn, tenant, call_id, "", "", settings, at)
+
+
+async def sensitive(
+    db: Database, tenant: str, call_id: str, moves: list[core.Move], at: float
+) -> bool:
+    """The call entered or left a sensitive node: its live recordings pause or resume
+    (and the provider is told by the status callback). True when events were appended."""
+    async with db.transaction() as conn:
+        rows = (
+            await conn.execute(
+                select(recordings).where(
+                    recordings.c.tenant == tenant,
+                    recordings.c.call_id == call_id,
+                    recordings.c.status.in_(("recording", "paused")),
+                )
+            )
+        ).all()
+        if not rows:
+            return False
+        now = datetime.fromtimestamp(at, UTC)
+        telephony = await queries.load_telephony(conn, tenant)
+        appended = False
+        for row in rows:
+            status = row.status
+            for move in moves:
+                event: Event
+                if move == "pause" and status == "recording":
+                    event = RecordingPaused(call_id=call_id, recording_id=row.recording_id, at=now)
+                    status = "paused"
+                elif move == "resume" and status == "paused":
+                    event = RecordingResumed(call_id=call_id, recording_id=row.recording_id, at=now)
+                    status = "recording"
+                else:
+                    continue
+                await _append(conn, tenant, row.recording_id, [event], now)
+                appended = True
+                await _tell(conn, tenant, call_id, event, telephony, at)
+            await conn.execute(
+                update(recordings)
+                .where(
+                    recordings.c.tenant == tenant,
+                    recordings.c.recording_id == row.recording_id,
+                )
+                .values(status=status)
+            )
+    return appended
+
+
+async def _tell(
+    conn: AsyncConnection,
+    tenant: str,
+    call_id: str,
+    event: Event,
+    telephony: queries.Telephony,
+    at: float,
+) -> None:
+    """The provider pauses or resumes its recording: a signed status callback."""
+    if not telephony.status_callback_url:
+        return
+    kind = type(event).__name__
+    event_id = uuid.uuid4().hex
+    body = {
+        "id": event_id,
+        "type": kind,
+        "time": format_time(datetime.fromtimestamp(at, UTC)),
+        "tenant": tenant,
+        "call_id": call_id,
+        "data": event.model_dump(mode="json"),
+        "recording": {
+            "recording_id": event.recording_id,  # type: ignore[attr-defined]
+            "action": "pause" if isinstance(event, RecordingPaused) else "resume",
+        },
+    }
+    await conn.execute(
+        webhooks.insert().values(
+            event_id=event_id,
+            tenant=tenant,
+            call_id=call_id,
+            url=telephony.status_callback_url,
+            body=json.dumps(body, separators=(",", ":"), sort_keys=True),
+            status="pending",
+            attempts=0,
+            next_attempt_at=at,
+        )
+    )
 
 
 async def stopped(

@@ -9,7 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, status
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from callcenter.events.catalogue.ivr import IvrNodeEntered
 from callcenter.events.kit.problems import ProblemError
+from callcenter.ivr import recordings
 from callcenter.ivr.api.deps import (
     CallController,
     CallRefusal,
@@ -21,7 +23,9 @@ from callcenter.ivr.api.deps import (
     idempotency,
 )
 from callcenter.ivr.desk import CallNotFound
+from callcenter.ivr.domain.engine import CallState
 from callcenter.ivr.domain.instructions import Answer, Instruction, Say
+from callcenter.ivr.domain.recording import sensitive_moves
 from callcenter.ivr.hold import NotQueued, on_hold
 from callcenter.ivr.recordings import load_settings as load_recording_settings
 from callcenter.ivr.store import queries
@@ -249,10 +253,26 @@ def survey_answer(reply: Reply) -> Answer:
 
 
 async def with_consent(ivr: Ivr, tenant: str, started: Answer) -> Answer:
-    """A tenant that records calls says so first (its consent prompt)."""
+    """A tenant that records calls says so first (its consent prompt); recorded whole, the
+    call's recording starts now (paused at once if the flow starts in a sensitive node)."""
     async with ivr.db.read() as conn:
         settings = await load_recording_settings(conn, tenant)
+    now = time.time()
+    if await recordings.call_started(ivr.db, tenant, started.call_id, settings, now):
+        ivr.committed()
+        if started.node_id and ivr.control.sensitive is not None:
+            state, _ = await ivr.control.waiting(tenant, started.call_id)
+            moves = sensitive_moves(state.flow, None, [_entered(state)])
+            if moves:
+                await ivr.control.sensitive(tenant, started.call_id, moves)
     if not settings.enabled or not settings.consent_prompt:
         return started
     consent = Say(text=settings.consent_prompt, language=settings.language)
     return started.model_copy(update={"instructions": [consent, *started.instructions]})
+
+
+def _entered(state: CallState) -> IvrNodeEntered:
+    node = state.node
+    return IvrNodeEntered(
+        call_id=state.call_id, node_id=state.node_id or "", node_type=node.type if node else ""
+    )

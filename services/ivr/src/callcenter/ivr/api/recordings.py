@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
@@ -25,6 +25,11 @@ class RecordingSettingsBody(BaseModel):
         default=None, min_length=1, max_length=1000, description="said at the start of each call"
     )
     retention_days: int = Field(default=recordings.DEFAULT_RETENTION_DAYS, ge=1, le=3650)
+    scope: Literal["agent", "call"] = Field(
+        default="agent",
+        description="agent: each agent's part, from the answer; call: the whole call from "
+        "its start (the IVR too; sensitive collect nodes pause it)",
+    )
 
 
 class RecordingView(BaseModel):
@@ -58,7 +63,9 @@ class AuditEntry(BaseModel):
 async def put_recording_settings(
     body: RecordingSettingsBody, principal: Admin, ivr: IvrDep
 ) -> RecordingSettingsBody:
-    settings = recordings.RecordingSettings(body.enabled, body.consent_prompt, body.retention_days)
+    settings = recordings.RecordingSettings(
+        body.enabled, body.consent_prompt, body.retention_days, scope=body.scope
+    )
     async with ivr.db.transaction() as conn:
         await recordings.save_settings(conn, principal.tenant, settings)
     return body
@@ -74,6 +81,7 @@ async def get_recording_settings(principal: Viewer, ivr: IvrDep) -> RecordingSet
         enabled=settings.enabled,
         consent_prompt=settings.consent_prompt,
         retention_days=settings.retention_days,
+        scope=settings.scope,  # type: ignore[arg-type]
     )
 
 

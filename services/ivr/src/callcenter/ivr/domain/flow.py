@@ -91,6 +91,10 @@ class CollectNode(NodeBase, Retries):
     pattern: str | None = Field(default=None, max_length=200, description="regex, full match")
     finish_key: Literal["#", "*", ""] = "#"
     confirm: bool = False
+    sensitive: bool = Field(
+        default=False,
+        description="card numbers and the like: a call's recording pauses while here",
+    )
     confirm_prompts: Prompts = Field(
         default_factory=lambda: [
             Prompt(say="You entered {value}. Press 1 to confirm, or 2 to enter it again.")

@@ -9,10 +9,19 @@ the reaper purges it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
-from callcenter.events.catalogue.ivr import RecordingStopped
+from callcenter.events.catalogue import Event
+from callcenter.events.catalogue.ivr import (
+    CallHungUp,
+    IvrCompleted,
+    IvrNodeEntered,
+    RecordingStopped,
+)
+from callcenter.ivr.domain.flow import CollectNode, Flow
 
 
 def recording_id(tenant: str, call_id: str, agent_id: str) -> str:
@@ -48,3 +57,30 @@ def stop(
             retain_until=retain_until(now, retention_days),
         )
     ]
+
+
+Move = Literal["pause", "resume"]
+
+
+def _sensitive(flow: Flow, node_id: str | None) -> bool:
+    node = flow.nodes.get(node_id) if node_id else None
+    return isinstance(node, CollectNode) and node.sensitive
+
+
+def sensitive_moves(flow: Flow, node_id: str | None, events: Sequence[Event]) -> list[Move]:
+    """Where a call's recording pauses (entering a sensitive collect node) and resumes
+    (leaving it: another node, the end of the IVR, the hang-up), from the node it was at."""
+    inside = _sensitive(flow, node_id)
+    moves: list[Move] = []
+    for event in events:
+        match event:
+            case IvrNodeEntered():
+                now_inside = _sensitive(flow, event.node_id)
+            case IvrCompleted() | CallHungUp():
+                now_inside = False
+            case _:
+                continue
+        if now_inside != inside:
+            moves.append("pause" if now_inside else "resume")
+            inside = now_inside
+    return moves

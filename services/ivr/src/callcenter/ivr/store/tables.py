@@ -213,6 +213,8 @@ recording_settings = Table(
     Column("enabled", Integer, nullable=False),
     Column("consent_prompt", String(1000)),
     Column("retention_days", Integer, nullable=False),
+    # Added by 0009: "agent" records each agent's part, "call" the whole call from its start.
+    Column("scope", String(8), nullable=False, server_default="agent"),
 )
 
 recordings = Table(
