@@ -78,7 +78,8 @@ def test_the_caller_is_not_hung_up_after_an_internal_transfer(
     blind = CallTransferred(
         call_id="CA1", from_agent_id="a1", to_queue_id="general", queue_id="sales", at=AT
     )
-    deliver(database_url, "acme", *routing("CA1", blind))
+    queued_there = CallQueued(call_id="CA1", queue_id="general", position=1, at=AT)
+    deliver(database_url, "acme", *routing("CA1", blind, queued_there))
 
     view = client.get("/v1/calls/CA1", headers=bearer()).json()
     assert (view["status"], view["hung_up_by"]) == ("left_ivr", None)
@@ -103,7 +104,6 @@ def test_the_caller_is_not_hung_up_after_an_internal_transfer(
     deliver(
         database_url,
         "acme",
-        CallQueued(call_id="CA1", queue_id="general", position=1, at=AT),
         CallAnswered(call_id="CA1", agent_id="a2", queue_id="general", wait=5, ring=1, at=AT),
         CallEnded(
             call_id="CA1", agent_id="a2", queue_id="general", talk=9, ended_by="agent", at=AT

@@ -96,3 +96,14 @@ def test_an_external_transfer_dials_the_number():
 
 def test_events_without_a_call_change_nothing():
     assert follow(None, QueueConfigured(queue_id="q", at=AT)) is None
+
+
+def test_routing_queueing_the_transferred_caller_keeps_the_enqueue_until_an_agent_answers():
+    queued_again = CallQueued(call_id="c1", queue_id="support", position=2, at=AT)
+    connection = run(
+        QUEUED, ANSWERED, transferred(to_queue_id="support"), queued_again, ended(True)
+    )
+    assert connection.state == "transferring"
+    assert connection.instructions == (Enqueue(queue="support", skills={}, priority=0),)
+    answered = CallAnswered(call_id="c1", agent_id="a2", queue_id="support", wait=3, ring=1, at=AT)
+    assert follow(connection, answered).instructions is None

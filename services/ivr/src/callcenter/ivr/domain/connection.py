@@ -62,6 +62,13 @@ def follow(connection: Connection | None, event: Event) -> Connection | None:
         return connection
     current = connection or Connection(call_id=call_id)
     match event:
+        case CallQueued() if current.state == "transferring":
+            # Routing queued the transferred caller; the provider has yet to put them there.
+            return replace(
+                current,
+                queue_id=event.queue_id,
+                instructions=(Enqueue(queue=event.queue_id, skills={}, priority=0),),
+            )
         case CallQueued():
             return replace(
                 current, state="queued", queue_id=event.queue_id, agent_id=None, instructions=None
