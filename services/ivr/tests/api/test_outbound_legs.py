@@ -154,6 +154,8 @@ def test_a_twilio_leg_is_created_reported_once_and_connected(
     )
     wait = signed(client, "/v1/twilio/outbound/wait?tenant=acme&call_id=o2", {"CallSid": "CA2"})
     assert [verb.tag for verb in assert_valid_twiml(wait.text)] == ["Say", "Hangup"]
+    left = signed(client, "/v1/twilio/outbound/next?tenant=acme&call_id=o2", {"CallSid": "CA2"})
+    assert [verb.tag for verb in assert_valid_twiml(left.text)] == ["Say", "Hangup"]
 
 
 def test_busy_no_answer_machine_and_failed_each_map_and_duplicates_emit_once(

@@ -419,6 +419,9 @@ async def twilio_outbound_next(request: Request, ivr: IvrDep) -> Response:
     params, tenant, call_id = await _leg_webhook(request, ivr, "CallSid")
     if params.get("QueueResult") in GONE:
         return Response(to_twiml([], gather_url="", recording_url=""), media_type=TWIML)
+    surveyed = await ivr.surveys.current(tenant, call_id)
+    if surveyed is not None:  # the agent ended: the callee is asked the survey
+        return _leg_twiml(request, tenant, call_id, surveyed.instructions, surveyed.position)
     async with ivr.db.read() as conn:
         connection = await queries.load_connection(conn, tenant, call_id)
     said = connection.instructions if connection is not None else None
