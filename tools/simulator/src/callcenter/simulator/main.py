@@ -28,8 +28,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from callcenter.events.broker import free_port
 from callcenter.events.kit.auth import Role, issue_token, signing_key
-from callcenter.simulator.scenario import Params, SetupError, set_up
+from callcenter.simulator.provider import Provider
+from callcenter.simulator.scenario import Params, SetupError, set_up, start_campaign
 from callcenter.simulator.world import Simulation
 
 SERVICES = {"routing": 8001, "ivr": 8002, "crm": 8003, "workorders": 8004, "analytics": 8005}
@@ -78,6 +80,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--export", type=Path, help="directory for events.jsonl and summary.json")
     parser.add_argument("--no-setup", action="store_true", help="queues, agents, flow exist")
     parser.add_argument("--quiet", action="store_true", help="no live progress display")
+    parser.add_argument(
+        "--campaign-contacts",
+        type=int,
+        default=0,
+        help="also run an outbound campaign of this many contacts (0: none)",
+    )
+    parser.add_argument(
+        "--campaign-mode", choices=["progressive", "predictive"], default="predictive"
+    )
+    parser.add_argument(
+        "--answer-rate", type=float, default=0.4, help="share of campaign calls a person answers"
+    )
     args = parser.parse_args(argv)  # fmt: skip
     if args.calls is None and args.duration is None:
         parser.error("give --calls or --duration (or both)")
@@ -91,7 +105,9 @@ def params_of(args: argparse.Namespace) -> Params:
     tenants = tuple(name.strip() for name in args.tenants.split(",") if name.strip())
     return Params(tenants=tenants, agents_per_skill=args.agents_per_skill,
                   calls_per_minute=args.rate, aht_seconds=args.aht,
-                  patience_seconds=args.patience, speed=args.speed, seed=args.seed)  # fmt: skip
+                  patience_seconds=args.patience, speed=args.speed, seed=args.seed,
+                  campaign_contacts=args.campaign_contacts, campaign_mode=args.campaign_mode,
+                  answer_rate=args.answer_rate)  # fmt: skip
 
 
 async def simulate(args: argparse.Namespace, console: Console) -> dict[str, Any]:
@@ -111,6 +127,14 @@ async def simulate(args: argparse.Namespace, console: Console) -> dict[str, Any]
             for tenant in params.tenants:
                 await set_up(clients[tenant], params, tenant)
         simulation = Simulation(params, clients, run_id)
+        if params.campaign_contacts:
+            provider = Provider(simulation.provider_callback, free_port())
+            await provider.start()
+            stack.push_async_callback(provider.stop)
+            for tenant in params.tenants:
+                simulation.campaigns[tenant] = await start_campaign(
+                    clients[tenant], params, tenant, run_id, provider.url, provider.secret
+                )
         started = time.monotonic()
         work = asyncio.create_task(simulation.run(args.duration, args.calls))
         if args.quiet:
@@ -122,11 +146,18 @@ async def simulate(args: argparse.Namespace, console: Console) -> dict[str, Any]
                     live.update(progress(simulation, started))
                 await work
         platform = {tenant: await platform_kpis(clients[tenant]) for tenant in params.tenants}
+        campaigns = {
+            tenant: (
+                await clients[tenant]["routing"].get(f"/v1/campaigns/{campaign_id}/progress")
+            ).json()
+            for tenant, campaign_id in simulation.campaigns.items()
+        }
         summary = {
             "run": run_id,
             "seconds": round(time.monotonic() - started, 1),
             "simulator": {tenant: books.summary() for tenant, books in simulation.books.items()},
             "analytics_today": platform,
+            "campaigns": campaigns,
         }
         if args.export:
             summary["events"] = await events_of(clients, params.tenants)

@@ -37,6 +37,12 @@ class Params:
     # sample of those callers the post-call survey, and they answer it.
     agent_ends_share: float = 0.5
     survey_sample_rate: float = 0.5
+    # An outbound campaign (0 contacts: none) for the billing agents, its callees
+    # answering (a person) with this probability, and the share of conversations sold.
+    campaign_contacts: int = 0
+    campaign_mode: str = "predictive"
+    answer_rate: float = 0.4
+    sale_share: float = 0.3
     seed: int = 1
     # Calls per minute follow this profile over the (simulated) day: 24 hourly factors.
     profile: tuple[float, ...] = field(
@@ -142,6 +148,49 @@ async def set_up(clients: dict[str, httpx.AsyncClient], params: Params, tenant: 
         created = await crm.post("/v1/customers", json=customer)
         if created.status_code not in (201, 409):  # 409: known from an earlier run
             _ok(created)
+
+
+CAMPAIGN_DISPOSITIONS = ["sale", "not_interested", "call_back_later"]
+
+
+def campaign(params: Params, tenant: str, run_id: str) -> dict:
+    """Dials all day, a second try after a short delay, the 3% abandon cap."""
+    retry = {outcome: 20 for outcome in ("no_answer", "busy", "machine", "failed", "abandoned")}
+    return {
+        "name": f"Simulated campaign {run_id}",
+        "queue_id": "sim-billing",
+        "mode": params.campaign_mode,
+        "caller_id": params.number(tenant),
+        "windows": [{"days": list(range(7)), "start": "00:00", "end": "23:59"}],
+        "max_attempts": 2,
+        "retry_delay_seconds": retry,
+        "ring_timeout_seconds": 15,
+        "pacing": {"max_ratio": 3, "abandon_cap": 0.03, "abandon_wait_seconds": 2},
+        "dispositions": CAMPAIGN_DISPOSITIONS,
+        "completed_dispositions": ["sale"],
+    }
+
+
+def contact_number(n: int) -> str:
+    """French mobile numbers (Europe/Paris), apart from the inbound callers'."""
+    return f"+3362{n:07d}"
+
+
+async def start_campaign(
+    clients: dict[str, httpx.AsyncClient], params: Params, tenant: str, run_id: str,
+    provider_url: str, provider_secret: str,
+) -> str:  # fmt: skip
+    """The simulator is the tenant's telephony provider; a campaign of fresh contacts."""
+    routing, ivr = clients["routing"], clients["ivr"]
+    telephony = {"status_callback_url": provider_url, "status_callback_secret": provider_secret}
+    _ok(await ivr.put("/v1/telephony", json=telephony))
+    campaign_id = f"sim-{run_id}"
+    _ok(await routing.put(f"/v1/campaigns/{campaign_id}", json=campaign(params, tenant, run_id)))
+    contacts = [{"contact_id": f"c{n:05d}", "number": contact_number(n)}
+                for n in range(params.campaign_contacts)]  # fmt: skip
+    _ok(await routing.post(f"/v1/campaigns/{campaign_id}/contacts", json=contacts))
+    _ok(await routing.post(f"/v1/campaigns/{campaign_id}/start"))
+    return campaign_id
 
 
 def _ok(response: httpx.Response) -> None:

@@ -44,6 +44,15 @@ class Books:
     surveys: int = 0  # answers to the post-call survey
     satisfied: int = 0  # of which 4 or 5
     breaks: int = 0
+    # The campaign: legs the provider was asked to dial and what became of them.
+    dialed: int = 0
+    callees_answered: int = 0  # a person picked up
+    machines: int = 0
+    busy: int = 0
+    not_answered: int = 0
+    outbound_abandoned: int = 0  # picked up, no agent in time: the mandatory message
+    conversations: int = 0
+    sales: int = 0
     errors: int = 0
     waits: list[float] = field(default_factory=list)
 
@@ -72,6 +81,16 @@ class Books:
             "surveys": self.surveys,
             "satisfied": self.satisfied,
             "breaks": self.breaks,
+            "campaign": {
+                "dialed": self.dialed,
+                "callees_answered": self.callees_answered,
+                "machines": self.machines,
+                "busy": self.busy,
+                "not_answered": self.not_answered,
+                "abandoned": self.outbound_abandoned,
+                "conversations": self.conversations,
+                "sales": self.sales,
+            },
             "errors": self.errors,
         }
 
@@ -113,6 +132,9 @@ class Simulation:
         self.rng = random.Random(params.seed)  # callers, drawn in arrival order
         # Agents act when the platform offers: their draws depend on its timing.
         self.agent_rng = random.Random(params.seed + 1)
+        self.callee_rng = random.Random(params.seed + 2)  # who picks up a campaign's call
+        self.campaigns: dict[str, str] = {}  # tenant -> its running campaign
+        self._conversations: set[str] = set()  # outbound calls an agent took up
         self.books = {tenant: Books() for tenant in params.tenants}
         self._calls: dict[str, _Call] = {}
         self._handled_offers: set[str] = set()
@@ -142,10 +164,25 @@ class Simulation:
                 placed += 1
             while self._tasks:  # let every call end
                 await asyncio.wait(set(self._tasks))
+            await self._campaigns_done(deadline)
+            while self._tasks:
+                await asyncio.wait(set(self._tasks))
         finally:
             for watcher in watchers:
                 watcher.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
+
+    async def _campaigns_done(self, deadline: float | None) -> None:
+        """Wait for each campaign to complete (or pause itself), at most until the deadline
+        or ten minutes."""
+        give_up = time.monotonic() + 600 if deadline is None else max(deadline, time.monotonic())
+        for tenant, campaign_id in self.campaigns.items():
+            routing = self.clients[tenant]["routing"]
+            while time.monotonic() < give_up:
+                shown = await routing.get(f"/v1/campaigns/{campaign_id}/progress")
+                if shown.is_success and shown.json()["status"] in ("completed", "paused"):
+                    break
+                await asyncio.sleep(0.5)
 
     def _spawn(self, work) -> None:  # type: ignore[no-untyped-def]
         task = asyncio.create_task(work)
@@ -270,7 +307,14 @@ class Simulation:
                 for agent in listed.json():
                     if agent["id"] not in mine or agent["id"] in self._busy:
                         continue
-                    if agent["status"] == "offered" and agent["call_id"]:
+                    outbound = (agent["call_id"] or "").startswith("out:")
+                    if agent["status"] == "on_call" and outbound:
+                        if agent["call_id"] not in self._conversations:
+                            self._conversations.add(agent["call_id"])
+                            self._spawn(self._campaign_call(tenant, agent["id"], agent["call_id"]))
+                    elif outbound:
+                        continue  # reserved while the callee's phone rings
+                    elif agent["status"] == "offered" and agent["call_id"]:
                         offer = f"{agent['id']}|{agent['call_id']}"
                         if offer not in self._handled_offers:
                             self._handled_offers.add(offer)
@@ -347,6 +391,64 @@ class Simulation:
                 books.queued += 1
                 call.queue_id, call.transferred, call.waiting = other, True, True
                 call.queued_at = time.monotonic()
+
+    # the campaign: the provider's callees and the agents' conversations --------------
+
+    async def provider_callback(self, body: dict) -> None:
+        """What the IVR tells the provider: dial a number, or play an abandoned callee the
+        mandatory message (the IVR hangs up after it)."""
+        books = self.books.get(body.get("tenant", ""))
+        if books is None:
+            return
+        if body.get("type") == "OutboundCallRequested":
+            books.dialed += 1
+            self._spawn(self._callee(body["tenant"], body["call_id"]))
+        elif body.get("type") == "ContactAbandoned":
+            books.outbound_abandoned += 1
+
+    async def _callee(self, tenant: str, call_id: str) -> None:
+        ivr, books = self.clients[tenant]["ivr"], self.books[tenant]
+        draw = self.callee_rng.random()
+        await asyncio.sleep(self.scaled(self.callee_rng.uniform(1, 4)))  # it rings
+        answer_rate = self.params.answer_rate
+        if draw < answer_rate:
+            report = {"status": "in-progress", "answered_by": "human"}
+            books.callees_answered += 1
+        elif draw < answer_rate + 0.1:
+            report = {"status": "in-progress", "answered_by": "machine_start"}
+            books.machines += 1
+        elif draw < answer_rate + 0.2:
+            report = {"status": "busy"}
+            books.busy += 1
+        else:
+            report = {"status": "no-answer"}
+            books.not_answered += 1
+        try:
+            (await ivr.post(f"/v1/calls/{call_id}/outbound-status", json=report)).raise_for_status()
+        except httpx.HTTPError:
+            books.errors += 1
+
+    async def _campaign_call(self, tenant: str, agent_id: str, call_id: str) -> None:
+        """An agent connected to a callee: talks, records the outcome, hangs up."""
+        routing, books = self.clients[tenant]["routing"], self.books[tenant]
+        self._busy.add(agent_id)
+        try:
+            await asyncio.sleep(
+                self.scaled(self.agent_rng.expovariate(1 / self.params.aht_seconds))
+            )
+            sold = self.agent_rng.random() < self.params.sale_share
+            code = "sale" if sold else self.agent_rng.choice(["not_interested", "call_back_later"])
+            disposition = {"agent_id": agent_id, "disposition": code, "notes": "Simulated."}
+            if (
+                await routing.post(f"/v1/calls/{call_id}/disposition", json=disposition)
+            ).is_success:
+                books.conversations += 1
+                books.sales += sold
+            await routing.post(f"/v1/calls/{call_id}/hangup", json={"by": "agent"})
+        except httpx.HTTPError:
+            books.errors += 1
+        finally:
+            self._busy.discard(agent_id)
 
     async def _ticket(self, tenant: str, agent_id: str, call_id: str) -> None:
         workorders = self.clients[tenant]["workorders"]
