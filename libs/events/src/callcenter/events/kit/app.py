@@ -17,6 +17,7 @@ from callcenter.events.kit.http_metrics import MetricsMiddleware, metrics_endpoi
 from callcenter.events.kit.logs import CorrelationIdMiddleware, configure_logging
 from callcenter.events.kit.problems import install_problem_handlers, problem_responses
 from callcenter.events.kit.runtime import Runtime
+from callcenter.events.kit.shedding import LoadSheddingMiddleware
 
 
 def broker_check(kafka: KafkaSettings):
@@ -73,6 +74,9 @@ def create_service_app(
         )
     for router in routers:
         app.include_router(router, prefix="/v1", responses=api_errors)
+    app.add_middleware(
+        LoadSheddingMiddleware, service=settings.service, limit=settings.max_in_flight_requests
+    )
     app.add_middleware(MetricsMiddleware, service=settings.service)
     app.add_middleware(CorrelationIdMiddleware)
     if settings.cors_origins:

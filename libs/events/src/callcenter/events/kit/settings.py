@@ -47,6 +47,10 @@ class ServiceSettings(BaseSettings):
     # Web pages served from other origins that may call this API with a bearer token
     # (the agent console calls the CRM, work orders and analytics), as a JSON list.
     cors_origins: list[str] = Field(default_factory=list, validation_alias=_shared("CORS_ORIGINS"))
+    # Load shedding: past this many requests in flight, answer 429 with Retry-After.
+    max_in_flight_requests: int = Field(
+        default=128, ge=1, validation_alias=_shared("MAX_IN_FLIGHT_REQUESTS")
+    )
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / f'{self.service}.db'}"
