@@ -254,6 +254,7 @@ def test_campaign_commands_refused_in_the_wrong_state(desk):
     refused(desk, cmd.StartCampaign("camp"), Conflict, "is running")
     desk.do(cmd.PauseCampaign("camp"))
     refused(desk, cmd.StartCampaign("camp"), Conflict, "resume it")
+    refused(desk, cmd.RemoveQueue("q1"), Conflict, "dials for campaign(s) camp")
 
 
 def test_a_paused_campaign_dials_nobody_until_resumed(desk):

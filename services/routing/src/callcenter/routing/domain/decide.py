@@ -654,6 +654,13 @@ def _remove_queue(d: _Decision, c: cmd.RemoveQueue) -> None:
     )
     if users:
         raise Conflict(f"queue {c.queue_id!r} is an overflow target of {', '.join(users)}")
+    campaigns = sorted(
+        campaign.id
+        for campaign in d.state.campaigns.values()
+        if campaign.config.queue_id == c.queue_id and campaign.status != "completed"
+    )
+    if campaigns:
+        raise Conflict(f"queue {c.queue_id!r} dials for campaign(s) {', '.join(campaigns)}")
     d.emit(ev.QueueRemoved(at=d.now, queue_id=c.queue_id))
 
 
