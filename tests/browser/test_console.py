@@ -111,6 +111,7 @@ def eventually(check, within: float = 20.0):
 
 
 @pytest.mark.broker
+@pytest.mark.timeout(300)  # the platform's start-up and a whole call in two browsers
 def test_two_agents_play_a_call_from_offer_to_wrap_up(platform):
     assert CHROMIUM.exists(), "Debian's chromium is missing: `make test` installs it"
     url, token = platform

@@ -4,12 +4,16 @@ floor, as JSON and pushed (server-sent events) when something changes."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from fastapi.testclient import TestClient
 
+from callcenter.events.catalogue.crm import CampaignContactsScreened
+from callcenter.events.catalogue.ivr import OutboundCallStatus
 from callcenter.events.kit.auth import Role, issue_token
 from callcenter.events.kit.migrations import upgrade
+from callcenter.events.testing import publish_streams
 from callcenter.routing.app import create_app
 from callcenter.routing.settings import Settings
 
@@ -145,3 +149,47 @@ def test_a_stream_for_someone_else_is_refused(client):
     assert client.get(url).status_code == 403
     floor = f"/v1/floor/stream?access_token={raw_token(Role.AGENT, 'alice')}"
     assert client.get(floor).status_code == 403
+
+
+def eventually(check, seconds: float = 15.0):
+    deadline = time.monotonic() + seconds
+    while not (result := check()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return result
+
+
+def test_a_preview_campaign_card_is_dialed_from_the_desk(client, kafka, tmp_path):
+    campaign = {"campaign_id": "spring", "name": "Spring offer", "queue_id": "general",
+                "mode": "preview", "windows": [{"start": "00:00", "end": "23:59"}],
+                "dispositions": ["sale", "no_sale"],
+                "completed_dispositions": ["sale"]}  # fmt: skip
+    assert client.post("/v1/campaigns", json=campaign, headers=SUPERVISOR).status_code == 201
+    contacts = [{"contact_id": "k1", "number": "+33612345601"}]
+    assert client.post(
+        "/v1/campaigns/spring/contacts", json=contacts, headers=SUPERVISOR
+    ).is_success
+    assert client.post("/v1/campaigns/spring/start", headers=SUPERVISOR).is_success
+    for action in ("login", "ready"):
+        client.post(f"/v1/agents/alice/{action}", headers=ALICE)
+    screened = CampaignContactsScreened(campaign_id="spring", results=[
+        {"contact_id": "k1", "customer_id": "cust-1", "consent": {"calls": True}}])  # fmt: skip
+    publish_streams(kafka, tmp_path / "crm.db", "crm", {"campaign:spring": [screened]})
+
+    preview = eventually(lambda: desk(client)["outbound"])
+    assert preview["status"] == "preview" and preview["name"] == "Spring offer"
+    assert (preview["number"], preview["customer_id"]) == ("+33612345601", "cust-1")
+    assert preview["dials_itself_at"]
+    assert desk(client)["call"] is None
+
+    dialed = client.post("/v1/campaigns/spring/contacts/k1/dial", json={"agent_id": "alice"},
+                         headers=ALICE)  # fmt: skip
+    assert dialed.status_code == 200, dialed.text
+    assert desk(client)["outbound"]["status"] == "dialing"
+    answered = OutboundCallStatus(call_id=preview["call_id"], status="answered",
+                                  number="+33612345601", at="2026-11-23T10:00:00Z")  # fmt: skip
+    publish_streams(kafka, tmp_path / "ivr.db", "ivr", {preview["call_id"]: [answered]})
+
+    talking = eventually(lambda: desk(client)["call"])
+    assert talking["part"] == "owner" and talking["campaign"]["customer_id"] == "cust-1"
+    assert desk(client)["outbound"] is None
+    assert desk(client)["wrap"]["dispositions"] == ["sale", "no_sale"]  # the campaign's codes

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Annotated, Any
 
@@ -20,6 +20,7 @@ from callcenter.events.kit.auth import Principal, Role, principal_of
 from callcenter.events.kit.problems import ProblemError
 from callcenter.routing.api.agents import AgentId, agent_out
 from callcenter.routing.api.deps import AcdDep, Reader, acting_for
+from callcenter.routing.domain.campaigns import Campaign
 from callcenter.routing.domain.decide import call_view
 from callcenter.routing.domain.state import STAFFED, Agent, RoutingState
 
@@ -57,7 +58,7 @@ def desk_view(state: RoutingState, agent: Agent, now: datetime) -> dict[str, Any
     """What an agent's console shows: its state, its call (offered, on, consulted on, in
     conference), the wrap-up it owes, and what it may choose from."""
     on_it = agent.call_id and agent.status in ("offered", "on_call")  # not the wrapped call
-    call = state.calls.get(agent.call_id) if on_it else None
+    call = state.calls.get(agent.call_id) if on_it else None  # (a campaign's leg is not one)
     work: dict[str, Any] | None = None
     if call is not None:
         if agent.status == "offered":
@@ -73,18 +74,24 @@ def desk_view(state: RoutingState, agent: Agent, now: datetime) -> dict[str, Any
             "part": part,
             "offer_expires_at": expires.isoformat() if expires else None,
         }
+        if call.id in state.campaign_calls:
+            work["campaign"] = _campaign_part(state, call.id)
     wrap = None
     if agent.status in ("on_call", "wrap_up") and agent.last_call:
         call_id, queue_id, customer_id = agent.last_call
         queue = state.queues.get(queue_id)
+        codes = list(queue.config.dispositions) if queue else []
+        if call_id in state.campaign_calls:  # the campaign's codes
+            codes = list(_campaign_of(state, call_id).config.dispositions) or codes
         wrap = {
             "call_id": call_id,
             "queue_id": queue_id,
             "customer_id": customer_id,
-            "dispositions": list(queue.config.dispositions) if queue else [],
+            "dispositions": codes,
             "wrap_until": agent.wrap_until.isoformat() if agent.wrap_until else None,
         }
     return {
+        "outbound": _reserved_leg(state, agent),
         "agent": {
             **agent_out(agent).model_dump(mode="json"),
             "seconds_today": agent.seconds_today(now),
@@ -96,6 +103,43 @@ def desk_view(state: RoutingState, agent: Agent, now: datetime) -> dict[str, Any
         "queues": sorted(state.queues),
         "agents": sorted(a for a in state.agents if a != agent.id),
         "at": now.isoformat(),
+    }
+
+
+def _campaign_of(state: RoutingState, call_id: str) -> Campaign:
+    return state.campaigns[state.campaign_calls[call_id][0]]
+
+
+def _campaign_part(state: RoutingState, call_id: str) -> dict[str, Any]:
+    campaign_id, contact_id = state.campaign_calls[call_id]
+    campaign = state.campaigns[campaign_id]
+    contact = campaign.contacts.get(contact_id)
+    return {
+        "campaign_id": campaign_id,
+        "name": campaign.config.name,
+        "contact_id": contact_id,
+        "number": contact.number if contact else None,
+        "customer_id": contact.customer_id if contact else None,
+    }
+
+
+def _reserved_leg(state: RoutingState, agent: Agent) -> dict[str, Any] | None:
+    """A campaign's call the agent is kept for: a preview to dial, or a number ringing."""
+    leg = state.legs.get(agent.call_id or "")
+    if leg is None or leg.agent_id != agent.id or agent.status != "offered":
+        return None
+    campaign = state.campaigns[leg.campaign_id]
+    contact = campaign.contacts.get(leg.contact_id)
+    dials_at = leg.since + timedelta(seconds=campaign.config.preview_seconds)
+    return {
+        "call_id": leg.call_id,
+        "status": leg.status,  # preview (the agent dials), dialing, connecting
+        "campaign_id": leg.campaign_id,
+        "name": campaign.config.name,
+        "contact_id": leg.contact_id,
+        "number": leg.number,
+        "customer_id": contact.customer_id if contact else None,
+        "dials_itself_at": dials_at.isoformat() if leg.status == "preview" else None,
     }
 
 
