@@ -324,7 +324,7 @@ class Outbound:
                 log.warning("placing outbound legs failed: %s", error)
                 tried = 0
             if tried == 0:
-                await sleep_or_stop(stop, 0.2)
+                await sleep_or_stop(stop, 0.5)
 
     async def place_due(self) -> int:
         """Send every due create-call request once; returns how many were tried."""
