@@ -235,3 +235,35 @@ def test_bad_reports_are_problems_and_a_tenant_without_a_provider_fails_the_leg(
         "/v1/twilio/outbound/status", data={"CallSid": "CA1", "CallStatus": "busy"}
     )
     assert no_query.status_code == 422 and "query.tenant" in no_query.text
+
+
+def test_a_leg_the_provider_never_reports_fails_after_its_ringing_time_and_the_grace(
+    client, bearer, deliver, database_url
+):
+    client.put(
+        "/v1/telephony", json={"status_callback_url": "https://pbx.example/cb"}, headers=bearer()
+    )
+    deliver(database_url, "acme", requested("lost", timeout=25), clock=lambda: 1000.0)
+
+    async def expire(at: float) -> int:
+        db = Database(database_url)
+        async with httpx.AsyncClient() as http:
+            dialer = Outbound(
+                db,
+                http,
+                committed=lambda: None,
+                twilio_api_url="https://twilio.mock",
+                public_url="https://ivr.example",
+                clock=lambda: at,
+                report_grace=300,
+            )
+            expired = await dialer.expire_due()
+        await db.dispose()
+        return expired
+
+    assert asyncio.run(expire(1000 + 25 + 300 - 1)) == 0
+    assert asyncio.run(expire(1000 + 25 + 300 + 1)) == 1
+    assert asyncio.run(expire(1000 + 25 + 300 + 2)) == 0
+    late = client.post("/v1/calls/lost/outbound-status", json={"status": "busy"}, headers=bearer())
+    assert late.json()["outcome"] == "failed"
+    assert [e.status for e in leg_events(database_url, "lost")] == ["failed"]

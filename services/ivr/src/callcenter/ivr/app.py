@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         committed=runtime.committed,
         twilio_api_url=settings.twilio_api_url,
         public_url=settings.public_url or f"http://127.0.0.1:{settings.port}",
+        report_grace=settings.outbound_report_grace_seconds,
     )
     surveys = Surveys(runtime.db, committed=runtime.committed)
     if settings.deliver_webhooks:

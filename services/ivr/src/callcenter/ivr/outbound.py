@@ -232,6 +232,26 @@ async def report_in(
     events = core.report(leg, status, answered_by, now)
     for event in events:
         leg = core.evolve(leg, event)
+    if row.purpose == "survey":
+        # The IVR's own leg: routing asked for none, so it is told nothing (the survey's
+        # events are SurveyOffered/SurveyAnswered); the outcome is kept on the row.
+        changed = bool(events)
+        events = []
+        if changed:
+            await conn.execute(
+                update(outbound_legs)
+                .where(outbound_legs.c.tenant == tenant, outbound_legs.c.call_id == call_id)
+                .values(
+                    status="done",
+                    outcome=leg.outcome,
+                    ended=int(leg.ended),
+                    last_error=error[:500] if error else None,
+                )
+            )
+        from callcenter.ivr import surveys  # here: surveys places its legs through this module
+
+        said = await surveys.on_leg(conn, tenant, call_id, leg, changed=changed)
+        return Reported(leg, row.purpose, [], said)
     if events:
         version = await store.stream_version(conn, leg_stream(tenant, call_id))
         await store.append(
@@ -261,11 +281,7 @@ async def report_in(
             .values(**values)
         )
     said: list[Instruction] = []
-    if row.purpose == "survey":  # the leg asks a survey's questions
-        from callcenter.ivr import surveys  # here: surveys places its legs through this module
-
-        said = await surveys.on_leg(conn, tenant, call_id, leg, changed=bool(events))
-    elif leg.outcome in ("answered", "machine") and not leg.ended:
+    if leg.outcome in ("answered", "machine") and not leg.ended:
         telephony = await queries.load_telephony(conn, tenant)
         said = core.connect(leg, abandon_message(telephony))
     return Reported(leg, row.purpose, events, said)
@@ -283,6 +299,7 @@ class Outbound:
         clock: Callable[[], float] = time.time,
         timeout: float = 10.0,
         batch: int = 20,
+        report_grace: float = 300.0,
     ) -> None:
         self.db = db
         self.http = http
@@ -292,6 +309,7 @@ class Outbound:
         self.clock = clock
         self.timeout = timeout
         self.batch = batch
+        self.report_grace = report_grace
 
     # -- reports --------------------------------------------------------------------
 
@@ -320,6 +338,7 @@ class Outbound:
         while not stop.is_set():
             try:
                 tried = await self.place_due()
+                await self.expire_due()
             except Exception as error:  # noqa: BLE001 - keep placing after a database hiccup
                 log.warning("placing outbound legs failed: %s", error)
                 tried = 0
@@ -377,6 +396,34 @@ class Outbound:
                 await conn.execute(update(outbound_legs).where(*where).values(**values))
         if failed:
             self.committed()
+        return len(rows)
+
+    async def expire_due(self) -> int:
+        """Legs the provider never reported (a lost callback) fail after their ringing time
+        and ``report_grace``: routing's dialer is not left waiting. Returns how many."""
+        now = self.clock()
+        async with self.db.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(outbound_legs.c.tenant, outbound_legs.c.call_id)
+                    .where(
+                        outbound_legs.c.status == "placed",
+                        outbound_legs.c.outcome.is_(None),
+                        outbound_legs.c.placed_at + outbound_legs.c.timeout
+                        < now - self.report_grace,
+                    )
+                    .limit(self.batch)
+                )
+            ).all()
+        if not rows:
+            return 0
+        async with self.db.transaction() as conn:
+            for row in rows:
+                await report_in(
+                    conn, row.tenant, row.call_id, "failed", None, now,
+                    error="no report from the provider",
+                )  # fmt: skip
+        self.committed()
         return len(rows)
 
     def leg_urls(self, tenant: str, call_id: str) -> tuple[str, str]:

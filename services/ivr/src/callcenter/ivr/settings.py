@@ -34,3 +34,5 @@ class Settings(ServiceSettings):
     hold_music: str = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
     # Twilio's REST API (outbound legs: "create call"); a test points it at a mock.
     twilio_api_url: str = "https://api.twilio.com"
+    # An outbound leg the provider never reported fails this long after its ringing time.
+    outbound_report_grace_seconds: float = Field(default=300.0, gt=0)
