@@ -115,8 +115,13 @@ def test_an_ivr_survey_after_the_agent_json_and_twilio(
     wrong = client.post("/v1/calls/s1/input", json={"digits": "9"}, headers=bearer()).json()
     assert (wrong["status"], wrong["awaiting"]) == ("survey", "input")
     assert wrong["instructions"][0]["prompts"][0]["text"] == "Please press a key from 1 to 5."
-    good = client.post("/v1/calls/s1/input", json={"digits": "4"}, headers=bearer()).json()
+    keyed = {**bearer(), "Idempotency-Key": "answer-1"}
+    good = client.post("/v1/calls/s1/input", json={"digits": "4"}, headers=keyed).json()
     assert good["instructions"][0]["prompts"][0]["text"] == "Polite?"
+    retried = client.post("/v1/calls/s1/input", json={"digits": "4"}, headers=keyed)
+    assert retried.json() == good  # the first answer again; the next question not answered
+    reused = client.post("/v1/calls/s1/input", json={"digits": "2"}, headers=keyed)
+    assert reused.status_code == 422 and "Idempotency-Key" in reused.text
     last = client.post("/v1/calls/s1/input", json={"digits": "5"}, headers=bearer()).json()
     assert [item["type"] for item in last["instructions"]] == ["say", "hangup"]
     assert last["awaiting"] is None

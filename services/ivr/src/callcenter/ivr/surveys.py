@@ -30,11 +30,12 @@ from callcenter.events.catalogue.routing import CallEnded
 from callcenter.events.db import Database
 from callcenter.events.envelope import format_time, new_envelope
 from callcenter.ivr import outbound
+from callcenter.ivr.desk import Idempotency, KeyReused
 from callcenter.ivr.domain import survey as core
 from callcenter.ivr.domain.connection import Connection
 from callcenter.ivr.domain.instructions import Hangup, Instruction
 from callcenter.ivr.store import queries
-from callcenter.ivr.store.tables import outbound_legs, survey_policies, surveys
+from callcenter.ivr.store.tables import idempotency, outbound_legs, survey_policies, surveys
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,46 @@ async def on_leg(
     return core.ask(survey, again=survey.attempt > 1)
 
 
+async def _keyed(conn: AsyncConnection, tenant: str, key: Idempotency) -> Reply | None:
+    """The survey's first answer to a request with this Idempotency-Key, if any."""
+    query = select(idempotency).where(idempotency.c.tenant == tenant, idempotency.c.key == key.key)
+    row = (await conn.execute(query)).first()
+    if row is None or not isinstance(row.answer, dict) or "survey" not in row.answer:
+        return None
+    if row.fingerprint != key.fingerprint:
+        raise KeyReused(f"Idempotency-Key {key.key!r} was used for another request")
+    kept = row.answer["survey"]
+    return Reply(
+        call_id=kept["call_id"],
+        answer_id=kept["answer_id"],
+        position=kept["position"],
+        asking=kept["asking"],
+        instructions=queries.instructions_from_json(kept["instructions"]),
+    )
+
+
+async def _keep_key(
+    conn: AsyncConnection, tenant: str, key: Idempotency, reply: Reply, at: float
+) -> None:
+    kept = {
+        "call_id": reply.call_id,
+        "answer_id": reply.answer_id,
+        "position": reply.position,
+        "asking": reply.asking,
+        "instructions": [item.model_dump(mode="json") for item in reply.instructions],
+    }
+    await conn.execute(
+        idempotency.insert().values(
+            tenant=tenant,
+            key=key.key,
+            call_id=reply.answer_id,
+            fingerprint=key.fingerprint,
+            answer={"survey": kept},
+            created_at=at,
+        )
+    )
+
+
 class Surveys:
     def __init__(
         self,
@@ -229,15 +270,23 @@ class Surveys:
         return Reply(survey.call_id, answer_id, survey.position, True, said)
 
     async def input(
-        self, tenant: str, answer_id: str, digits: str, position: str | None = None
+        self,
+        tenant: str,
+        answer_id: str,
+        digits: str,
+        position: str | None = None,
+        key: Idempotency | None = None,
     ) -> Reply | None:
         """A key for the survey asking on this call; None when no survey asks (the flow's).
 
         ``position`` names the question the key answers (Twilio's gather URL): a retry
-        for a question already answered changes nothing and hears the current one.
+        for a question already answered changes nothing and hears the current one. An
+        Idempotency-Key does the same for the JSON API (its first answer, again).
         """
         # Most keys are the flow's: a read (never SQLite's write lock) finds no survey.
         async with self.db.read() as conn:
+            if key is not None and (done := await _keyed(conn, tenant, key)) is not None:
+                return done
             asking = await conn.scalar(
                 select(surveys.c.status).where(
                     surveys.c.tenant == tenant,
@@ -250,7 +299,11 @@ class Surveys:
         for attempt in (1, 2):
             try:
                 async with self.db.transaction() as conn:
+                    if key is not None and (done := await _keyed(conn, tenant, key)) is not None:
+                        return done  # the same request, done meanwhile
                     reply, appended = await self._input(conn, tenant, answer_id, digits, position)
+                    if key is not None and reply is not None:
+                        await _keep_key(conn, tenant, key, reply, self.clock())
                 break
             except (store.ConcurrencyError, IntegrityError):
                 if attempt == 2:

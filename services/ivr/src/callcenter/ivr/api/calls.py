@@ -115,7 +115,10 @@ async def call_input(
     keyed = idempotency(key, "input", call_id, body.digits, body.timeout)
     # After the agent, a survey may be asking on this call: its keys are the answers.
     digits = "" if body.timeout else body.digits
-    surveyed = await ivr.surveys.input(principal.tenant, call_id, digits)
+    try:
+        surveyed = await ivr.surveys.input(principal.tenant, call_id, digits, key=keyed)
+    except CallRefusal as error:  # the Idempotency-Key used for another request
+        raise call_problem(error, call_id) from None
     if surveyed is not None:
         return survey_answer(surveyed)
     try:

@@ -285,3 +285,7 @@ async def is_ours(conn: AsyncConnection, tenant: str, call_id: str) -> bool:
         if found is not None:
             return True
     return False
+
+
+def instructions_from_json(said: list[dict[str, Any]]) -> list[Instruction]:
+    return _INSTRUCTIONS.validate_python(said)
