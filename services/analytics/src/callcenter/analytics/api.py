@@ -210,7 +210,7 @@ def _iso(moment: float) -> str:
 
 
 def stream_principal(
-    request: Request, access_token: Annotated[str, Query(min_length=1, max_length=4096)]
+    request: Request, access_token: Annotated[str | None, Query(max_length=4096)] = None
 ) -> Principal:
     """EventSource cannot send headers: the token comes as a query parameter (never logged)."""
     return principal_of(request, access_token)

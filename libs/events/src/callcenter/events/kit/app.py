@@ -63,6 +63,7 @@ def create_service_app(
     app.state.runtime = runtime
     secret = settings.signing_key.get_secret_value() if settings.signing_key else None
     app.state.signing_key = signing_key(secret, settings.resolved_signing_key_file())
+    app.state.jwt_audience = settings.jwt_audience
     install_problem_handlers(app)
     checks = {"database": runtime.db.ping, "broker": broker_check(settings.kafka)}
     app.include_router(health_router(checks), tags=["operations"], responses=problem_responses(503))

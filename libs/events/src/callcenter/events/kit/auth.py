@@ -51,6 +51,7 @@ def issue_token(
     roles: Iterable[Role],
     ttl_seconds: int = 3600,
     now: datetime | None = None,
+    audience: str | None = None,
 ) -> str:
     role_names = sorted(Role(role).value for role in roles)
     if not role_names:
@@ -64,18 +65,25 @@ def issue_token(
         "iat": int(issued.timestamp()),
         "exp": int((issued + timedelta(seconds=ttl_seconds)).timestamp()),
     }
+    if audience:
+        claims["aud"] = audience
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
-def verify_token(key: str, token: str) -> Principal:
+def verify_token(key: str, token: str, audience: str | None = None) -> Principal:
+    """The token's principal: signature (HS256 only), issuer, expiry, tenant and roles;
+    with ``audience``, the token must name it in ``aud``. Without, a token carrying an
+    ``aud`` is refused (it was meant for another audience)."""
     invalid = 'Bearer error="invalid_token"'
+    required = ["iss", "sub", "iat", "exp"] + (["aud"] if audience else [])
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
             key,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["iss", "sub", "iat", "exp"]},
+            audience=audience,
+            options={"require": required},
         )
     except jwt.ExpiredSignatureError:
         raise _unauthorized("The bearer token has expired", invalid) from None
@@ -127,8 +135,9 @@ class VerifiedTokens:
     request, and checking its signature was a tenth of an IVR call's cost. The
     expiry is still checked on every use."""
 
-    def __init__(self, key: str, size: int = 4096) -> None:
+    def __init__(self, key: str, size: int = 4096, audience: str | None = None) -> None:
         self.key = key
+        self.audience = audience
         self.size = size
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
@@ -136,7 +145,7 @@ class VerifiedTokens:
         hit = self._verified.get(token)
         if hit is not None and time.time() < hit[1]:
             return hit[0]
-        principal = verify_token(self.key, token)  # 401 problems, an expired token's too
+        principal = verify_token(self.key, token, self.audience)  # 401 problems, an expired token's too
         expires = jwt.decode(token, options={"verify_signature": False})["exp"]
         self._verified[token] = (principal, float(expires))
         if len(self._verified) > self.size:
@@ -144,12 +153,17 @@ class VerifiedTokens:
         return principal
 
 
-def principal_of(request: Request, token: str) -> Principal:
-    """The principal of a token, checked with the app's key (``app.state.signing_key``)."""
-    tokens = getattr(request.app.state, "tokens", None)
-    if tokens is None or tokens.key != request.app.state.signing_key:
-        tokens = request.app.state.tokens = VerifiedTokens(request.app.state.signing_key)
-    return tokens.principal(token)
+def principal_of(request: Request, token: str | None) -> Principal:
+    """The principal of a token, checked with the app's key (``app.state.signing_key``)
+    and audience (``app.state.jwt_audience``, if any); no token is a 401 too."""
+    if token is None or not token.strip():
+        raise _unauthorized("A bearer token is required")
+    state = request.app.state
+    audience = getattr(state, "jwt_audience", None)
+    tokens = getattr(state, "tokens", None)
+    if tokens is None or tokens.key != state.signing_key or tokens.audience != audience:
+        tokens = state.tokens = VerifiedTokens(state.signing_key, audience=audience)
+    return tokens.principal(token.strip())
 
 
 async def authenticate(
@@ -198,6 +212,11 @@ def token_command(argv: list[str] | None = None) -> None:
     parser.add_argument("--subject", default="dev")
     parser.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
     parser.add_argument(
+        "--audience",
+        default=os.environ.get("CALLCENTER_JWT_AUDIENCE") or None,
+        help="the aud claim (services with CALLCENTER_JWT_AUDIENCE set require it)",
+    )
+    parser.add_argument(
         "--key-file",
         type=Path,
         default=_default_key_file(),
@@ -207,6 +226,11 @@ def token_command(argv: list[str] | None = None) -> None:
     key = signing_key(os.environ.get("CALLCENTER_SIGNING_KEY"), args.key_file)
     roles = [Role(role) for role in args.role]
     token = issue_token(
-        key, subject=args.subject, tenant=args.tenant, roles=roles, ttl_seconds=args.ttl
+        key,
+        subject=args.subject,
+        tenant=args.tenant,
+        roles=roles,
+        ttl_seconds=args.ttl,
+        audience=args.audience,
     )
     print(token)

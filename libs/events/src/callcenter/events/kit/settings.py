@@ -39,6 +39,8 @@ class ServiceSettings(BaseSettings):
     signing_key_file: Path | None = Field(
         default=None, validation_alias=_shared("SIGNING_KEY_FILE")
     )
+    # Tokens must name this audience (``aud``) when set; unset, tokens carry no ``aud``.
+    jwt_audience: str | None = Field(default=None, validation_alias=_shared("JWT_AUDIENCE"))
     kafka: KafkaSettings = Field(default_factory=KafkaEnvironment)
     # The relay and consumers can be switched off, e.g. for a read-only replica.
     run_relay: bool = True

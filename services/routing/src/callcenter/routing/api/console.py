@@ -201,7 +201,7 @@ async def get_floor(principal: Reader, acd: AcdDep) -> dict[str, Any]:
 
 
 def stream_principal(
-    request: Request, access_token: Annotated[str, Query(min_length=1, max_length=4096)]
+    request: Request, access_token: Annotated[str | None, Query(max_length=4096)] = None
 ) -> Principal:
     """EventSource cannot send headers: the token comes as a query parameter (never logged)."""
     return principal_of(request, access_token)
