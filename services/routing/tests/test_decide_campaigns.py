@@ -35,6 +35,11 @@ def replays(desk) -> None:
     fresh = RoutingState()
     for event in desk.log:
         evolve(fresh, registry.model(event.event_type).model_validate_json(event.model_dump_json()))
+    if granted := getattr(desk, "granted", None):  # the day's counts afford_abandons gave
+        camp = fresh.campaigns["camp"]
+        camp.day = camp.day or desk.now.date().isoformat()
+        camp.answered_today += granted[0]
+        camp.abandoned_today += granted[1]
     assert snapshot_bytes(fresh) == snapshot_bytes(desk.state)
     assert snapshot_bytes(from_snapshot(to_snapshot(desk.state))) == snapshot_bytes(desk.state)
 
@@ -268,12 +273,29 @@ def test_a_paused_campaign_dials_nobody_until_resumed(desk):
 # -- predictive -------------------------------------------------------------------------------
 
 
+def afford_abandons(desk, answered: int = 100, abandoned: int = 0) -> list:
+    """As if the day had seen ``answered`` more callees (and ``abandoned`` more of them
+    abandoned) before: the abandon cap's budget. ``replays`` knows of it."""
+    desk.do(cmd.PauseCampaign("camp"))
+    camp = desk.state.campaigns["camp"]
+    today = desk.now.date().isoformat()
+    if camp.day != today:
+        camp.day, camp.answered_today, camp.abandoned_today = today, 0, 0
+    camp.answered_today += answered
+    camp.abandoned_today += abandoned
+    before = getattr(desk, "granted", (0, 0))
+    desk.granted = (before[0] + answered, before[1] + abandoned)
+    return desk.do(cmd.ResumeCampaign("camp"))
+
+
 def test_predictive_overdials_and_abandons_a_callee_no_agent_takes_within_the_wait(desk):
-    desk.agent("alice")
-    desk.agent("bob")
-    started = campaign(desk, mode="predictive", contacts=numbers(10))
+    desk.agent("alice", ready=False)
+    desk.agent("bob", ready=False)
+    campaign(desk, mode="predictive", contacts=numbers(10))
+    afford_abandons(desk)
+    started = dialed(desk.do(cmd.MakeReady("alice"))) + dialed(desk.do(cmd.MakeReady("bob")))
     # Answer rate 0.5 before any measure: 2 calls per ready agent, none reserved.
-    assert [a for _, a in dialed(started)] == [None] * 4
+    assert [a for _, a in started] == [None] * 4
     first = desk.do(cmd.ReportOutbound("out:camp:k0:1", "answered"))
     assert names(first) == ["ContactAnswered"] and first[0].agent_id == "alice"
     desk.do(cmd.ReportOutbound("out:camp:k1:1", "answered"))
@@ -290,7 +312,7 @@ def test_predictive_overdials_and_abandons_a_callee_no_agent_takes_within_the_wa
     abandoned = desk.wait(2)
     assert "ContactAbandoned" in names(abandoned)
     camp = desk.state.campaigns["camp"]
-    assert camp.abandoned == 1 and camp.abandon_rate_today(desk.now) == 0.25
+    assert camp.abandoned == 1 and camp.abandon_rate_today(desk.now) == 1 / 104
     assert contact(desk, "k3").next_at == desk.now + timedelta(seconds=3600)
     replays(desk)
 
@@ -307,6 +329,25 @@ def test_predictive_pacing_falls_to_one_call_per_agent_at_the_abandon_cap(desk):
     assert 1.0 < pacing_ratio(camp, desk.now) < 3.0
     camp.abandoned_today = 3
     assert pacing_ratio(camp, desk.now) == 1.0
+
+
+def test_a_day_that_cannot_afford_an_abandon_dials_predictive_calls_with_an_agent_each(desk):
+    """Early in the day (or after abandons) one more abandon would break the cap: the
+    predictive campaign reserves an agent per call, like a progressive one."""
+    desk.agent("alice")
+    desk.agent("bob")
+    started = campaign(desk, mode="predictive", contacts=numbers(10))
+    assert sorted(a for _, a in dialed(started)) == ["alice", "bob"]  # 0 answered: no budget
+    desk.do(cmd.ReportOutbound("out:camp:k0:1", "answered"))
+    desk.do(cmd.ReportOutbound("out:camp:k1:1", "answered"))
+    assert desk.state.campaigns["camp"].abandoned == 0
+    assert dialed(afford_abandons(desk, answered=40, abandoned=0)) == []  # both agents talk
+    freed = desk.do(cmd.HangUp("out:camp:k0:1", by="caller"))
+    unreserved = [a for _, a in dialed(freed)]
+    assert unreserved and set(unreserved) == {None}  # 40 answered: 1.2 abandons to spend
+    spent = dialed(afford_abandons(desk, answered=0, abandoned=1))
+    assert [a for _, a in spent] == ["alice"]  # the budget spent: an agent per call again
+    replays(desk)
 
 
 # -- dispositions ---------------------------------------------------------------------------
@@ -371,8 +412,10 @@ def test_campaigns_share_agents_by_priority_and_keep_to_their_schedule(desk):
 
 def test_an_answered_callee_waiting_for_an_agent_goes_before_inbound_callers(desk):
     desk.queue(wrap_up_seconds=0)
-    desk.agent("alice")
+    desk.agent("alice", ready=False)
     campaign(desk, mode="predictive", contacts=numbers(2))
+    afford_abandons(desk)
+    desk.do(cmd.MakeReady("alice"))  # two calls for one agent
     desk.do(cmd.ReportOutbound("out:camp:k0:1", "answered"))  # alice takes k0
     desk.call("in1")  # waits: alice is busy
     assert names(desk.do(cmd.ReportOutbound("out:camp:k1:1", "answered"))) == ["ContactConnecting"]

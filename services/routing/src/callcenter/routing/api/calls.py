@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, status
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from callcenter.events.kit.problems import ProblemError
 from callcenter.routing.api.deps import (
@@ -85,6 +85,9 @@ class DispositionBody(AgentBody):
     disposition: Identifier
     notes: str = Field(default="", max_length=4000)
     follow_up: bool = Field(default=False, description="a work order should follow")
+    callback_at: AwareDatetime | None = Field(
+        default=None, description="a campaign call: call the contact again then"
+    )
 
 
 class CallDecision(BaseModel):
@@ -257,5 +260,6 @@ async def leave_conference(
 async def disposition(
     call_id: CallId, body: DispositionBody, principal: AgentOrSupervisor, acd: AcdDep
 ):
-    command = cmd.Disposition(call_id, body.agent_id, body.disposition, body.notes, body.follow_up)
+    command = cmd.Disposition(call_id, body.agent_id, body.disposition, body.notes, body.follow_up,
+                              callback_at=body.callback_at)  # fmt: skip
     return await _handle(acd, principal, call_id, body.agent_id, command)

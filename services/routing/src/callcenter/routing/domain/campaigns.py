@@ -222,6 +222,7 @@ class Campaign:
 
     def progress(self, now: datetime) -> dict[str, Any]:
         remaining = sum(1 for c in self.contacts.values() if c.status != "done")
+        answered = self.reached + self.abandoned
         total = len(self.contacts)
         return {
             "status": self.status,
@@ -231,7 +232,8 @@ class Campaign:
             "completed": self.completed,
             "abandoned": self.abandoned,
             "remaining": remaining,
-            "abandon_rate": round(self.abandoned / self.reached, 4) if self.reached else 0.0,
+            # Of the callees who answered: those no agent took in time (Ofcom, FTC).
+            "abandon_rate": round(self.abandoned / answered, 4) if answered else 0.0,
             "abandon_rate_today": round(self.abandon_rate_today(now), 4),
             "completion_rate": round(self.completed / total, 4) if total else 0.0,
             "answer_rate": round(self.answer_rate, 4),
@@ -319,6 +321,22 @@ def pacing_ratio(campaign: Campaign, now: datetime) -> float:
     low, high = THROTTLE_FROM * pacing.abandon_cap, SAFE_LIMIT * pacing.abandon_cap
     headroom = (high - rate) / (high - low)
     return 1.0 + (base - 1.0) * min(1.0, max(0.0, headroom))
+
+
+def abandon_budget(campaign: Campaign, now: datetime) -> float:
+    """Abandons the day can still afford: were the next callee answered and abandoned,
+    the day's rate would stay within the cap while this is at least 1."""
+    today = campaign.day == now.date().isoformat()
+    answered = campaign.answered_today if today else 0
+    abandoned = campaign.abandoned_today if today else 0
+    return campaign.config.pacing.abandon_cap * (answered + 1) - abandoned
+
+
+def may_overdial(campaign: Campaign, now: datetime) -> bool:
+    """Predictive dialing bets on agents not yet free, so a callee may be abandoned: only
+    while the day can afford an abandon and is not near the cap. Otherwise the dialer
+    reserves an agent per call, as in progressive mode, and nobody is abandoned."""
+    return abandon_budget(campaign, now) >= 1 and not near_cap(campaign, now)
 
 
 def near_cap(campaign: Campaign, now: datetime) -> bool:

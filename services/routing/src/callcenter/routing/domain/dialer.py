@@ -22,7 +22,7 @@ from callcenter.routing.domain.campaigns import (
     Leg,
     consent_allows,
     in_window,
-    near_cap,
+    may_overdial,
     pacing_ratio,
     retry_at,
 )
@@ -366,7 +366,7 @@ def run(d: _Decision) -> None:
         if config.starts_at is not None and now < config.starts_at:
             continue
         queue = state.queues.get(config.queue_id)
-        if config.mode == "predictive":
+        if config.mode == "predictive" and may_overdial(campaign, now):
             _dial_predictive(d, campaign, queue)
         else:
             while (agent := free_agent(state, queue)) is not None:
@@ -398,9 +398,7 @@ def _dial_predictive(d: _Decision, campaign: Campaign, queue: Queue | None) -> N
         for leg in state.legs.values()
         if leg.campaign_id == campaign.id and leg.status in ("dialing", "connecting")
     )
-    # Near the cap: no betting on busy agents, one call per ready agent (no abandon).
-    capacity = ready if near_cap(campaign, d.now) else ready + soon
-    target = math.floor(capacity * pacing_ratio(campaign, d.now) + 1e-9) - in_flight
+    target = math.floor((ready + soon) * pacing_ratio(campaign, d.now) + 1e-9) - in_flight
     for _ in range(max(0, target)):
         contact = next_contact(state, campaign, d.now)
         if contact is None:
