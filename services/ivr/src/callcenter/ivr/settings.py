@@ -12,6 +12,10 @@ class Settings(ServiceSettings):
     # The base URL Twilio calls (behind a proxy or tunnel), for signature checks;
     # unset: the URL of the request as it arrived.
     public_url: str | None = None
+    # Refuse Twilio's inbound webhooks (voice, gather, status...) for tenants with no
+    # Twilio auth token to check them with. Off by default: development and tests drive
+    # the Twilio edge unsigned; a production deployment turns it on.
+    require_twilio_signatures: bool = False
     # The demo flow is installed for this tenant on this number at start-up when
     # the tenant has no such flow yet (`make run`); empty disables it.
     demo_tenant: str = "demo"

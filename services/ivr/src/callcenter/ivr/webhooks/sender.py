@@ -33,6 +33,34 @@ def signature(secret: str, timestamp: int, body: str) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
+TOLERANCE_SECONDS = 300
+
+
+def verify_signature(
+    secret: str,
+    header: str,
+    body: str,
+    *,
+    now: float | None = None,
+    tolerance: float = TOLERANCE_SECONDS,
+) -> bool:
+    """What a receiver of our callbacks checks: the ``X-Callcenter-Signature`` header
+    (``t=<unix>,v1=<hex>``) is ours for this body (constant-time comparison) and its
+    time is within ``tolerance`` seconds of ``now`` (an old request replayed fails)."""
+    fields: dict[str, list[str]] = {}
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        fields.setdefault(name, []).append(value)
+    stamps, macs = fields.get("t", []), fields.get("v1", [])
+    if len(stamps) != 1 or not stamps[0].isdigit() or not macs:
+        return False
+    timestamp = int(stamps[0])
+    if abs((time.time() if now is None else now) - timestamp) > tolerance:
+        return False
+    expected = signature(secret, timestamp, body).split(",v1=", 1)[1].encode()
+    return any(hmac.compare_digest(expected, mac.encode()) for mac in macs)
+
+
 def backoff(attempts: int) -> float:
     """Seconds before the next try after ``attempts`` failed ones: 1, 2, 4, ... 300."""
     return min(MAX_BACKOFF, 2.0 ** (attempts - 1))
