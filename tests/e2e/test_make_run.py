@@ -125,6 +125,7 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
     command = [str(Path(sys.executable).parent / "callcenter-simulator"), "--quiet",
                "--tenants", "acme", "--calls", "40", "--rate", "240", "--aht", "4",
                "--patience", "6", "--agents-per-skill", "2", "--seed", "2",
+               "--campaign-contacts", "12", "--answer-rate", "0.6",
                "--export", str(folder)]  # fmt: skip
     run = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr
@@ -180,6 +181,25 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
         while httpx.get(f"{workorders}/vm-{call_id}", headers=headers).status_code != 200:
             assert time.monotonic() < deadline, f"no work order for the voicemail of {call_id}"
             time.sleep(0.5)
+    # The predictive campaign run beside the inbound calls: its books are routing's
+    # progress and analytics' campaign KPIs, and nobody was abandoned past the 3% cap.
+    [progress] = json.loads((folder / "summary.json").read_text())["campaigns"].values()
+    dialer = books["campaign"]
+    assert progress["status"] == "completed" and dialer["conversations"] > 0
+    assert progress["attempted"] == dialer["dialed"]
+    assert progress["reached"] + progress["abandoned"] == dialer["callees_answered"]
+    assert progress["completed"] == dialer["sales"]
+    assert progress["abandon_rate_today"] <= 0.03
+    campaigns = f"{analytics}/v1/kpis?by=campaign&campaign_id={progress['id']}"
+    deadline = time.monotonic() + 30
+    while (rows := httpx.get(campaigns, headers=headers).json()["rows"]) == [] or (
+        rows[0]["outbound_completed"] < progress["completed"]
+    ):
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.5)
+    folded = {key: rows[0][f"outbound_{key}"] for key in ("attempts", "reached", "completed")}
+    assert folded == {"attempts": progress["attempted"], "reached": progress["reached"],
+                      "completed": progress["completed"]}  # fmt: skip
     # The exported events, folded offline, give the platform's numbers.
     fold = subprocess.run([str(Path(sys.executable).parent / "callcenter-analytics"), "fold",
                            "--events", str(folder / "events.jsonl")],
