@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from callcenter.events.bus import KafkaSettings
 from callcenter.events.kit.auth import signing_key
+from callcenter.events.kit.body_limit import BodyLimitMiddleware
 from callcenter.events.kit.event_log import event_log_router
 from callcenter.events.kit.health import health_router
 from callcenter.events.kit.http_metrics import MetricsMiddleware, metrics_endpoint
@@ -77,6 +78,9 @@ def create_service_app(
         app.include_router(router, prefix="/v1", responses=api_errors)
     app.add_middleware(
         LoadSheddingMiddleware, service=settings.service, limit=settings.max_in_flight_requests
+    )
+    app.add_middleware(
+        BodyLimitMiddleware, limit=settings.max_body_bytes, overrides=settings.upload_body_limits
     )
     app.add_middleware(MetricsMiddleware, service=settings.service)
     app.add_middleware(CorrelationIdMiddleware)

@@ -145,7 +145,8 @@ class VerifiedTokens:
         hit = self._verified.get(token)
         if hit is not None and time.time() < hit[1]:
             return hit[0]
-        principal = verify_token(self.key, token, self.audience)  # 401 problems, an expired token's too
+        # 401 problems, an expired token's too
+        principal = verify_token(self.key, token, self.audience)
         expires = jwt.decode(token, options={"verify_signature": False})["exp"]
         self._verified[token] = (principal, float(expires))
         if len(self._verified) > self.size:

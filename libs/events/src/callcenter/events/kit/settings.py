@@ -54,6 +54,12 @@ class ServiceSettings(BaseSettings):
         default=128, ge=1, validation_alias=_shared("MAX_IN_FLIGHT_REQUESTS")
     )
 
+    # Request bodies past this are refused with 413 (per service:
+    # CALLCENTER_<SERVICE>_MAX_BODY_BYTES); routes taking uploads may allow more,
+    # as a full-match path pattern -> bytes.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    upload_body_limits: dict[str, int] = Field(default_factory=dict)
+
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / f'{self.service}.db'}"
 
