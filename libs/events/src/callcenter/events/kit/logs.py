@@ -23,6 +23,18 @@ _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-
 _PHONE = re.compile(r"(?<![\w-])\+?\d(?:[ -]?\d){6,}(?![\w-])")
 # Accepted as is from clients; anything else is replaced, so a header cannot forge log content.
 _VALID_CORRELATION_ID = re.compile(r"[\w.:-]{1,128}")
+# Libraries whose records carry the data itself (SQL parameters, message payloads: names,
+# notes, numbers in any format) below these levels: kept there even when the service
+# logs DEBUG (SQLAlchemy's engine logs every statement with its parameters at INFO).
+DATA_LOGGERS = {
+    "sqlalchemy.engine": logging.WARNING,
+    "sqlalchemy.pool": logging.WARNING,
+    "aiosqlite": logging.INFO,
+    "aiokafka": logging.INFO,
+    "asyncpg": logging.INFO,
+    "httpx": logging.INFO,
+    "httpcore": logging.INFO,
+}
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -80,6 +92,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter(service))
     root.addHandler(handler)
     root.setLevel(level)
+    for name, floor in DATA_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(floor, root.level))
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, DropQueryStrings) for f in access.filters):
         access.addFilter(DropQueryStrings())
