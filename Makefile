@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 SERVICES := routing ivr crm workorders analytics
 PACKAGES := libs/events $(addprefix services/,$(SERVICES)) tools/simulator
 INSTALLED := $(VENV)/.installed
+# pytest-xdist workers for `make test`; the platform tests share one (tests/conftest.py).
+TEST_WORKERS ?= 2
 
 .PHONY: setup run test lint format bench migrate reset clean sandbox
 
@@ -34,7 +36,7 @@ $(KUBECTL):
 	$(SUDO) apt-get install -y -q kubernetes-client || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q kubernetes-client)
 
 test: $(INSTALLED) $(CHROMIUM) $(KUBECTL) ## the whole test suite (CI=true: PostgreSQL is required)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

