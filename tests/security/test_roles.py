@@ -249,6 +249,12 @@ def _call(client: TestClient, name: str, op: Operation, token: str | None):
     )
 
 
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """Authentication and roles are checked before any query: one backend is enough."""
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
 def _is_problem(response) -> bool:
     return response.headers.get("content-type", "").startswith("application/problem+json")
 
@@ -258,8 +264,8 @@ EVERY_ROUTE = ("none", "forged", "expired")
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_every_route_refuses_missing_forged_and_expired_tokens(name, database_url, kafka, tmp_path):
-    with TestClient(make_app(name, database_url, kafka, tmp_path)) as client:
+def test_every_route_refuses_missing_forged_and_expired_tokens(name, sqlite_url, kafka, tmp_path):
+    with TestClient(make_app(name, sqlite_url, kafka, tmp_path)) as client:
         failures = []
         ops = [op for op in operations(client.app) if op.key not in NOT_BEARER.get(name, ())]
         for n, op in enumerate(ops):
@@ -279,8 +285,8 @@ def test_every_route_refuses_missing_forged_and_expired_tokens(name, database_ur
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_every_route_lets_in_exactly_the_documented_roles(name, database_url, kafka, tmp_path):
-    with TestClient(make_app(name, database_url, kafka, tmp_path)) as client:
+def test_every_route_lets_in_exactly_the_documented_roles(name, sqlite_url, kafka, tmp_path):
+    with TestClient(make_app(name, sqlite_url, kafka, tmp_path)) as client:
         ops = [op for op in operations(client.app) if op.key not in NOT_BEARER.get(name, ())]
         table = ROLES[name]
         assert sorted(op.key for op in ops) == sorted(table), "the role table is out of date"
