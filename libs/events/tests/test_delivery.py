@@ -311,3 +311,38 @@ async def test_a_failing_handler_dead_letters_its_event_only(producer_db, consum
     assert set(counts.values()) == {1}
     [reason] = await read_dlq(kafka, 1)
     assert reason.startswith("handler failed: ValueError: no agent group")
+
+
+@pytest.mark.embedded_broker
+async def test_a_log_rebuilt_shorter_than_the_consumers_anchor_is_reread_at_once(
+    producer_db, consumer_db, embedded_broker: EmbeddedBroker, kafka
+):
+    """A log inflated by republished copies, then lost and rebuilt from the store, ends
+    before the consumer's anchor: the consumer must not wait past its end (the chaos
+    test saw calls reach routing minutes late, when new traffic pushed the log past it)."""
+    relay = relay_for(producer_db, kafka)
+    consumer = consumer_for(consumer_db, kafka)
+    async with running(relay, consumer):
+        await append_calls(producer_db, 0, 12)
+        await wait_for_effects(consumer_db, 12)
+        for _ in range(2):  # the relay forgets what it published: two more copies of it all
+            async with producer_db.transaction() as conn:
+                await conn.execute(store.relay_anchors.delete())
+                await conn.execute(store.relay_checkpoints.delete())
+            relay.notify()
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                async with consumer_db.read() as conn:
+                    row = await conn.execute(select(func.sum(store.consumer_offsets.c.next_offset)))
+                    if (row.scalar() or 0) >= 12 * (_ + 2):
+                        break
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.05)
+
+        embedded_broker.kill()  # lost; the relay rebuilds it from the store, a third as long
+        embedded_broker.start()
+        await append_calls(producer_db, 12, 1)
+        counts = await settled_effects(consumer_db, 13, within=20)
+
+    assert set(counts) == expected_keys(range(13))
+    assert set(counts.values()) == {1}

@@ -395,8 +395,20 @@ class Consumer:
             }
         if self._consumer is None:
             return  # stopping: a rebalance finished as the consumer was being closed
+        ends = await self._end_offsets([partition for partition in assigned if partition in saved])
         for partition in assigned:
-            if partition in saved:
+            anchored_at = saved[partition][0] - 1 if partition in saved else None
+            if anchored_at is not None and ends.get(partition, anchored_at + 1) <= anchored_at:
+                # The log ends before our anchor: it was lost and rebuilt shorter (a log
+                # inflated by republished copies). Seeking past its end would wait there
+                # for new messages, the anchor check never made: reread it now.
+                log.warning(
+                    "consumer %s: %s ends at %d, before its anchor at %d; rereading it",
+                    self.name, partition, ends[partition], anchored_at,
+                )  # fmt: skip
+                self._assigned_at[partition] = FIRST_OFFSET
+                self._expected_anchor.pop(partition, None)
+            elif partition in saved:
                 next_offset, event_id = saved[partition]
                 self._assigned_at[partition] = next_offset - 1
                 self._expected_anchor[partition] = (next_offset - 1, event_id)
@@ -406,6 +418,16 @@ class Consumer:
             self._consumer.seek(partition, self._assigned_at[partition])
         self._assignments += 1
         self.assigned.set()
+
+    async def _end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """Where the partitions' logs end now (none known if the broker does not say)."""
+        if not partitions or self._consumer is None:
+            return {}
+        try:
+            return await self._consumer.end_offsets(partitions)
+        except (TimeoutError, KafkaError, OSError) as error:
+            log.warning("consumer %s: end offsets unknown: %s", self.name, error)
+            return {}
 
 
 class _Positioner(ConsumerRebalanceListener):
