@@ -9,7 +9,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from pydantic import BaseModel, Field
 
+from callcenter.events.log_throttle import throttle_kafka_client_logs
+
 log = logging.getLogger(__name__)
+throttle_kafka_client_logs()  # a broker away must not flood the logs
 
 DLQ_TOPIC = "callcenter.dlq"
 
