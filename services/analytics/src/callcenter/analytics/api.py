@@ -229,12 +229,12 @@ async def live_stream(
     closing = request.app.state.runtime.closing
 
     async def events() -> AsyncIterator[str]:
-        seen = analytics.version
+        seen = analytics.changes.version
         yield _event(_snapshot(analytics, principal.tenant))
         while not closing.is_set() and not await request.is_disconnected():
             waiting = analytics.fold.tenant(principal.tenant).waiting()
             timeout = TICK_SECONDS if waiting else KEEPALIVE_SECONDS
-            version = await analytics.changed(seen, timeout, unless=closing)
+            version = await analytics.changes.changed(seen, timeout, unless=closing)
             if closing.is_set():
                 break
             if version == seen and not waiting:

@@ -3,7 +3,7 @@
 The archive is the backbone's ``events`` table (``store.keep``, in the consumer's
 transaction, so an event is archived exactly once). At start-up the fold is
 rebuilt by replaying the archive, then it follows it. Readers wait on
-``changed`` to learn that the fold moved (the wallboard's push).
+``changes`` to learn that the fold moved (the wallboard's push).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from callcenter.events import store
 from callcenter.events.aio import sleep_or_stop
 from callcenter.events.db import Database
 from callcenter.events.envelope import Envelope, format_time, utcnow
+from callcenter.events.kit.changes import Changes
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,8 @@ class Analytics:
         self.position = 0
         self.settings: dict[str, KpiSettings] = {}
         self.exams: dict[str, list[ExamScore]] = {}
-        self.version = 0
         self.caught_up = asyncio.Event()
-        self._changed = asyncio.Event()
+        self.changes = Changes()  # moves with the fold and the settings (the wallboard's push)
 
     def settings_of(self, tenant: str) -> KpiSettings:
         return self.settings.get(tenant) or KpiSettings()
@@ -89,19 +89,8 @@ class Analytics:
             if len(rows) < BATCH:
                 break
         if total:
-            self._bump()
+            self.changes.notify()
         return total
-
-    async def changed(self, seen: int, within: float, unless: asyncio.Event) -> int:
-        """Wait until the fold moves past version ``seen``, at most ``within`` seconds and
-        not once ``unless`` is set; the version."""
-        if self.version == seen and not unless.is_set():
-            waiters = {asyncio.ensure_future(self._changed.wait()),
-                       asyncio.ensure_future(unless.wait())}  # fmt: skip
-            _, pending = await asyncio.wait(waiters, timeout=within, return_when="FIRST_COMPLETED")
-            for waiter in pending:
-                waiter.cancel()
-        return self.version
 
     async def save_settings(self, tenant: str, settings: KpiSettings, by: str) -> None:
         values = {
@@ -112,7 +101,7 @@ class Analytics:
         async with self.db.transaction() as conn:
             await store.upsert(conn, kpi_settings, {"tenant": tenant}, values)
         self.settings[tenant] = settings
-        self._bump()
+        self.changes.notify()
 
     async def record_exam(self, tenant: str, exam: ExamScore, by: str) -> None:
         values = {
@@ -138,8 +127,3 @@ class Analytics:
                 taken_at = datetime.fromisoformat(row.taken_at).timestamp()
                 exam = ExamScore(row.agent_id, row.exam, row.score, taken_at)
                 self.exams.setdefault(row.tenant, []).append(exam)
-
-    def _bump(self) -> None:
-        self.version += 1
-        waiter, self._changed = self._changed, asyncio.Event()
-        waiter.set()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from callcenter.events.kit.auth import Principal, Role, require_roles
 from callcenter.events.kit.problems import ProblemError
+from callcenter.events.kit.types import TextModel
 from callcenter.ivr import recordings
 from callcenter.ivr.api.deps import CallController, IvrDep, Viewer
 
@@ -19,7 +20,7 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 Listener = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
 
 
-class RecordingSettingsBody(BaseModel):
+class RecordingSettingsBody(TextModel):
     enabled: bool
     consent_prompt: str | None = Field(
         default=None, min_length=1, max_length=1000, description="said at the start of each call"
@@ -45,7 +46,7 @@ class RecordingView(BaseModel):
     retain_until: str | None
 
 
-class RecordingStoppedBody(BaseModel):
+class RecordingStoppedBody(TextModel):
     uri: str = Field(pattern=r"^https?://", max_length=2000)
     duration: float = Field(ge=0, le=86400, description="seconds")
 

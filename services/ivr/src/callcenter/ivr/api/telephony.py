@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, SecretStr
 
+from callcenter.events.kit.types import TextModel
 from callcenter.ivr.api.deps import Designer, IvrDep
 from callcenter.ivr.store import queries
 from callcenter.ivr.store.queries import Telephony
@@ -12,7 +13,7 @@ from callcenter.ivr.store.queries import Telephony
 router = APIRouter(tags=["telephony"])
 
 
-class TelephonySettings(BaseModel):
+class TelephonySettings(TextModel):
     twilio_auth_token: SecretStr | None = Field(
         default=None, max_length=200, description="when set, Twilio webhooks must be signed"
     )
