@@ -42,7 +42,7 @@ def serve_analytics(kafka, tmp_path: Path, port: int) -> subprocess.Popen:
                "--port", str(port)]  # fmt: skip
     log = open(tmp_path / "analytics.log", "ab")  # the process keeps it open
     process = subprocess.Popen(command, env=environment, stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a loaded 2-core CI machine starts slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:

@@ -126,13 +126,14 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
                "--tenants", "acme", "--calls", "40", "--rate", "240", "--aht", "4",
                "--patience", "6", "--agents-per-skill", "2", "--seed", "2",
                "--campaign-contacts", "12", "--answer-rate", "0.6",
+               "--hold-share", "0.5", "--transfer-share", "0.4", "--follow-up-share", "0.5",
                "--export", str(folder)]  # fmt: skip
     run = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr
     books = json.loads((folder / "summary.json").read_text())["simulator"]["acme"]
     assert (books["arrived"], books["errors"]) == (40, 0)
     assert books["answered"] > 0 and books["abandoned"] > 0
-    assert books["held"] > 0 and books["transferred"] > 0 and books["follow_ups"] > 0
+    assert books["held"] > 0 and books["transferred"] > 0 and books["follow_ups"]
     assert books["dispositions"] == books["answered"]
     assert books["ended_by_agent"] > 0 and books["surveys"] > 0
     token = issue_token(signing_key(None, key_file), subject="audit", tenant="acme",
@@ -180,6 +181,12 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
         deadline = time.monotonic() + 30
         while httpx.get(f"{workorders}/vm-{call_id}", headers=headers).status_code != 200:
             assert time.monotonic() < deadline, f"no work order for the voicemail of {call_id}"
+            time.sleep(0.5)
+    # Every disposition asking for a follow-up opened one work order for its call.
+    for call_id in books["follow_ups"]:
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{workorders}/fu-{call_id}", headers=headers).status_code != 200:
+            assert time.monotonic() < deadline, f"no follow-up work order for {call_id}"
             time.sleep(0.5)
     # The predictive campaign run beside the inbound calls: its books are routing's
     # progress and analytics' campaign KPIs, and nobody was abandoned past the 3% cap.

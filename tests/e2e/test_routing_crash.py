@@ -47,7 +47,7 @@ def serve(database_url: str, kafka, tmp_path: Path, port: int) -> subprocess.Pop
     ]
     process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL,
                                stderr=open(tmp_path / f"routing-{port}.log", "ab"))  # fmt: skip
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a loaded 2-core CI machine starts slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:

@@ -60,7 +60,7 @@ def serve(database_url: str, kafka: KafkaSettings, tmp_path: Path, port: int) ->
                "--port", str(port)]  # fmt: skip
     process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL,
                                stderr=open(tmp_path / f"workorders-{port}.log", "ab"))  # fmt: skip
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a loaded 2-core CI machine starts slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:

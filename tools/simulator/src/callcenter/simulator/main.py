@@ -80,6 +80,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--export", type=Path, help="directory for events.jsonl and summary.json")
     parser.add_argument("--no-setup", action="store_true", help="queues, agents, flow exist")
     parser.add_argument("--quiet", action="store_true", help="no live progress display")
+    for share, default in (("hold", 0.2), ("transfer", 0.1), ("follow-up", 0.1)):
+        parser.add_argument(f"--{share}-share", type=float, default=default,
+                            help=f"share of answered calls with a {share} (0-1)")  # fmt: skip
     parser.add_argument(
         "--campaign-contacts",
         type=int,
@@ -98,6 +101,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     for name in ("rate", "speed", "aht", "patience"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name} must be positive")
+    for name in ("hold_share", "transfer_share", "follow_up_share", "answer_rate"):
+        if not 0 <= getattr(args, name) <= 1:
+            parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
     return args
 
 
@@ -107,7 +113,9 @@ def params_of(args: argparse.Namespace) -> Params:
                   calls_per_minute=args.rate, aht_seconds=args.aht,
                   patience_seconds=args.patience, speed=args.speed, seed=args.seed,
                   campaign_contacts=args.campaign_contacts, campaign_mode=args.campaign_mode,
-                  answer_rate=args.answer_rate)  # fmt: skip
+                  answer_rate=args.answer_rate, hold_share=args.hold_share,
+                  transfer_share=args.transfer_share,
+                  follow_up_share=args.follow_up_share)  # fmt: skip
 
 
 async def simulate(args: argparse.Namespace, console: Console) -> dict[str, Any]:

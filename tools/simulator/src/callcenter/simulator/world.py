@@ -39,7 +39,7 @@ class Books:
     held: int = 0
     transferred: int = 0
     dispositions: int = 0
-    follow_ups: int = 0
+    follow_ups: list[str] = field(default_factory=list)  # calls whose disposition asks one
     ended_by_agent: int = 0
     surveys: int = 0  # answers to the post-call survey
     satisfied: int = 0  # of which 4 or 5
@@ -133,6 +133,7 @@ class Simulation:
         # Agents act when the platform offers: their draws depend on its timing.
         self.agent_rng = random.Random(params.seed + 1)
         self.callee_rng = random.Random(params.seed + 2)  # who picks up a campaign's call
+        self.campaign_rng = random.Random(params.seed + 3)  # its conversations, apart
         self.campaigns: dict[str, str] = {}  # tenant -> its running campaign
         self._conversations: set[str] = set()  # outbound calls an agent took up
         self.books = {tenant: Books() for tenant in params.tenants}
@@ -372,7 +373,8 @@ class Simulation:
             await routing.post(f"/v1/calls/{call.call_id}/disposition", json=disposition)
         ).is_success:
             books.dispositions += 1
-            books.follow_ups += follow_up
+            if follow_up:
+                books.follow_ups.append(call.call_id)
         if self.agent_rng.random() < self.params.hold_share:
             if (await routing.post(f"/v1/calls/{call.call_id}/hold", json=me)).is_success:
                 books.held += 1
@@ -434,10 +436,12 @@ class Simulation:
         self._busy.add(agent_id)
         try:
             await asyncio.sleep(
-                self.scaled(self.agent_rng.expovariate(1 / self.params.aht_seconds))
+                self.scaled(self.campaign_rng.expovariate(1 / self.params.aht_seconds))
             )
-            sold = self.agent_rng.random() < self.params.sale_share
-            code = "sale" if sold else self.agent_rng.choice(["not_interested", "call_back_later"])
+            sold = self.campaign_rng.random() < self.params.sale_share
+            code = (
+                "sale" if sold else self.campaign_rng.choice(["not_interested", "call_back_later"])
+            )
             disposition = {"agent_id": agent_id, "disposition": code, "notes": "Simulated."}
             if (
                 await routing.post(f"/v1/calls/{call_id}/disposition", json=disposition)
