@@ -20,6 +20,8 @@ import pytest
 from callcenter.events.broker import free_port
 from callcenter.events.kit.auth import Role, issue_token, signing_key
 
+pytestmark = pytest.mark.platform  # starts the platform as `make run` does
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["routing", "ivr", "crm", "workorders", "analytics"]
 PHONE = "+33671234567"
