@@ -15,6 +15,7 @@ from callcenter.events.catalogue.base import Event
 from callcenter.events.db import Database
 from callcenter.events.envelope import Envelope
 from callcenter.events.kit.migrations import upgrade
+from callcenter.events.testing import read_topic as read_topic_until
 
 KEY = "crm-tests-signing-key-of-32-bytes-or-more!"
 
@@ -110,28 +111,8 @@ def feed(crm_offline, database_url) -> Feed:
     return Feed(database_url)
 
 
-async def _read_topic(kafka, topic: str, until: str, within: float = 20.0) -> list[tuple[str, str]]:
-    """(type, stream id) of the topic's events, up to the first of type ``until``."""
-    reader = kafka.consumer(None)
-    await reader.start()
-    reader.subscribe([kafka.topic(topic)])
-    seen: list[tuple[str, str]] = []
-    deadline = asyncio.get_running_loop().time() + within
-    try:
-        while asyncio.get_running_loop().time() < deadline:
-            for records in (await reader.getmany(timeout_ms=500)).values():
-                for record in records:
-                    attributes = {name: value.decode() for name, value in record.headers}
-                    seen.append((attributes["ce_type"], attributes["ce_streamid"]))
-            if any(kind == until for kind, _ in seen):
-                return seen
-    finally:
-        await reader.stop()
-    raise AssertionError(f"no {until} on {topic} within {within} s: {seen}")
-
-
 @pytest.fixture
 def read_topic():
     """``await read_topic(kafka, topic, until)``: (type, stream id) of the topic's events
     up to the first of type ``until`` (read with a consumer of no group)."""
-    return _read_topic
+    return read_topic_until

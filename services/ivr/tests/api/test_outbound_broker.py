@@ -12,30 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from callcenter.events.catalogue.routing import OutboundCallRequested
-from callcenter.events.testing import publish_streams
+from callcenter.events.testing import publish_streams, read_topic
 from callcenter.ivr.app import create_app
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-async def read_topic(kafka, topic: str, until: str, within: float = 20.0) -> list[tuple[str, str]]:
-    """(type, stream id) of the topic's events up to the first of type ``until``."""
-    reader = kafka.consumer(None)
-    await reader.start()
-    reader.subscribe([kafka.topic(topic)])
-    seen: list[tuple[str, str]] = []
-    deadline = asyncio.get_running_loop().time() + within
-    try:
-        while asyncio.get_running_loop().time() < deadline:
-            for records in (await reader.getmany(timeout_ms=500)).values():
-                for record in records:
-                    attributes = {name: value.decode() for name, value in record.headers}
-                    seen.append((attributes["ce_type"], attributes["ce_streamid"]))
-            if any(kind == until for kind, _ in seen):
-                return seen
-    finally:
-        await reader.stop()
-    raise AssertionError(f"no {until} on {topic} within {within} s: {seen}")
 
 
 @pytest.mark.broker

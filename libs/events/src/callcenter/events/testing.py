@@ -256,3 +256,26 @@ def publish_streams(
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, publish()).result()
+
+
+async def read_topic(
+    kafka: KafkaSettings, topic: str, until: str, within: float = 20.0
+) -> list[tuple[str, str]]:
+    """(type, stream id) of a topic's events up to the first of type ``until``, read with a
+    consumer of no group (what a service published, as a subscriber sees it)."""
+    reader = kafka.consumer(None)
+    await reader.start()
+    reader.subscribe([kafka.topic(topic)])
+    seen: list[tuple[str, str]] = []
+    deadline = asyncio.get_running_loop().time() + within
+    try:
+        while asyncio.get_running_loop().time() < deadline:
+            for records in (await reader.getmany(timeout_ms=500)).values():
+                for record in records:
+                    attributes = {name: value.decode() for name, value in record.headers}
+                    seen.append((attributes["ce_type"], attributes["ce_streamid"]))
+            if any(kind == until for kind, _ in seen):
+                return seen
+    finally:
+        await reader.stop()
+    raise AssertionError(f"no {until} on {topic} within {within} s: {seen}")
