@@ -50,8 +50,6 @@ ROLES["routing"] = {
     "POST /v1/agents/{agent_id}/wrap-up-done": {ADMIN, AGENT, SUP},
     "POST /v1/calls": {ADMIN, INTEGRATOR, SUP},
     "GET /v1/calls/{call_id}": ANY,
-    # docs/routing.md says "the agent itself, supervisor" for answer, reject, hold...
-    # disposition and dial; admins are let in too (as for the agents' state changes).
     "POST /v1/calls/{call_id}/answer": {ADMIN, AGENT, SUP},
     "POST /v1/calls/{call_id}/reject": {ADMIN, AGENT, SUP},
     "POST /v1/calls/{call_id}/hangup": ANY,
@@ -157,8 +155,6 @@ ROLES["crm"] = {
 }
 ROLES["workorders"] = {
     "GET /v1/events": {ADMIN, INTEGRATOR, SUP},
-    # docs/workorders.md says "staff" for the list, the types and the rules (staff
-    # elsewhere there excludes integrators); integrators may read them too.
     "GET /v1/tickets": ANY,
     "POST /v1/tickets": ANY,
     "GET /v1/tickets/{ticket_id}": ANY,
