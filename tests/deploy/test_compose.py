@@ -170,6 +170,7 @@ def _platform_metrics() -> set[str]:
     # Importing the modules registers their metrics (analytics' gauges register a collector).
     import callcenter.analytics.gauges
     import callcenter.events.kit.http_metrics
+    import callcenter.events.kit.shedding
     import callcenter.events.metrics  # noqa: F401
 
     return {metric.name for metric in REGISTRY.collect() if metric.name.startswith("callcenter_")}
