@@ -8,9 +8,6 @@ Screenshots go to ``test-artifacts/console/`` (``CALLCENTER_TEST_ARTIFACTS`` mov
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,12 +15,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from callcenter.events.broker import free_port
-from callcenter.events.kit.auth import Role, issue_token, signing_key
+from callcenter.events.kit.auth import Role, issue_token
+from tests.platform import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-SERVICES = ["routing", "ivr", "crm", "workorders", "analytics"]
 ARTIFACTS = Path(os.environ.get("CALLCENTER_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "console"
 SCREEN = {"width": 1366, "height": 768}
 LINE = "+15550142"
@@ -32,34 +28,14 @@ CALLER = "+33612345678"
 
 @pytest.fixture
 def platform(tmp_path):
-    """`make run`'s launcher with free ports, no simulator: the ports and a token maker."""
-    ports = {name: free_port() for name in SERVICES}
-    environment = {
-        **os.environ,
-        "CALLCENTER_DATA_DIR": str(tmp_path / "var"),
-        "CALLCENTER_BROKER_PORT": str(free_port()),
-        "CALLCENTER_SIMULATOR_RATE": "0",
-        **{f"CALLCENTER_{name.upper()}_PORT": str(port) for name, port in ports.items()},
-    }
-    launcher = subprocess.Popen([sys.executable, str(ROOT / "tools" / "devrun.py")],
-                                env=environment, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    output = []
-    try:
-        for line in launcher.stdout:
-            output.append(line)
-            if "platform is up" in line:
-                break
-        assert "platform is up" in "".join(output), "".join(output)
-        key = signing_key(None, tmp_path / "var" / "dev-signing-key")
+    """`make run`'s launcher with free ports, no simulator: the URLs and a token maker."""
+    with make_run(tmp_path / "var") as running:
+        key = running.signing_key()
 
         def token(subject: str, *roles: Role) -> str:
             return issue_token(key, subject=subject, tenant="acme", roles=roles)
 
-        yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}, token
-    finally:
-        launcher.send_signal(signal.SIGINT)
-        launcher.communicate(timeout=60)
+        yield running.urls, token
 
 
 def set_up(url: dict[str, str], admin: str) -> str:

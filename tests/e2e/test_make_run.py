@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,11 +18,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from callcenter.events.broker import free_port
 from callcenter.events.kit.auth import Role, issue_token, signing_key
-
-ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["routing", "ivr", "crm", "workorders", "analytics"]
+from tests.platform import SERVICES, make_run
 
 
 def get(url: str) -> tuple[int, dict]:
@@ -217,31 +213,9 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
 
 @pytest.mark.timeout(300)
 def test_make_run_brings_the_platform_up_and_ctrl_c_stops_it(tmp_path):
-    ports = {name: free_port() for name in SERVICES}
-    environment = {
-        **os.environ,
-        "CALLCENTER_DATA_DIR": str(tmp_path / "var"),
-        "CALLCENTER_BROKER_PORT": str(free_port()),
-        "CALLCENTER_SIMULATOR_RATE": "30",
-        **{f"CALLCENTER_{name.upper()}_PORT": str(port) for name, port in ports.items()},
-    }
-    started = time.monotonic()
-    launcher = subprocess.Popen(
-        [sys.executable, str(ROOT / "tools" / "devrun.py")],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output = []
-    try:
-        for line in launcher.stdout:
-            output.append(line)
-            if "platform is up" in line:
-                break
-        up_after = time.monotonic() - started
-        assert "platform is up" in "".join(output), "".join(output)
-        assert up_after < 60
+    with make_run(tmp_path / "var", CALLCENTER_SIMULATOR_RATE="30") as platform:
+        ports, output, launcher = platform.ports, platform.output, platform.launcher
+        assert platform.up_after < 60
 
         for name, port in ports.items():
             assert f"http://127.0.0.1:{port}/docs" in "".join(output)
@@ -265,11 +239,8 @@ def test_make_run_brings_the_platform_up_and_ctrl_c_stops_it(tmp_path):
         the_simulator_moves_the_demo_wallboard(page.replace("/wallboard", "/v1/live"), token)
         processes = children_of(launcher.pid)
         assert len(processes) >= len(SERVICES)
-    finally:
-        launcher.send_signal(signal.SIGINT)
-        rest, _ = launcher.communicate(timeout=60)
-    assert launcher.returncode == 0, rest
-    assert "stopped" in rest
+    assert launcher.returncode == 0, platform.rest
+    assert "stopped" in platform.rest
     assert [pid for pid in processes if alive(pid)] == []
     for name in SERVICES:
         assert (tmp_path / "var" / f"{name}.db").exists()

@@ -6,24 +6,17 @@ numbers, names and email used: none may appear."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from callcenter.events.broker import free_port
-from callcenter.events.kit.auth import Role, issue_token, signing_key
+from callcenter.events.kit.auth import Role, issue_token
+from tests.platform import SERVICES, make_run
 
 pytestmark = pytest.mark.platform  # starts the platform as `make run` does
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["routing", "ivr", "crm", "workorders", "analytics"]
 PHONE = "+33671234567"
 OTHER_PHONE = "+14155550123"
 TWILIO_TOKEN, CALLBACK_SECRET = "tw-7f3c9e1d5b2a4c6e8f0a", "cb-0e9d8c7b6a5f4e3d2c1b"
@@ -147,36 +140,11 @@ def the_calls(url: dict[str, str], token: str) -> None:
 
 @pytest.mark.timeout(300)
 def test_no_phone_number_name_or_email_reaches_the_logs(tmp_path):
-    ports = {name: free_port() for name in SERVICES}
-    environment = {
-        **os.environ,
-        "CALLCENTER_DATA_DIR": str(tmp_path / "var"),
-        "CALLCENTER_BROKER_PORT": str(free_port()),
-        "CALLCENTER_SIMULATOR_RATE": "0",
-        "CALLCENTER_LOG_LEVEL": "DEBUG",
-        **{f"CALLCENTER_{name.upper()}_LOG_LEVEL": "DEBUG" for name in SERVICES},
-        **{f"CALLCENTER_{name.upper()}_PORT": str(port) for name, port in ports.items()},
-    }
-    launcher = subprocess.Popen(
-        [sys.executable, str(ROOT / "tools" / "devrun.py")],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output = []
-    try:
-        for line in launcher.stdout:
-            output.append(line)
-            if "platform is up" in line:
-                break
-        assert "platform is up" in "".join(output), "".join(output)
-        key = signing_key(None, tmp_path / "var" / "dev-signing-key")
+    debug = {f"CALLCENTER_{name.upper()}_LOG_LEVEL": "DEBUG" for name in SERVICES}
+    with make_run(tmp_path / "var", CALLCENTER_LOG_LEVEL="DEBUG", **debug) as platform:
+        key = platform.signing_key()
         token = issue_token(key, subject="pii", tenant="acme", roles=list(Role))
-        the_calls({name: f"http://127.0.0.1:{port}" for name, port in ports.items()}, token)
-    finally:
-        launcher.send_signal(signal.SIGINT)
-        rest, _ = launcher.communicate(timeout=60)
+        the_calls(platform.urls, token)
     logs = sorted((tmp_path / "var" / "log").glob("*.log"))
     assert {path.stem for path in logs} >= set(SERVICES)
     text = {path.name: path.read_text(errors="replace") for path in logs}
@@ -198,4 +166,4 @@ def test_no_phone_number_name_or_email_reaches_the_logs(tmp_path):
         for line in content.splitlines()
         if any(d[-9:] in phone_digits for d in digits.findall(line))
     ]
-    assert launcher.returncode == 0, rest
+    assert platform.launcher.returncode == 0, platform.rest
