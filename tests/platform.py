@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from callcenter.events.broker import free_port
+from callcenter.events.broker import free_ports
 from callcenter.events.kit.auth import signing_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,11 +40,12 @@ class Platform:
 @contextmanager
 def make_run(data_dir: Path, **environment: str) -> Iterator[Platform]:
     """The platform up (the launcher printed "platform is up"), stopped on leaving."""
-    ports = {name: free_port() for name in SERVICES}
+    *service_ports, broker_port = free_ports(len(SERVICES) + 1)
+    ports = dict(zip(SERVICES, service_ports, strict=True))
     environment = {
         **os.environ,
         "CALLCENTER_DATA_DIR": str(data_dir),
-        "CALLCENTER_BROKER_PORT": str(free_port()),
+        "CALLCENTER_BROKER_PORT": str(broker_port),
         "CALLCENTER_SIMULATOR_RATE": "0",
         **{f"CALLCENTER_{name.upper()}_PORT": str(port) for name, port in ports.items()},
         **environment,

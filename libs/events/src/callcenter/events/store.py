@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -261,8 +262,10 @@ async def append_to_stream(
     correlation_id: str,
     causation_id: str | None = None,
     subject: str | None = None,
+    time: datetime | None = None,
 ) -> list[Envelope]:
-    """Wrap events in envelopes continuing ``stream_id`` after ``expected_version``."""
+    """Wrap events in envelopes continuing ``stream_id`` after ``expected_version``
+    (``time``: the service's clock, when it is not the wall clock)."""
     envelopes = [
         new_envelope(
             data,
@@ -273,6 +276,7 @@ async def append_to_stream(
             correlation_id=correlation_id,
             causation_id=causation_id,
             subject=subject,
+            time=time,
         )
         for offset, data in enumerate(events_to_append, start=1)
     ]

@@ -37,7 +37,7 @@ from callcenter.events import store
 from callcenter.events.aio import sleep_or_stop
 from callcenter.events.catalogue import Event
 from callcenter.events.db import Database
-from callcenter.events.envelope import format_time, new_envelope
+from callcenter.events.envelope import format_time
 from callcenter.ivr.domain import outbound as core
 from callcenter.ivr.domain.connection import Connection
 from callcenter.ivr.domain.instructions import Hangup, Instruction, Say
@@ -253,23 +253,11 @@ async def report_in(
         said = await surveys.on_leg(conn, tenant, call_id, leg, changed=changed)
         return Reported(leg, row.purpose, [], said)
     if events:
-        version = await store.stream_version(conn, leg_stream(tenant, call_id))
-        await store.append(
-            conn,
-            [
-                new_envelope(
-                    event,
-                    source="callcenter.ivr",
-                    tenant=tenant,
-                    stream_id=leg_stream(tenant, call_id),
-                    stream_version=version + offset,
-                    correlation_id=call_id,
-                    subject=call_id,
-                    time=now,
-                )
-                for offset, event in enumerate(events, start=1)
-            ],
-        )
+        stream = leg_stream(tenant, call_id)
+        version = await store.stream_version(conn, stream)
+        await store.append_to_stream(conn, stream, version, events, source="callcenter.ivr",
+                                     tenant=tenant, correlation_id=call_id, subject=call_id,
+                                     time=now)  # fmt: skip
         values: dict[str, Any] = {"outcome": leg.outcome, "ended": int(leg.ended)}
         if leg.outcome is not None:
             values["status"] = "done"

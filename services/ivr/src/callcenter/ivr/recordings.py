@@ -21,7 +21,7 @@ from callcenter.events.catalogue import Event
 from callcenter.events.catalogue.ivr import RecordingPaused, RecordingResumed, RecordingStarted
 from callcenter.events.catalogue.routing import CallAnswered
 from callcenter.events.db import Database
-from callcenter.events.envelope import format_time, new_envelope
+from callcenter.events.envelope import format_time
 from callcenter.events.kit.auth import Principal
 from callcenter.ivr.domain import recording as core
 from callcenter.ivr.store import queries
@@ -72,22 +72,10 @@ async def _append(
 ) -> None:
     stream = recording_stream(tenant, recording_id)
     version = await store.stream_version(conn, stream)
-    await store.append(
-        conn,
-        [
-            new_envelope(
-                event,
-                source="callcenter.ivr",
-                tenant=tenant,
-                stream_id=stream,
-                stream_version=version + offset,
-                correlation_id=getattr(event, "call_id", recording_id),
-                subject=recording_id,
-                time=now,
-            )
-            for offset, event in enumerate(events, start=1)
-        ],
-    )
+    correlation = getattr(events[0], "call_id", recording_id) if events else recording_id
+    await store.append_to_stream(conn, stream, version, events, source="callcenter.ivr",
+                                 tenant=tenant, correlation_id=correlation,
+                                 subject=recording_id, time=now)  # fmt: skip
 
 
 async def _row(conn: AsyncConnection, tenant: str, recording_id: str) -> Any:

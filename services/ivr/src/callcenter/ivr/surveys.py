@@ -28,7 +28,7 @@ from callcenter.events.catalogue import Event
 from callcenter.events.catalogue.ivr import SurveyOffered
 from callcenter.events.catalogue.routing import CallEnded
 from callcenter.events.db import Database
-from callcenter.events.envelope import format_time, new_envelope
+from callcenter.events.envelope import format_time
 from callcenter.ivr import outbound
 from callcenter.ivr.desk import Idempotency, KeyReused
 from callcenter.ivr.domain import survey as core
@@ -101,22 +101,9 @@ async def _append(
 ) -> None:
     stream = survey_stream(tenant, call_id)
     version = await store.stream_version(conn, stream)
-    await store.append(
-        conn,
-        [
-            new_envelope(
-                event,
-                source="callcenter.ivr",
-                tenant=tenant,
-                stream_id=stream,
-                stream_version=version + offset,
-                correlation_id=call_id,
-                subject=call_id,
-                time=now,
-            )
-            for offset, event in enumerate(events, start=1)
-        ],
-    )
+    await store.append_to_stream(conn, stream, version, events, source="callcenter.ivr",
+                                 tenant=tenant, correlation_id=call_id, subject=call_id,
+                                 time=now)  # fmt: skip
 
 
 async def _caller_number(conn: AsyncConnection, tenant: str, call_id: str) -> str:
