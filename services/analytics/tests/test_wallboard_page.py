@@ -7,7 +7,6 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import sync_playwright
 
 from callcenter.analytics.kpis import KpiSettings
@@ -39,8 +38,7 @@ def a_view(log) -> dict:
 
 
 def test_badges_and_the_campaigns_panel(log):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is missing: `make test` installs it")
+    assert CHROMIUM.exists(), "Debian's chromium is missing: `make test` installs it"
     view = a_view(log)
     page_html = files("callcenter.analytics").joinpath("wallboard.html").read_text()
     with sync_playwright() as playwright:
