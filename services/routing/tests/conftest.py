@@ -4,10 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from callcenter.events.catalogue import registry
 from callcenter.routing.domain import commands as cmd
 from callcenter.routing.domain.config import AgentConfig, QueueConfig
 from callcenter.routing.domain.decide import decide
-from callcenter.routing.domain.state import RoutingState
+from callcenter.routing.domain.errors import RoutingError
+from callcenter.routing.domain.snapshot import from_snapshot, snapshot_bytes, to_snapshot
+from callcenter.routing.domain.state import RoutingState, evolve
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
 
@@ -48,6 +51,27 @@ class Desk:
 
     def status(self, agent_id: str) -> str:
         return self.state.agents[agent_id].status
+
+    def refuses(self, command: cmd.Command, error: type[RoutingError], words: str) -> None:
+        """The core refuses ``command`` with ``error`` saying ``words``, changing nothing."""
+        before = snapshot_bytes(self.state)
+        with pytest.raises(error) as caught:
+            self.do(command)
+        assert words in caught.value.detail
+        assert snapshot_bytes(self.state) == before
+
+    def replayed(self) -> RoutingState:
+        """A fresh state evolved from the log, each event through its JSON form."""
+        fresh = RoutingState()
+        for event in self.log:
+            model = registry.model(event.event_type)
+            evolve(fresh, model.model_validate_json(event.model_dump_json()))
+        return fresh
+
+    def assert_replays(self, replayed: RoutingState | None = None) -> None:
+        """The log replays to the same state, and the state survives a snapshot."""
+        assert snapshot_bytes(replayed or self.replayed()) == snapshot_bytes(self.state)
+        assert snapshot_bytes(from_snapshot(to_snapshot(self.state))) == snapshot_bytes(self.state)
 
 
 def names(events) -> list[str]:

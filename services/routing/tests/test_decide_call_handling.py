@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from callcenter.events.catalogue import registry
 from callcenter.routing.domain import commands as cmd
 from callcenter.routing.domain.config import BusinessHours, TenantSettings
-from callcenter.routing.domain.errors import Conflict, Invalid, NotFound, RoutingError
-from callcenter.routing.domain.snapshot import from_snapshot, snapshot_bytes, to_snapshot
-from callcenter.routing.domain.state import RoutingState, evolve
+from callcenter.routing.domain.errors import Conflict, Invalid, NotFound
+from callcenter.routing.domain.snapshot import from_snapshot, to_snapshot
 
 
 def connected(desk, call_id: str = "c1", agent: str = "alice", talk: float = 0) -> None:
@@ -23,22 +19,6 @@ def connected(desk, call_id: str = "c1", agent: str = "alice", talk: float = 0) 
     desk.do(cmd.AnswerCall(call_id, agent))
     if talk:
         desk.now += timedelta(seconds=talk)
-
-
-def refused(desk, command: cmd.Command, error: type[RoutingError], words: str) -> None:
-    before = snapshot_bytes(desk.state)
-    with pytest.raises(error) as caught:
-        desk.do(command)
-    assert words in caught.value.detail
-    assert snapshot_bytes(desk.state) == before
-
-
-def replays(desk) -> None:
-    fresh = RoutingState()
-    for event in desk.log:
-        evolve(fresh, registry.model(event.event_type).model_validate_json(event.model_dump_json()))
-    assert snapshot_bytes(fresh) == snapshot_bytes(desk.state)
-    assert snapshot_bytes(from_snapshot(to_snapshot(desk.state))) == snapshot_bytes(desk.state)
 
 
 # -- hold and mute ---------------------------------------------------------------------
@@ -62,7 +42,7 @@ def test_holds_add_up_and_the_end_reports_talk_and_hold_apart(desk, event_names)
 
     assert event_names(ended) == ["CallEnded", "AgentWrapUpStarted"]
     assert (ended[0].talk, ended[0].hold) == (40, 25)
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_hold_and_mute_refusals(desk):
@@ -71,26 +51,26 @@ def test_hold_and_mute_refusals(desk):
     desk.agent("bob", ready=False)
     connected(desk)
 
-    refused(desk, cmd.ResumeCall("c1", "alice"), Conflict, "call 'c1' is not on hold")
-    refused(desk, cmd.HoldCall("c1", "bob"), Conflict, "is with agent 'alice', not 'bob'")
-    refused(desk, cmd.HoldCall("c9", "alice"), NotFound, "call 'c9'")
+    desk.refuses(cmd.ResumeCall("c1", "alice"), Conflict, "call 'c1' is not on hold")
+    desk.refuses(cmd.HoldCall("c1", "bob"), Conflict, "is with agent 'alice', not 'bob'")
+    desk.refuses(cmd.HoldCall("c9", "alice"), NotFound, "call 'c9'")
     desk.do(cmd.HoldCall("c1", "alice"))
-    refused(desk, cmd.HoldCall("c1", "alice"), Conflict, "already on hold")
+    desk.refuses(cmd.HoldCall("c1", "alice"), Conflict, "already on hold")
 
     desk.do(cmd.MuteCall("c1", "alice"))
     assert desk.state.calls["c1"].muted
-    refused(desk, cmd.MuteCall("c1", "alice"), Conflict, "already muted")
+    desk.refuses(cmd.MuteCall("c1", "alice"), Conflict, "already muted")
     assert [type(e).__name__ for e in desk.do(cmd.MuteCall("c1", "alice", muted=False))] == [
         "CallUnmuted"
     ]
-    refused(desk, cmd.MuteCall("c1", "alice", muted=False), Conflict, "already unmuted")
+    desk.refuses(cmd.MuteCall("c1", "alice", muted=False), Conflict, "already unmuted")
 
 
 def test_a_ringing_call_cannot_be_held(desk):
     desk.queue()
     desk.agent("alice")
     desk.call("c1")
-    refused(desk, cmd.HoldCall("c1", "alice"), Conflict, "is not connected to an agent")
+    desk.refuses(cmd.HoldCall("c1", "alice"), Conflict, "is not connected to an agent")
 
 
 # -- blind transfer --------------------------------------------------------------------
@@ -127,7 +107,7 @@ def test_blind_transfer_to_a_queue_is_a_new_visit_aging_from_the_first(desk, eve
     assert event_names(answered) == ["AgentReady", "CallOffered"] and answered[1].call_id == "c1"
     events = desk.do(cmd.AnswerCall("c1", "bill"))
     assert events[0].wait == 0 and events[0].queue_id == "q2"  # its wait in q2
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_blind_transfer_to_a_named_agent_rings_them_alone(desk, event_names):
@@ -146,7 +126,7 @@ def test_blind_transfer_to_a_named_agent_rings_them_alone(desk, event_names):
     desk.now += timedelta(seconds=4)
     answered = desk.do(cmd.AnswerCall("c1", "carol"))
     assert answered[0].wait == 0 and answered[0].ring == 4  # the wait of its first answer
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_a_named_agent_who_lets_the_transfer_ring_out_leaves_it_to_the_queue(desk):
@@ -160,7 +140,7 @@ def test_a_named_agent_who_lets_the_transfer_ring_out_leaves_it_to_the_queue(des
     desk.wait(10)
 
     assert desk.offered_to("c1") == ["bob"]  # still waiting, not past its max wait
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_blind_transfer_refusals(desk):
@@ -174,19 +154,19 @@ def test_blind_transfer_refusals(desk):
     connected(desk)
     desk.call("c2", "tiny")
 
-    refused(desk, cmd.TransferCall("c1", "alice", to_queue_id="support"), Conflict,
+    desk.refuses(cmd.TransferCall("c1", "alice", to_queue_id="support"), Conflict,
             "queue 'support' is closed")  # fmt: skip
-    refused(desk, cmd.TransferCall("c1", "alice", to_queue_id="tiny"), Conflict, "is full")
-    refused(desk, cmd.TransferCall("c1", "alice", to_queue_id="nope"), NotFound, "'nope'")
-    refused(desk, cmd.TransferCall("c1", "alice", to_agent_id="bob"), Conflict,
+    desk.refuses(cmd.TransferCall("c1", "alice", to_queue_id="tiny"), Conflict, "is full")
+    desk.refuses(cmd.TransferCall("c1", "alice", to_queue_id="nope"), NotFound, "'nope'")
+    desk.refuses(cmd.TransferCall("c1", "alice", to_agent_id="bob"), Conflict,
             "agent 'bob' is logged out")  # fmt: skip
-    refused(desk, cmd.TransferCall("c1", "alice", to_agent_id="alice"), Conflict,
+    desk.refuses(cmd.TransferCall("c1", "alice", to_agent_id="alice"), Conflict,
             "already on the call")  # fmt: skip
-    refused(desk, cmd.TransferCall("c1", "alice"), Invalid, "name exactly one")
-    refused(desk, cmd.TransferCall("c1", "alice", to_queue_id="q1", to_number="+3312345"),
+    desk.refuses(cmd.TransferCall("c1", "alice"), Invalid, "name exactly one")
+    desk.refuses(cmd.TransferCall("c1", "alice", to_queue_id="q1", to_number="+3312345"),
             Invalid, "name exactly one")  # fmt: skip
     desk.do(cmd.HoldCall("c1", "alice"))
-    refused(desk, cmd.TransferCall("c1", "alice", to_queue_id="support"), Conflict,
+    desk.refuses(cmd.TransferCall("c1", "alice", to_queue_id="support"), Conflict,
             "call 'c1' is on hold: resume it before transferring")  # fmt: skip
 
 
@@ -201,7 +181,7 @@ def test_transfer_to_an_external_number_ends_the_call_for_routing(desk, event_na
     assert (events[0].kind, events[0].number) == ("external", "+33140000000")
     assert events[1].talk == 12 and events[1].transferred
     assert "c1" not in desk.state.calls
-    replays(desk)
+    desk.assert_replays()
 
 
 # -- consult (warm) transfer ------------------------------------------------------------
@@ -216,8 +196,8 @@ def test_consult_then_complete_gives_the_caller_to_the_second_agent(desk, event_
     started = desk.do(cmd.StartConsult("c1", "alice", to_agent_id="bob"))
     assert event_names(started) == ["CallHeld", "CallConsultStarted"]
     assert desk.status("bob") == "on_call"
-    refused(desk, cmd.ResumeCall("c1", "alice"), Conflict, "complete or cancel it")
-    refused(desk, cmd.TransferCall("c1", "alice", to_number="+3312345"), Conflict,
+    desk.refuses(cmd.ResumeCall("c1", "alice"), Conflict, "complete or cancel it")
+    desk.refuses(cmd.TransferCall("c1", "alice", to_number="+3312345"), Conflict,
             "in a consult with agent 'bob'")  # fmt: skip
     desk.now += timedelta(seconds=45)
 
@@ -232,7 +212,7 @@ def test_consult_then_complete_gives_the_caller_to_the_second_agent(desk, event_
     desk.now += timedelta(seconds=60)
     ended = desk.do(cmd.HangUp("c1", by="caller"))
     assert (ended[0].agent_id, ended[0].talk, ended[0].hold) == ("bob", 60, 0)
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_consult_cancelled_returns_to_the_caller_and_frees_the_consulted(desk, event_names):
@@ -250,7 +230,7 @@ def test_consult_cancelled_returns_to_the_caller_and_frees_the_consulted(desk, e
     assert events[0].reason == "cancelled" and events[1].hold == 8
     assert desk.offered_to("c2") == ["bob"]
     assert desk.state.calls["c1"].held_since is None
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_after_the_consulted_agent_hangs_up_completing_is_refused(desk, event_names):
@@ -265,9 +245,9 @@ def test_after_the_consulted_agent_hangs_up_completing_is_refused(desk, event_na
     assert event_names(hung_up) == ["CallConsultEnded"]
     assert hung_up[0].reason == "consulted_hung_up"
     assert desk.state.calls["c1"].held_since is not None  # the caller still waits on hold
-    refused(desk, cmd.CompleteConsult("c1", "alice"), Conflict, "has no consult in progress")
+    desk.refuses(cmd.CompleteConsult("c1", "alice"), Conflict, "has no consult in progress")
     assert event_names(desk.do(cmd.ResumeCall("c1", "alice"))) == ["CallResumed"]
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_consult_a_queue_takes_its_longest_idle_ready_agent(desk):
@@ -278,7 +258,7 @@ def test_consult_a_queue_takes_its_longest_idle_ready_agent(desk):
     desk.agent("bill", skills={"billing": 5})
     desk.agent("bea", skills={"billing": 2})  # below the queue's level
 
-    refused(desk, cmd.StartConsult("c1", "alice", to_queue_id="q2"), NotFound, "'q2'")
+    desk.refuses(cmd.StartConsult("c1", "alice", to_queue_id="q2"), NotFound, "'q2'")
     desk.do(cmd.StartConsult("c1", "alice", to_queue_id="billing"))
 
     assert desk.state.calls["c1"].party_agent_id == "bill"
@@ -291,17 +271,17 @@ def test_consult_refusals(desk):
     desk.agent("bob", ready=False)
     connected(desk)
 
-    refused(desk, cmd.StartConsult("c1", "alice", to_agent_id="bob"), Conflict,
+    desk.refuses(cmd.StartConsult("c1", "alice", to_agent_id="bob"), Conflict,
             "agent 'bob' is not ready (logged_in)")  # fmt: skip
-    refused(desk, cmd.StartConsult("c1", "alice", to_queue_id="billing"), Conflict,
+    desk.refuses(cmd.StartConsult("c1", "alice", to_queue_id="billing"), Conflict,
             "no agent of queue 'billing' is ready")  # fmt: skip
-    refused(desk, cmd.CancelConsult("c1", "alice"), Conflict, "no consult in progress")
+    desk.refuses(cmd.CancelConsult("c1", "alice"), Conflict, "no consult in progress")
     desk.do(cmd.MakeReady("bob"))
     desk.agent("carol")
     desk.do(cmd.StartConsult("c1", "alice", to_agent_id="bob"))
-    refused(desk, cmd.StartConsult("c1", "alice", to_agent_id="carol"), Conflict,
+    desk.refuses(cmd.StartConsult("c1", "alice", to_agent_id="carol"), Conflict,
             "already has agent 'bob' in a consult")  # fmt: skip
-    refused(desk, cmd.CancelConsult("c1", "carol"), Conflict, "not in the consult")
+    desk.refuses(cmd.CancelConsult("c1", "carol"), Conflict, "not in the consult")
 
 
 def test_the_caller_hanging_up_during_a_consult_frees_the_consulted_agent(desk, event_names):
@@ -318,7 +298,7 @@ def test_the_caller_hanging_up_during_a_consult_frees_the_consulted_agent(desk, 
     assert events[0].reason == "call_ended"
     assert (events[1].talk, events[1].hold) == (10, 5)
     assert desk.status("bob") == "ready" and desk.status("alice") == "wrap_up"
-    replays(desk)
+    desk.assert_replays()
 
 
 # -- conference ---------------------------------------------------------------------------
@@ -338,7 +318,7 @@ def test_a_party_joins_and_leaves_the_agent_keeps_the_caller(desk, event_names):
 
     assert event_names(left) == ["CallPartyLeft"] and left[0].talk == 30
     assert desk.status("carol") == "ready" and desk.state.calls["c1"].agent_id == "alice"
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_the_first_agent_leaving_the_conference_hands_the_caller_over(desk, event_names):
@@ -355,7 +335,7 @@ def test_the_first_agent_leaving_the_conference_hands_the_caller_over(desk, even
                                  "AgentWrapUpStarted"]  # fmt: skip
     assert left[0].kind == "conference" and left[1].talk == 30
     assert desk.state.calls["c1"].agent_id == "carol" and desk.status("alice") == "wrap_up"
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_conference_refusals(desk):
@@ -367,16 +347,16 @@ def test_conference_refusals(desk):
     desk.agent("carol")
     desk.agent("dan")
 
-    refused(desk, cmd.AddParty("c1", "alice", "bob"), Conflict, "agent 'bob' is logged out")
-    refused(desk, cmd.AddParty("c1", "alice", "zed"), NotFound, "'zed'")
-    refused(desk, cmd.LeaveConference("c1", "alice"), Conflict, "is not in a conference")
+    desk.refuses(cmd.AddParty("c1", "alice", "bob"), Conflict, "agent 'bob' is logged out")
+    desk.refuses(cmd.AddParty("c1", "alice", "zed"), NotFound, "'zed'")
+    desk.refuses(cmd.LeaveConference("c1", "alice"), Conflict, "is not in a conference")
     desk.do(cmd.HoldCall("c1", "alice"))
-    refused(desk, cmd.AddParty("c1", "alice", "carol"), Conflict, "on hold: resume it")
+    desk.refuses(cmd.AddParty("c1", "alice", "carol"), Conflict, "on hold: resume it")
     desk.do(cmd.ResumeCall("c1", "alice"))
     desk.do(cmd.AddParty("c1", "alice", "carol"))
-    refused(desk, cmd.AddParty("c1", "alice", "dan"), Conflict, "already has agent 'carol'")
-    refused(desk, cmd.LeaveConference("c1", "dan"), Conflict, "not in the conference")
-    refused(desk, cmd.TransferCall("c1", "alice", to_queue_id="q1"), Conflict, "leave it first")
+    desk.refuses(cmd.AddParty("c1", "alice", "dan"), Conflict, "already has agent 'carol'")
+    desk.refuses(cmd.LeaveConference("c1", "dan"), Conflict, "not in the conference")
+    desk.refuses(cmd.TransferCall("c1", "alice", to_queue_id="q1"), Conflict, "leave it first")
 
 
 # -- wrap-up codes, not-ready reasons, time in state ------------------------------------------
@@ -388,7 +368,7 @@ def test_a_disposition_from_the_queues_list_with_notes_and_follow_up(desk, event
     connected(desk)
     desk.do(cmd.HangUp("c1", by="agent"))
 
-    refused(desk, cmd.Disposition("c1", "alice", "sold"), Invalid,
+    desk.refuses(cmd.Disposition("c1", "alice", "sold"), Invalid,
             "'sold' is not a code of queue 'q1'; its codes: resolved, escalated")  # fmt: skip
     events = desk.do(cmd.Disposition("c1", "alice", "escalated", "router reset", True))
 
@@ -398,9 +378,9 @@ def test_a_disposition_from_the_queues_list_with_notes_and_follow_up(desk, event
         "router reset",
         True,
     )
-    refused(desk, cmd.Disposition("c1", "bob", "resolved"), NotFound, "'bob'")
+    desk.refuses(cmd.Disposition("c1", "bob", "resolved"), NotFound, "'bob'")
     desk.do(cmd.FinishWrapUp("alice"))
-    refused(desk, cmd.Disposition("c1", "alice", "resolved"), Conflict, "not on call 'c1'")
+    desk.refuses(cmd.Disposition("c1", "alice", "resolved"), Conflict, "not on call 'c1'")
 
 
 def test_a_disposition_carries_the_customer_and_needs_no_list(desk):
@@ -418,15 +398,15 @@ def test_not_ready_reasons_come_from_the_tenant_settings(desk):
     desk.queue()
     desk.agent("alice")
 
-    refused(desk, cmd.MakeNotReady("alice", "nap"), Invalid,
+    desk.refuses(cmd.MakeNotReady("alice", "nap"), Invalid,
             "not-ready reason 'nap' is not allowed; allowed: break, lunch, training, "
             "after_call, outbound, meeting")  # fmt: skip
     desk.do(cmd.MakeNotReady("alice", "training"))
     desk.do(cmd.ConfigureSettings(TenantSettings(not_ready_reasons=["nap", "break"])))
-    refused(desk, cmd.MakeNotReady("alice", "lunch"), Invalid, "allowed: nap, break")
+    desk.refuses(cmd.MakeNotReady("alice", "lunch"), Invalid, "allowed: nap, break")
     desk.do(cmd.MakeNotReady("alice", "nap"))
     assert desk.state.agents["alice"].reason == "nap"
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_time_in_each_state_today(desk):
@@ -446,7 +426,7 @@ def test_time_in_each_state_today(desk):
     assert alice.since == desk.now - timedelta(seconds=5)
     tomorrow = desk.now.replace(hour=0, minute=0, second=30) + timedelta(days=1)
     assert alice.seconds_today(tomorrow) == {"not_ready": 30.0}
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_the_caller_hanging_up_while_a_transfer_rings_frees_everyone(desk, event_names):
@@ -461,7 +441,7 @@ def test_the_caller_hanging_up_while_a_transfer_rings_frees_everyone(desk, event
 
     assert event_names(events) == ["CallOfferCancelled", "CallAbandoned"]
     assert desk.status("carol") == "ready" and "c1" not in desk.state.calls
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_a_snapshot_written_before_call_handling_still_loads(desk):
@@ -500,4 +480,4 @@ def test_a_customer_reached_by_callback_is_transferred_as_a_live_caller(desk, ev
     ]  # fmt: skip
     assert events[0].outcome == "connected" and events[3].callback_number is None
     assert desk.state.calls["c1"].callback_number is None
-    replays(desk)
+    desk.assert_replays()

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from callcenter.events.catalogue import registry
 from callcenter.routing.domain import commands as cmd
 from callcenter.routing.domain.campaigns import (
     CallingWindow,
@@ -16,9 +15,7 @@ from callcenter.routing.domain.campaigns import (
     number_time_zones,
     parse_contacts,
 )
-from callcenter.routing.domain.errors import Conflict, Invalid, NotFound, RoutingError
-from callcenter.routing.domain.snapshot import from_snapshot, snapshot_bytes, to_snapshot
-from callcenter.routing.domain.state import RoutingState, evolve
+from callcenter.routing.domain.errors import Conflict, Invalid, NotFound
 
 PARIS = "+33612345601"
 NEW_YORK = "+12125550101"
@@ -32,24 +29,13 @@ def names(events) -> list[str]:
 
 
 def replays(desk) -> None:
-    fresh = RoutingState()
-    for event in desk.log:
-        evolve(fresh, registry.model(event.event_type).model_validate_json(event.model_dump_json()))
+    fresh = desk.replayed()
     if granted := getattr(desk, "granted", None):  # the day's counts afford_abandons gave
         camp = fresh.campaigns["camp"]
         camp.day = camp.day or desk.now.date().isoformat()
         camp.answered_today += granted[0]
         camp.abandoned_today += granted[1]
-    assert snapshot_bytes(fresh) == snapshot_bytes(desk.state)
-    assert snapshot_bytes(from_snapshot(to_snapshot(desk.state))) == snapshot_bytes(desk.state)
-
-
-def refused(desk, command, error: type[RoutingError], words: str) -> None:
-    before = snapshot_bytes(desk.state)
-    with pytest.raises(error) as caught:
-        desk.do(command)
-    assert words in caught.value.detail
-    assert snapshot_bytes(desk.state) == before
+    desk.assert_replays(fresh)
 
 
 def numbers(n: int, prefix: str = "+336123450") -> list[str]:
@@ -179,9 +165,9 @@ def test_preview_reserves_an_agent_shows_the_card_and_the_agent_dials(desk, even
     started = campaign(desk, mode="preview", contacts=numbers(2), preview_seconds=20)
     assert names(started) == ["CampaignStarted", "ContactAttempted"]
     assert started[1].agent_id == "alice" and desk.status("alice") == "offered"
-    refused(desk, cmd.DialContact("camp", "k0", "bob"), Conflict, "previewed by agent 'alice'")
-    refused(desk, cmd.DialContact("camp", "k1", "alice"), Conflict, "not being previewed")
-    refused(desk, cmd.DialContact("camp", "zz", "alice"), NotFound, "contact 'zz'")
+    desk.refuses(cmd.DialContact("camp", "k0", "bob"), Conflict, "previewed by agent 'alice'")
+    desk.refuses(cmd.DialContact("camp", "k1", "alice"), Conflict, "not being previewed")
+    desk.refuses(cmd.DialContact("camp", "zz", "alice"), NotFound, "contact 'zz'")
     dial = desk.do(cmd.DialContact("camp", "k0", "alice"))
     assert dialed(dial) == [("+33612345000", "alice")]
     desk.do(cmd.ReportOutbound("out:camp:k0:1", "no_answer"))
@@ -245,21 +231,20 @@ def test_attempts_stop_at_the_maximum_and_the_campaign_completes(desk):
 
 def test_campaign_commands_refused_in_the_wrong_state(desk):
     desk.queue()
-    refused(desk, cmd.StartCampaign("nope"), NotFound, "campaign 'nope'")
-    refused(
-        desk,
+    desk.refuses(cmd.StartCampaign("nope"), NotFound, "campaign 'nope'")
+    desk.refuses(
         cmd.ConfigureCampaign("c2", CampaignConfig(queue_id="ghost")),
         Invalid,
         "queue_id: queue 'ghost'",
     )
     campaign(desk, contacts=numbers(1), start=False)
-    refused(desk, cmd.PauseCampaign("camp"), Conflict, "not running")
-    refused(desk, cmd.ResumeCampaign("camp"), Conflict, "not paused")
+    desk.refuses(cmd.PauseCampaign("camp"), Conflict, "not running")
+    desk.refuses(cmd.ResumeCampaign("camp"), Conflict, "not paused")
     desk.do(cmd.StartCampaign("camp"))
-    refused(desk, cmd.StartCampaign("camp"), Conflict, "is running")
+    desk.refuses(cmd.StartCampaign("camp"), Conflict, "is running")
     desk.do(cmd.PauseCampaign("camp"))
-    refused(desk, cmd.StartCampaign("camp"), Conflict, "resume it")
-    refused(desk, cmd.RemoveQueue("q1"), Conflict, "dials for campaign(s) camp")
+    desk.refuses(cmd.StartCampaign("camp"), Conflict, "resume it")
+    desk.refuses(cmd.RemoveQueue("q1"), Conflict, "dials for campaign(s) camp")
 
 
 def test_a_paused_campaign_dials_nobody_until_resumed(desk):

@@ -6,12 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from callcenter.events.catalogue import registry
 from callcenter.routing.domain import commands as cmd
 from callcenter.routing.domain.decide import call_view
-from callcenter.routing.domain.errors import Conflict, NotFound, RoutingError
-from callcenter.routing.domain.snapshot import from_snapshot, snapshot_bytes, to_snapshot
-from callcenter.routing.domain.state import RoutingState, evolve
+from callcenter.routing.domain.errors import Conflict, NotFound
 
 
 def connected(desk, call_id: str = "c1", agent: str = "alice", talk: float = 0) -> None:
@@ -19,22 +16,6 @@ def connected(desk, call_id: str = "c1", agent: str = "alice", talk: float = 0) 
     assert desk.offered_to(call_id) == [agent]
     desk.do(cmd.AnswerCall(call_id, agent))
     desk.now += timedelta(seconds=talk)
-
-
-def refused(desk, command: cmd.Command, error: type[RoutingError], words: str) -> None:
-    before = snapshot_bytes(desk.state)
-    with pytest.raises(error) as caught:
-        desk.do(command)
-    assert words in caught.value.detail
-    assert snapshot_bytes(desk.state) == before
-
-
-def replays(desk) -> None:
-    fresh = RoutingState()
-    for event in desk.log:
-        evolve(fresh, registry.model(event.event_type).model_validate_json(event.model_dump_json()))
-    assert snapshot_bytes(fresh) == snapshot_bytes(desk.state)
-    assert snapshot_bytes(from_snapshot(to_snapshot(desk.state))) == snapshot_bytes(desk.state)
 
 
 @pytest.fixture
@@ -59,13 +40,13 @@ def test_a_supervisor_joins_and_leaves_a_live_call(on_call, event_names, mode):
     assert event_names(left) == ["SupervisorLeft"] and left[0].duration == 42
     assert desk.state.calls["c1"].supervisors == {}
     assert desk.status("alice") == "on_call"  # the call goes on
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_a_supervisor_switches_from_monitor_to_whisper(on_call, event_names):
     desk = on_call
     desk.do(cmd.Supervise("c1", "sam", "monitor"))
-    refused(desk, cmd.Supervise("c1", "sam", "monitor"), Conflict, "already in monitor")
+    desk.refuses(cmd.Supervise("c1", "sam", "monitor"), Conflict, "already in monitor")
     switched = desk.do(cmd.Supervise("c1", "sam", "whisper"))
     assert event_names(switched) == ["SupervisorJoined"]
     assert desk.state.calls["c1"].supervisors["sam"][0] == "whisper"
@@ -84,7 +65,7 @@ def test_the_call_ending_makes_the_supervisors_leave_first(on_call, event_names)
         "AgentWrapUpStarted",
     ]
     assert [e.supervisor_id for e in ended[:2]] == ["sam", "sue"]
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_a_takeover_makes_the_supervisor_the_agent_and_the_agent_wraps_up(on_call, event_names):
@@ -115,20 +96,20 @@ def test_a_takeover_makes_the_supervisor_the_agent_and_the_agent_wraps_up(on_cal
         "CallEnded",
         "AgentWrapUpStarted",
     ]
-    replays(desk)
+    desk.assert_replays()
 
 
 def test_supervisor_refusals_change_nothing(on_call):
     desk = on_call
     desk.agent("bob", ready=False)
     desk.call("c2")  # waits: nobody is ready
-    refused(desk, cmd.Supervise("c2", "sam", "monitor"), Conflict, "not connected")
-    refused(desk, cmd.Supervise("c9", "sam", "monitor"), NotFound, "call 'c9'")
-    refused(desk, cmd.Supervise("c1", "alice", "barge"), Conflict, "as its agent")
-    refused(desk, cmd.StopSupervising("c1", "sam"), Conflict, "not on call")
-    refused(desk, cmd.Supervise("c1", "sam", "takeover"), Conflict, "not an agent of routing")
+    desk.refuses(cmd.Supervise("c2", "sam", "monitor"), Conflict, "not connected")
+    desk.refuses(cmd.Supervise("c9", "sam", "monitor"), NotFound, "call 'c9'")
+    desk.refuses(cmd.Supervise("c1", "alice", "barge"), Conflict, "as its agent")
+    desk.refuses(cmd.StopSupervising("c1", "sam"), Conflict, "not on call")
+    desk.refuses(cmd.Supervise("c1", "sam", "takeover"), Conflict, "not an agent of routing")
     desk.do(cmd.LogOut("bob"))
-    refused(desk, cmd.Supervise("c1", "bob", "takeover"), Conflict, "logged out")
+    desk.refuses(cmd.Supervise("c1", "bob", "takeover"), Conflict, "logged out")
     desk.do(cmd.LogIn("bob"))
     desk.do(cmd.HoldCall("c1", "alice"))
-    refused(desk, cmd.Supervise("c1", "bob", "takeover"), Conflict, "on hold")
+    desk.refuses(cmd.Supervise("c1", "bob", "takeover"), Conflict, "on hold")
