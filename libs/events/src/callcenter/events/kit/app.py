@@ -17,6 +17,8 @@ from callcenter.events.kit.health import health_router
 from callcenter.events.kit.http_metrics import MetricsMiddleware, metrics_endpoint
 from callcenter.events.kit.logs import CorrelationIdMiddleware, configure_logging
 from callcenter.events.kit.problems import install_problem_handlers, problem_responses
+from callcenter.events.kit.rate_limit import add_tenant_rate_limit
+from callcenter.events.kit.revocations import revocations_from
 from callcenter.events.kit.runtime import Runtime
 from callcenter.events.kit.shedding import LoadSheddingMiddleware
 
@@ -65,6 +67,7 @@ def create_service_app(
     secret = settings.signing_key.get_secret_value() if settings.signing_key else None
     app.state.signing_key = signing_key(secret, settings.resolved_signing_key_file())
     app.state.jwt_audience = settings.jwt_audience
+    app.state.revocations = revocations_from(settings.jwt_revocations_file)
     install_problem_handlers(app)
     checks = {"database": runtime.db.ping, "broker": broker_check(settings.kafka)}
     app.include_router(health_router(checks), tags=["operations"], responses=problem_responses(503))
@@ -79,6 +82,7 @@ def create_service_app(
     app.add_middleware(
         LoadSheddingMiddleware, service=settings.service, limit=settings.max_in_flight_requests
     )
+    add_tenant_rate_limit(app, settings.tenant_rate_limit, settings.tenant_rate_limit_burst)
     app.add_middleware(
         BodyLimitMiddleware, limit=settings.max_body_bytes, overrides=settings.upload_body_limits
     )

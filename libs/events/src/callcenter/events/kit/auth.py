@@ -4,6 +4,7 @@ import argparse
 import os
 import secrets
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -15,8 +16,10 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import State
 
 from .problems import ProblemError
+from .revocations import Revocations
 
 ISSUER = "callcenter"
 ALGORITHM = "HS256"
@@ -64,6 +67,7 @@ def issue_token(
         "roles": role_names,
         "iat": int(issued.timestamp()),
         "exp": int((issued + timedelta(seconds=ttl_seconds)).timestamp()),
+        "jti": uuid.uuid4().hex,  # what a revocation names
     }
     if audience:
         claims["aud"] = audience
@@ -130,41 +134,79 @@ def _create_key_file(key_file: Path) -> None:
 bearer_scheme = HTTPBearer(auto_error=False, description="A JWT from callcenter-token")
 
 
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    expires: float
+    token_id: str | None  # tokens issued before revocation lists carry none
+    issued_at: float
+
+
 class VerifiedTokens:
     """Bearer tokens verified once: a client sends the same token with every
     request, and checking its signature was a tenth of an IVR call's cost. The
-    expiry is still checked on every use."""
+    expiry and the revocation list are still checked on every use."""
 
-    def __init__(self, key: str, size: int = 4096, audience: str | None = None) -> None:
+    def __init__(
+        self,
+        key: str,
+        size: int = 4096,
+        audience: str | None = None,
+        revocations: Revocations | None = None,
+    ) -> None:
         self.key = key
         self.audience = audience
+        self.revocations = revocations
         self.size = size
-        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     def principal(self, token: str) -> Principal:
-        hit = self._verified.get(token)
-        if hit is not None and time.time() < hit[1]:
-            return hit[0]
-        # 401 problems, an expired token's too
+        verified = self._verified.get(token)
+        if verified is None or time.time() >= verified.expires:
+            verified = self._verify(token)  # 401 problems, an expired token's too
+        if self.revocations is not None and self.revocations.is_revoked(
+            verified.principal.tenant,
+            verified.principal.subject,
+            verified.token_id,
+            verified.issued_at,
+        ):
+            raise _unauthorized("The bearer token has been revoked", 'Bearer error="invalid_token"')
+        return verified.principal
+
+    def _verify(self, token: str) -> _Verified:
         principal = verify_token(self.key, token, self.audience)
-        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
-        self._verified[token] = (principal, float(expires))
+        claims = jwt.decode(token, options={"verify_signature": False})
+        verified = _Verified(principal, float(claims["exp"]), claims.get("jti"), claims["iat"])
+        self._verified[token] = verified
         if len(self._verified) > self.size:
             self._verified.popitem(last=False)
-        return principal
+        return verified
+
+
+def verified_tokens(state: State) -> VerifiedTokens:
+    """An app's verified tokens, for its key (``app.state.signing_key``), audience
+    (``app.state.jwt_audience``) and revocation list (``app.state.revocations``)."""
+    audience = getattr(state, "jwt_audience", None)
+    revocations = getattr(state, "revocations", None)
+    tokens = getattr(state, "tokens", None)
+    if (
+        tokens is None
+        or tokens.key != state.signing_key
+        or tokens.audience != audience
+        or tokens.revocations is not revocations
+    ):
+        tokens = state.tokens = VerifiedTokens(
+            state.signing_key, audience=audience, revocations=revocations
+        )
+    return tokens
 
 
 def principal_of(request: Request, token: str | None) -> Principal:
-    """The principal of a token, checked with the app's key (``app.state.signing_key``)
-    and audience (``app.state.jwt_audience``, if any); no token is a 401 too."""
+    """The principal of a token checked with the app's key, audience and revocation
+    list; no token is a 401 too."""
     if token is None or not token.strip():
         raise _unauthorized("A bearer token is required")
-    state = request.app.state
-    audience = getattr(state, "jwt_audience", None)
-    tokens = getattr(state, "tokens", None)
-    if tokens is None or tokens.key != state.signing_key or tokens.audience != audience:
-        tokens = state.tokens = VerifiedTokens(state.signing_key, audience=audience)
-    return tokens.principal(token.strip())
+    return verified_tokens(request.app.state).principal(token.strip())
 
 
 async def authenticate(

@@ -3,7 +3,8 @@
 Per-service variables carry the service's prefix (``CALLCENTER_ROUTING_PORT``,
 ``CALLCENTER_ROUTING_DATABASE_URL``); what all services must agree on is
 shared: ``CALLCENTER_KAFKA_BOOTSTRAP_SERVERS`` (and the other ``CALLCENTER_KAFKA_*``),
-``CALLCENTER_SIGNING_KEY`` or ``CALLCENTER_SIGNING_KEY_FILE``, ``CALLCENTER_DATA_DIR``.
+``CALLCENTER_SIGNING_KEY`` or ``CALLCENTER_SIGNING_KEY_FILE``, ``CALLCENTER_DATA_DIR``,
+``CALLCENTER_JWT_*`` and ``CALLCENTER_TENANT_RATE_LIMIT*``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class ServiceSettings(BaseSettings):
     )
     # Tokens must name this audience (``aud``) when set; unset, tokens carry no ``aud``.
     jwt_audience: str | None = Field(default=None, validation_alias=_shared("JWT_AUDIENCE"))
+    # Revoked tokens and subjects (kit/revocations.py), one file for every service.
+    jwt_revocations_file: Path | None = Field(
+        default=None, validation_alias=_shared("JWT_REVOCATIONS_FILE")
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaEnvironment)
     # The relay and consumers can be switched off, e.g. for a read-only replica.
     run_relay: bool = True
@@ -52,6 +57,14 @@ class ServiceSettings(BaseSettings):
     # Load shedding: past this many requests in flight, answer 429 with Retry-After.
     max_in_flight_requests: int = Field(
         default=128, ge=1, validation_alias=_shared("MAX_IN_FLIGHT_REQUESTS")
+    )
+
+    # Requests per second each tenant (each client address, unauthenticated) may make
+    # to this process, in bursts of up to ``tenant_rate_limit_burst`` (0: one second's
+    # worth); past it, 429 with Retry-After. 0 switches the limit off.
+    tenant_rate_limit: float = Field(default=0, ge=0, validation_alias=_shared("TENANT_RATE_LIMIT"))
+    tenant_rate_limit_burst: int = Field(
+        default=0, ge=0, validation_alias=_shared("TENANT_RATE_LIMIT_BURST")
     )
 
     # Request bodies past this are refused with 413 (per service:
