@@ -80,6 +80,31 @@ def test_undecodable_messages_are_poison_with_a_reason(value, headers, reason):
         codec.from_kafka(value, headers)
 
 
+@pytest.mark.parametrize(
+    ("schema_version", "reason"),
+    [
+        ("99", "schema version 99, newer than this reader's 1"),
+        ("two", "schema version 'two' is not a positive integer"),
+        ("0", "schema version '0' is not a positive integer"),
+    ],
+)
+def test_a_schema_version_this_reader_cannot_read_is_poison(schema_version, reason):
+    record = codec.to_kafka(an_envelope())
+    headers = [(k, schema_version.encode() if k == "ce_schemaversion" else v)
+               for k, v in record.headers]  # fmt: skip
+
+    with pytest.raises(codec.PoisonMessage, match=f"^CallArrived: .*{reason}"):
+        codec.from_kafka(record.value, headers)
+
+
+def test_a_body_in_another_encoding_than_utf8_is_poison():
+    record = codec.to_kafka(an_envelope())
+    utf16 = record.value.decode().encode("utf-16")
+
+    with pytest.raises(codec.PoisonMessage, match="not JSON"):
+        codec.from_kafka(utf16, record.headers)
+
+
 def test_unknown_types_are_reported_as_such_not_as_poison():
     record = codec.to_kafka(an_envelope())
     headers = [(k, b"SomethingNew" if k == "ce_type" else v) for k, v in record.headers]

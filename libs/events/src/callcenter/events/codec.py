@@ -119,7 +119,8 @@ def from_kafka(value: bytes | None, headers: Any) -> Envelope:
     if value is None:
         raise PoisonMessage("empty message body")
     try:
-        data = json.loads(value)
+        # Decoded first: json.loads would also take UTF-16 and UTF-32 bytes.
+        data = json.loads(value.decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PoisonMessage(f"body is not JSON: {error}") from None
     return decode(attributes, data)

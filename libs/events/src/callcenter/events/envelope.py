@@ -96,7 +96,7 @@ def envelope_from_parts(attributes: dict[str, Any], data: dict[str, Any]) -> Env
     pydantic's ``ValidationError`` for data that does not fit its schema.
     """
     event_type = attributes["type"]
-    written_version = int(attributes.get("schema_version") or 1)
+    written_version = _written_schema_version(attributes.get("schema_version"))
     model = registry.model(event_type)
     current = registry.upcast(event_type, written_version, data)
     return Envelope(
@@ -104,3 +104,16 @@ def envelope_from_parts(attributes: dict[str, Any], data: dict[str, Any]) -> Env
         schema_version=model.schema_version,
         data=model.model_validate(current),
     )
+
+
+def _written_schema_version(written: Any) -> int:
+    """The version ``data`` was written in; absent means the first."""
+    if written is None or written == "":
+        return 1
+    try:
+        version = int(written)
+    except (TypeError, ValueError):
+        version = 0
+    if version < 1:
+        raise ValueError(f"schema version {written!r} is not a positive integer")
+    return version
