@@ -91,17 +91,19 @@ def messages_for(topic: str) -> list[Message]:
     each on a stream of its own."""
     sample = sample_event(topic)
     kind = sample.event_type
+    first_required = next(
+        name for name, field in type(sample).model_fields.items() if field.is_required()
+    )
 
     def record(case: str, **changes: str):
         envelope = new_envelope(
             sample, source="poison-test", tenant="acme", stream_id=sample_stream(topic, case),
             stream_version=1, correlation_id=case,
         )  # fmt: skip
-        encoded = to_kafka(envelope)
         attributes = {**envelope_attributes(envelope), **changes}
         headers = [("content-type", b"application/json")]
         headers += [(f"ce_{name}", value.encode()) for name, value in attributes.items()]
-        return encoded.value, headers
+        return to_kafka(envelope).value, headers
 
     def poison(case: str, reason: str, value: bytes | None = None, **changes: str) -> Message:
         body, headers = record(case, **changes)
@@ -115,7 +117,7 @@ def messages_for(topic: str) -> list[Message]:
         poison("not-json", "body is not JSON", b"\x00\x01 not json"),
         poison("truncated-json", "body is not JSON", body[: len(body) // 2]),
         poison("not-an-object", "data is not a JSON object", b"[1, 2, 3]"),
-        poison("wrong-schema", f"{kind}: ", b'{"unexpected": true}'),
+        poison("wrong-schema", f"{kind}: {first_required}: Field required", b'{"unexpected": 1}'),
         poison("future-schema-version", "schema version 99", schemaversion="99"),
         poison("non-numeric-schema-version", "schema version 'two'", schemaversion="two"),
         poison("zero-schema-version", "schema version '0'", schemaversion="0"),
@@ -125,6 +127,12 @@ def messages_for(topic: str) -> list[Message]:
         Message("no-ce-headers", body, [], "ce_streamid"),
         Message("only-stream-headers", body, stream_only, "missing CloudEvents attributes"),
         Message("empty-body", None, record("empty-body")[1], "empty message body"),
+        Message(
+            "non-utf8-header",
+            body,
+            [*record("non-utf8-header")[1], ("ce_subject", b"\xff")],
+            "header ce_subject is not UTF-8",
+        ),
         Message("unknown-type", *record("unknown-type", type="SomethingFromTheFuture"), None),
         Message("valid", body, headers, None),
     ]
@@ -178,7 +186,9 @@ async def dead_letters(kafka: KafkaSettings, expected: int) -> dict[tuple[str, s
         while time.monotonic() < deadline and len(found) < expected:
             for records in (await reader.getmany(timeout_ms=500)).values():
                 for record in records:
-                    headers = {name: value.decode() for name, value in record.headers}
+                    headers = {
+                        name: value.decode(errors="replace") for name, value in record.headers
+                    }
                     key = (
                         headers["dlq_consumer"],
                         headers["dlq_topic"],
