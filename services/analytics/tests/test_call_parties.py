@@ -325,3 +325,32 @@ def test_every_second_of_handling_is_one_queues_and_one_agents(log_factory, step
         assert row["assist_seconds"] <= row["handling_seconds"]
     fold = log.fold()
     assert snapshot(fold.tenants["acme"], KpiSettings(), fold.latest)["supervised"] == []
+
+
+def test_a_callback_counts_as_one_requested_not_as_an_answer_when_the_agent_dials(desk, log):
+    """Bob waits 30 s, takes the callback and hangs up. Alice dials him: no answer; routing
+    dials again after its retry delay and he picks up. His visit ended with the request
+    (out of the service level); the second dial is the callback connected."""
+    desk.center("alice")
+    desk.do(cmd.EnqueueCall("c1", "q1"))
+    desk.after(30)
+    desk.do(cmd.RequestCallback("c1", "+33612345678"))
+    desk.do(cmd.HangUp("c1", by="caller"))
+    desk.after(10)
+    desk.ready("alice")
+    desk.do(cmd.AnswerCall("c1", "alice"))
+    desk.after(20)
+    desk.do(cmd.HangUp("c1", by="agent", outcome="no_answer"))
+    desk.do(cmd.FinishWrapUp("alice"))
+    desk.after(300)  # the queue's callback retry delay
+    desk.do(cmd.Tick())
+    desk.do(cmd.AnswerCall("c1", "alice"))
+    desk.after(60)
+    desk.do(cmd.HangUp("c1", by="agent"))
+
+    [queue] = rows(log, "queue").values()
+    assert (queue["offered"], queue["callbacks_requested"]) == (1, 1)
+    assert (queue["answered"], queue["abandoned"], queue["service_level"]) == (0, 0, None)
+    [tenant] = rows(log, "tenant").values()
+    assert (tenant["callbacks_requested"], tenant["callbacks_connected"]) == (1, 1)
+    assert tenant["answered"] == 0

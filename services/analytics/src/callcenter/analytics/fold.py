@@ -359,7 +359,9 @@ def _offer_withdrawn(tenant: Tenant, data: Data, at: float) -> None:
 def _answered(tenant: Tenant, data: Data, at: float) -> None:
     segment = _segment(tenant, data)
     agent_id = data["agent_id"]
-    if segment is not None:
+    # An agent dialing a caller back: the visit ended with the request (out of the service
+    # level), and the dial is counted by its CallbackCompleted.
+    if segment is not None and segment.outcome != "callback":
         # A transferred call answered again keeps its first answer's wait (its ASA).
         if segment.outcome != "answered":
             segment.wait, segment.ring = data["wait"], data.get("ring", 0.0)
