@@ -3,7 +3,7 @@
 import pytest
 
 from callcenter.simulator.main import parse
-from callcenter.simulator.scenario import Params, flow
+from callcenter.simulator.scenario import SKILLS, Params, flow, on_shift, shift_starts
 from callcenter.simulator.world import Simulation
 
 
@@ -31,14 +31,52 @@ def test_each_tenant_has_its_own_line_in_every_run():
 
 
 def test_the_flow_offers_every_path():
-    nodes = flow()["nodes"]
+    nodes = flow(Params(callback_min_wait=40))["nodes"]
     assert set(nodes["menu"]["choices"].values()) == {"billing", "support", "balance", "message"}
     assert nodes["balance"]["outcome"] == "self_served"
+    assert (
+        nodes["billing"]["callback"]["min_wait"] == nodes["support"]["callback"]["min_wait"] == 40
+    )
+
+
+def test_callers_take_the_callback_offered_in_the_share_asked():
+    simulation = Simulation(Params(callback_share=0.25, seed=3), clients={}, run_id="r")
+    takers = sum(simulation._draw_caller(f"c{n}").takes_callback for n in range(4000))
+    assert abs(takers / 4000 - 0.25) < 0.03
+
+
+@pytest.mark.parametrize("per_skill", [2, 3, 5])
+def test_shifts_are_staggered_and_every_skill_always_has_someone_on(per_skill):
+    shift = 600
+    params = Params(agents_per_skill=per_skill, shift_seconds=shift)
+    starts = shift_starts(params)
+    for skill in SKILLS:
+        agents = [f"sim-{skill}-{n}" for n in range(1, per_skill + 1)]
+        assert len({starts[agent] for agent in agents}) == per_skill
+        for at in range(0, 10 * shift, 7):
+            on = [agent for agent in agents if on_shift(starts[agent], at, shift)]
+            assert on, (skill, at)
+    [first] = [a for a in starts if a.startswith("sim-billing") and starts[a] == 0]
+    # Works a shift, rests half a shift, works again.
+    assert [on_shift(starts[first], at, shift) for at in (0, 599, 600, 899, 900)] == [
+        True, True, False, False, True,
+    ]  # fmt: skip
+
+
+def test_agents_are_always_on_without_shifts_or_alone_on_their_skill():
+    assert shift_starts(Params(shift_seconds=0)) is None
+    assert shift_starts(Params(agents_per_skill=1)) is None
 
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["--calls", "10", "--rate", "0"], ["--duration", "5", "--speed", "-1"]],
+    [
+        [],
+        ["--calls", "10", "--rate", "0"],
+        ["--duration", "5", "--speed", "-1"],
+        ["--calls", "10", "--shift", "-1"],
+        ["--calls", "10", "--callback-share", "1.5"],
+    ],
 )
 def test_the_command_line_refuses_what_cannot_run(argv, capsys):
     with pytest.raises(SystemExit) as stopped:

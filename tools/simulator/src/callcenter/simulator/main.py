@@ -2,7 +2,9 @@
 
     callcenter-simulator [--calls N] [--duration S] [--rate CALLS_PER_MIN] [--speed X]
                          [--tenants demo,acme] [--agents-per-skill N] [--aht S]
-                         [--patience S] [--seed N] [--export DIR] [--no-setup] [--quiet]
+                         [--patience S] [--shift S] [--callback-share P]
+                         [--callback-min-wait S] [--seed N] [--export DIR] [--no-setup]
+                         [--quiet]
 
 Only public HTTP APIs are used (the service URLs default to `make run`'s ports). Tokens
 are signed with the platform's key (``CALLCENTER_SIGNING_KEY`` or the dev key file).
@@ -76,6 +78,24 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--agents-per-skill", type=int, default=3)
     parser.add_argument("--aht", type=float, default=60.0, help="mean talk time, seconds")
     parser.add_argument("--patience", type=float, default=45.0, help="mean patience, seconds")
+    parser.add_argument(
+        "--shift",
+        type=float,
+        default=8 * 3600,
+        help="agents work staggered shifts of this many seconds (0: always logged in)",
+    )
+    parser.add_argument(
+        "--callback-share",
+        type=float,
+        default=0.1,
+        help="share of waiting callers who take the callback offered (0-1)",
+    )
+    parser.add_argument(
+        "--callback-min-wait",
+        type=float,
+        default=30.0,
+        help="the IVR offers a callback when routing expects this wait or more, seconds",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--export", type=Path, help="directory for events.jsonl and summary.json")
     parser.add_argument("--no-setup", action="store_true", help="queues, agents, flow exist")
@@ -101,7 +121,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     for name in ("rate", "speed", "aht", "patience"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name} must be positive")
-    for name in ("hold_share", "transfer_share", "follow_up_share", "answer_rate"):
+    for name in ("shift", "callback_min_wait"):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name.replace('_', '-')} must not be negative")
+    for name in ("hold_share", "transfer_share", "follow_up_share", "answer_rate",
+                 "callback_share"):  # fmt: skip
         if not 0 <= getattr(args, name) <= 1:
             parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
     return args
@@ -115,7 +139,9 @@ def params_of(args: argparse.Namespace) -> Params:
                   campaign_contacts=args.campaign_contacts, campaign_mode=args.campaign_mode,
                   answer_rate=args.answer_rate, hold_share=args.hold_share,
                   transfer_share=args.transfer_share,
-                  follow_up_share=args.follow_up_share)  # fmt: skip
+                  follow_up_share=args.follow_up_share, shift_seconds=args.shift,
+                  callback_share=args.callback_share,
+                  callback_min_wait=args.callback_min_wait)  # fmt: skip
 
 
 async def simulate(args: argparse.Namespace, console: Console) -> dict[str, Any]:
@@ -174,13 +200,14 @@ async def simulate(args: argparse.Namespace, console: Console) -> dict[str, Any]
 
 def progress(simulation: Simulation, started: float) -> Table:
     table = Table(title=f"callcenter-simulator  {time.monotonic() - started:,.0f} s")
-    for column in ("tenant", "arrived", "self-served", "queued", "answered", "abandoned",
-                   "SL 20 s", "tickets", "errors"):  # fmt: skip
+    for column in ("tenant", "agents on", "arrived", "self-served", "queued", "answered",
+                   "abandoned", "callbacks", "SL 20 s", "tickets", "errors"):  # fmt: skip
         table.add_column(column, justify="right")
     for tenant, books in simulation.books.items():
         level = books.service_level()
-        table.add_row(tenant, *map(str, (books.arrived, books.self_served, books.queued,
-                      books.answered, books.abandoned)),
+        table.add_row(tenant, *map(str, (simulation.on_duty[tenant], books.arrived,
+                      books.self_served, books.queued, books.answered, books.abandoned,
+                      books.callbacks)),
                       "-" if level is None else f"{level:.0%}", str(books.tickets),
                       str(books.errors))  # fmt: skip
     return table
@@ -192,8 +219,9 @@ async def platform_kpis(clients: dict[str, httpx.AsyncClient]) -> dict[str, Any]
     if response.status_code != 200 or not response.json()["rows"]:
         return None
     row = response.json()["rows"][0]
-    keys = ("offered", "answered", "abandoned", "short_abandoned", "service_level",
-            "asa_seconds", "ivr_entered", "ivr_containment")  # fmt: skip
+    keys = ("offered", "answered", "abandoned", "short_abandoned", "callbacks_requested",
+            "callbacks_connected", "service_level", "asa_seconds", "ivr_entered",
+            "ivr_containment")  # fmt: skip
     return {key: row[key] for key in keys}
 
 

@@ -12,6 +12,10 @@ import httpx
 SKILLS = ("billing", "support")
 FLOW_ID = "simulator"
 KNOWN_CALLERS = 50  # callers the CRM knows (numbers 0..49)
+CALLBACK_DIGIT = "1"  # what a waiting caller presses to be called back
+CALLBACK_ATTEMPTS = 3  # routing dials a callback this many times, then gives up
+CALLBACK_RETRY_SECONDS = 60  # simulated: between two of those attempts
+REST_PER_SHIFT = 0.5  # between two shifts, an agent rests half a shift
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,13 @@ class Params:
     voicemail_share: float = 0.05
     ticket_share: float = 0.2
     break_share: float = 0.05
+    # Agents work shifts of this length (0: always on), staggered (see ``shift_starts``).
+    shift_seconds: float = 8 * 3600
+    # Of queued callers: who takes the callback the IVR offers once routing's expected wait
+    # is at least ``callback_min_wait`` (real seconds); of those called back, who picks up.
+    callback_share: float = 0.1
+    callback_min_wait: float = 30.0
+    callback_reach_rate: float = 0.7
     # Of answered calls: put on hold a while, passed to the other queue (once), and
     # wrapped up with a follow-up (a work order opens from the disposition).
     hold_share: float = 0.2
@@ -57,9 +68,11 @@ class Params:
         return f"+1555{zlib.crc32(tenant.encode()) % 10**7:07d}"
 
 
-def flow() -> dict:
+def flow(params: Params) -> dict:
     """Billing (1), support (2), hear your balance (3, self-served), leave a message (4);
-    no key: billing."""
+    no key: billing. Waiting callers are offered a callback once routing expects a wait
+    of ``callback_min_wait`` seconds."""
+    callback = {"min_wait": params.callback_min_wait, "accept_digit": CALLBACK_DIGIT}
     return {
         "name": "simulator line",
         "start": "menu",
@@ -79,12 +92,14 @@ def flow() -> dict:
                 "prompts": ["Please hold."],
                 "queue": "sim-billing",
                 "skills": {"billing": 1},
+                "callback": callback,
             },
             "support": {
                 "type": "enqueue",
                 "prompts": ["Please hold."],
                 "queue": "sim-support",
                 "skills": {"support": 1},
+                "callback": callback,
             },
             "message": {
                 "type": "voicemail",
@@ -107,12 +122,36 @@ def agent_ids(params: Params, tenant: str) -> dict[str, str]:
     }
 
 
+def shift_starts(params: Params) -> dict[str, float] | None:
+    """Agent id -> when their first shift starts (simulated seconds into the run); None
+    when agents are always on (no shifts asked, or a lone agent per skill).
+
+    A skill's agents take turns: each works a shift, rests half a shift, works again.
+    Their first shifts start spread evenly over a shift and a half, so consecutive
+    shifts overlap and every skill always has someone on.
+    """
+    per_skill = params.agents_per_skill
+    if not params.shift_seconds or per_skill < 2:
+        return None
+    cycle = (1 + REST_PER_SHIFT) * params.shift_seconds
+    return {
+        f"sim-{skill}-{n}": (n - 1) * cycle / per_skill
+        for skill in SKILLS
+        for n in range(1, per_skill + 1)
+    }
+
+
+def on_shift(first_start: float, at: float, shift: float) -> bool:
+    """Whether an agent whose first shift starts at ``first_start`` works at ``at``."""
+    return at >= first_start and (at - first_start) % ((1 + REST_PER_SHIFT) * shift) < shift
+
+
 def caller_number(n: int) -> str:
     return f"+3361{n:07d}"
 
 
 async def set_up(clients: dict[str, httpx.AsyncClient], params: Params, tenant: str) -> None:
-    """Queues, agents (logged in and ready), the flow on the tenant's number, known callers.
+    """Queues, agents, the flow on the tenant's number, known callers.
 
     Idempotent: a second run replaces the same configuration.
     """
@@ -124,6 +163,10 @@ async def set_up(clients: dict[str, httpx.AsyncClient], params: Params, tenant: 
             "service_level_seconds": 20,
             "wrap_up_seconds": 3,
             "ring_timeout_seconds": 20,
+            "callback": {
+                "max_attempts": CALLBACK_ATTEMPTS,
+                "retry_delay_seconds": CALLBACK_RETRY_SECONDS / params.speed,
+            },
         }
         _ok(await routing.put(f"/v1/queues/sim-{skill}", json=queue))
     for agent_id, skill in agent_ids(params, tenant).items():
@@ -131,7 +174,7 @@ async def set_up(clients: dict[str, httpx.AsyncClient], params: Params, tenant: 
         config = {"name": agent_id, "skills": {skill: 5, other: 1}}
         _ok(await routing.put(f"/v1/agents/{agent_id}", json=config))
     for _ in range(100):  # the IVR learns routing's queues from its events
-        published = await ivr.put(f"/v1/flows/{FLOW_ID}", json=flow())
+        published = await ivr.put(f"/v1/flows/{FLOW_ID}", json=flow(params))
         if published.status_code in (200, 201):
             break
         await asyncio.sleep(0.2)

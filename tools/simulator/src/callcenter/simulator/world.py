@@ -2,24 +2,38 @@
 
 Callers arrive as a Poisson process (the rate follows the time-of-day profile),
 answer the IVR's menu, wait in queue and hang up when their patience runs out,
-or talk until the end of their handle time. Agents watch routing's agent list,
-answer offers after a ring delay, sometimes open and resolve a work order after
-a call, and sometimes take a break. Each call's answer and abandon are decided
-under one lock, so the simulator's own books and the platform's agree.
+take the callback the IVR offers, or talk until the end of their handle time.
+Agents work staggered shifts, watch routing's agent list, answer offers after a
+ring delay, dial the callers who asked to be called back, sometimes open and
+resolve a work order after a call, and sometimes take a break. Each call's
+answer, abandon and callback are decided under one lock, so the simulator's own
+books and the platform's agree.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from dataclasses import dataclass, field
 
 import httpx
 
-from callcenter.simulator.scenario import KNOWN_CALLERS, Params, agent_ids, caller_number
+from callcenter.simulator.scenario import (
+    CALLBACK_ATTEMPTS,
+    CALLBACK_DIGIT,
+    KNOWN_CALLERS,
+    REST_PER_SHIFT,
+    Params,
+    agent_ids,
+    caller_number,
+    shift_starts,
+)
 
 POLL_SECONDS = 0.2
+# How a call that arrived ended, once: its last visit's outcome for a queued call.
+OUTCOMES = ("self_served", "voicemail", "ended_in_ivr", "answered", "abandoned", "callback")
 
 
 @dataclass
@@ -35,6 +49,14 @@ class Books:
     abandoned: int = 0
     ended_in_ivr: int = 0
     voicemails: list[str] = field(default_factory=list)  # their call ids
+    outcomes: dict[str, str] = field(default_factory=dict)  # call id -> how it ended
+    # Callers who took the callback offered while waiting, and what became of it.
+    callbacks: int = 0
+    callback_dials: int = 0
+    callbacks_connected: int = 0
+    callbacks_given_up: int = 0
+    shifts_started: int = 0
+    shifts_ended: int = 0
     tickets: int = 0
     held: int = 0
     transferred: int = 0
@@ -56,6 +78,12 @@ class Books:
     errors: int = 0
     waits: list[float] = field(default_factory=list)
 
+    def ended(self, call_id: str, outcome: str) -> None:
+        """A call that arrived ends in exactly one outcome; a second one is a simulator bug."""
+        if call_id in self.outcomes:
+            self.errors += 1
+        self.outcomes[call_id] = outcome
+
     def service_level(self) -> float | None:
         handled = self.answered + self.abandoned
         return round(self.answered_in_20s / handled, 4) if handled else None
@@ -70,6 +98,17 @@ class Books:
             "abandoned": self.abandoned,
             "ended_in_ivr": self.ended_in_ivr,
             "voicemails": self.voicemails,
+            "outcomes": {
+                outcome: sum(1 for ended in self.outcomes.values() if ended == outcome)
+                for outcome in OUTCOMES
+            },
+            "callbacks": {
+                "requested": self.callbacks,
+                "dials": self.callback_dials,
+                "connected": self.callbacks_connected,
+                "given_up": self.callbacks_given_up,
+            },
+            "shifts": {"started": self.shifts_started, "ended": self.shifts_ended},
             "service_level_20s": self.service_level(),
             "asa_seconds": round(sum(self.waits) / len(self.waits), 2) if self.waits else None,
             "tickets": self.tickets,
@@ -107,6 +146,8 @@ class _Caller:
     message_seconds: float
     agent_ends: bool  # the agent ends the conversation (the caller may get the survey)
     score: int  # what the caller answers to a survey
+    takes_callback: bool  # when the IVR offers one, after listening to the hold a while
+    hold_seconds: float
 
 
 @dataclass
@@ -119,7 +160,14 @@ class _Call:
     waiting: bool = True  # in a queue: before the first answer, and after a transfer
     transferred: bool = False
     ended: bool = False
-    gave_up: bool = False
+    gave_up: bool = False  # hung up waiting, or to be called back
+
+
+@dataclass
+class _Callback:
+    caller: _Caller
+    dials: int = 0  # routing's attempts so far
+    settled: asyncio.Event = field(default_factory=asyncio.Event)  # reached or given up
 
 
 class Simulation:
@@ -138,7 +186,9 @@ class Simulation:
         self._conversations: set[str] = set()  # outbound calls an agent took up
         self.books = {tenant: Books() for tenant in params.tenants}
         self._calls: dict[str, _Call] = {}
+        self._callbacks: dict[str, _Callback] = {}  # call id -> a callback not settled yet
         self._handled_offers: set[str] = set()
+        self.on_duty = dict.fromkeys(params.tenants, 0)  # agents logged in, as last seen
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.started = time.monotonic()
@@ -153,6 +203,7 @@ class Simulation:
     async def run(self, duration: float | None, calls: int | None) -> None:
         deadline = None if duration is None else time.monotonic() + duration
         watchers = [asyncio.create_task(self._agents(t)) for t in self.params.tenants]
+        watchers += [asyncio.create_task(self._shifts(t)) for t in self.params.tenants]
         placed = 0
         try:
             while (calls is None or placed < calls) and (
@@ -165,6 +216,7 @@ class Simulation:
                 placed += 1
             while self._tasks:  # let every call end
                 await asyncio.wait(set(self._tasks))
+            await self._callbacks_done(deadline)
             await self._campaigns_done(deadline)
             while self._tasks:
                 await asyncio.wait(set(self._tasks))
@@ -172,6 +224,14 @@ class Simulation:
             for watcher in watchers:
                 watcher.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
+
+    async def _callbacks_done(self, deadline: float | None) -> None:
+        """Wait for every callback to be reached or given up, at most until the deadline or
+        ten minutes."""
+        give_up = 600 if deadline is None else max(0, deadline - time.monotonic())
+        settled = (callback.settled.wait() for callback in self._callbacks.values())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*settled), give_up)
 
     async def _campaigns_done(self, deadline: float | None) -> None:
         """Wait for each campaign to complete (or pause itself), at most until the deadline
@@ -205,6 +265,8 @@ class Simulation:
             message_seconds=round(self.rng.uniform(5, 40), 1),
             agent_ends=self.rng.random() < self.params.agent_ends_share,
             score=self.rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 2, 4, 4])[0],
+            takes_callback=self.rng.random() < self.params.callback_share,
+            hold_seconds=self.scaled(self.rng.uniform(5, 15)),
         )
 
     async def _caller(self, caller: _Caller) -> None:
@@ -228,25 +290,23 @@ class Simulation:
                            "duration": caller.message_seconds}  # fmt: skip
                 (await ivr.post(f"/v1/calls/{call_id}/recording", json=message)).raise_for_status()
                 books.voicemails.append(call_id)
+                books.ended(call_id, "voicemail")
                 return
             if "enqueue" not in kinds:
                 if outcome.get("outcome") == "self_served":
                     books.self_served += 1
+                    books.ended(call_id, "self_served")
                 else:
                     books.ended_in_ivr += 1
+                    books.ended(call_id, "ended_in_ivr")
                 return
             books.queued += 1
             queue_id = "sim-support" if choice == "2" else "sim-billing"
             call = self._calls[call_id] = _Call(call_id, queue_id, time.monotonic())
-            try:
-                await asyncio.wait_for(call.answered.wait(), caller.patience)
-            except TimeoutError:
-                async with call.lock:
-                    if not call.answered.is_set():
-                        call.gave_up = True
-                        books.abandoned += 1
-                        (await ivr.post(f"/v1/calls/{call_id}/hangup")).raise_for_status()
-                        return
+            waited = await self._wait_in_queue(caller, call)
+            if waited != "answered":
+                books.ended(call_id, waited)
+                return
             await asyncio.sleep(caller.handle)  # talking to the agent
             async with call.lock:
                 call.ended = True
@@ -259,12 +319,58 @@ class Simulation:
                 else:
                     books.abandoned += call.waiting  # transferred, and no one answered in time
                     (await ivr.post(f"/v1/calls/{call_id}/hangup")).raise_for_status()
+                books.ended(call_id, "abandoned" if call.waiting else "answered")
             if by_agent:
                 await self._survey(caller)
         except httpx.HTTPError:
             books.errors += 1
         finally:
             self._calls.pop(call_id, None)
+
+    async def _wait_in_queue(self, caller: _Caller, call: _Call) -> str:
+        """Until an agent answers ("answered"), the caller takes the callback offered on
+        hold ("callback") or their patience runs out ("abandoned")."""
+        patience = caller.patience
+        if caller.takes_callback and caller.hold_seconds < patience:
+            if await _answered_within(call, caller.hold_seconds):
+                return "answered"
+            if await self._take_callback(caller, call):
+                return "callback"
+            patience -= caller.hold_seconds
+        if await _answered_within(call, patience):
+            return "answered"
+        async with call.lock:
+            if call.answered.is_set():
+                return "answered"
+            call.gave_up = True
+            self.books[caller.tenant].abandoned += 1
+            ivr = self.clients[caller.tenant]["ivr"]
+            (await ivr.post(f"/v1/calls/{call.call_id}/hangup")).raise_for_status()
+            return "abandoned"
+
+    async def _take_callback(self, caller: _Caller, call: _Call) -> bool:
+        """When the hold message offers a callback (routing expects a long enough wait), the
+        caller presses its key and hangs up, keeping their place: routing calls back."""
+        ivr = self.clients[caller.tenant]["ivr"]
+        hold = await ivr.get(f"/v1/calls/{call.call_id}/hold")
+        hold.raise_for_status()
+        if not hold.json()["callback_offered"]:
+            return False
+        async with call.lock:
+            if call.answered.is_set():
+                return False
+            call.gave_up = True
+            # Known before routing hears of it: it may offer the callback at once.
+            self._callbacks[call.call_id] = _Callback(caller)
+            try:
+                accepted = await ivr.post(f"/v1/calls/{call.call_id}/input",
+                                          json={"digits": CALLBACK_DIGIT})  # fmt: skip
+                accepted.raise_for_status()
+            except httpx.HTTPError:
+                self._settle(call.call_id)
+                raise
+            self.books[caller.tenant].callbacks += 1
+            return True
 
     async def _survey(self, caller: _Caller) -> None:
         """After the agent hung up: the IVR's next words, a survey question or goodbye."""
@@ -298,13 +404,13 @@ class Simulation:
         """Watch routing's agents: answer what is offered, take the odd break."""
         routing = self.clients[tenant]["routing"]
         mine = agent_ids(self.params, tenant)
-        for agent_id in mine:
-            await routing.post(f"/v1/agents/{agent_id}/login")
-            await routing.post(f"/v1/agents/{agent_id}/ready")
         while True:
             try:
                 listed = await routing.get("/v1/agents")
                 listed.raise_for_status()
+                self.on_duty[tenant] = sum(
+                    1 for a in listed.json() if a["id"] in mine and a["status"] != "logged_out"
+                )
                 for agent in listed.json():
                     if agent["id"] not in mine or agent["id"] in self._busy:
                         continue
@@ -316,14 +422,74 @@ class Simulation:
                     elif outbound:
                         continue  # reserved while the callee's phone rings
                     elif agent["status"] == "offered" and agent["call_id"]:
-                        offer = f"{agent['id']}|{agent['call_id']}"
+                        # A callback not reached is offered again later, maybe to the same agent.
+                        offer = f"{agent['id']}|{agent['call_id']}|{agent['state_since']}"
                         if offer not in self._handled_offers:
                             self._handled_offers.add(offer)
-                            self._spawn(self._answer(tenant, agent["id"], agent["call_id"]))
+                            take = (
+                                self._call_back
+                                if agent["call_id"] in self._callbacks
+                                else self._answer
+                            )
+                            self._spawn(take(tenant, agent["id"], agent["call_id"]))
                     elif agent["status"] == "ready" and self._takes_a_break():
                         self._spawn(self._break(tenant, agent["id"]))
             except httpx.HTTPError:
                 self.books[tenant].errors += 1
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _shifts(self, tenant: str) -> None:
+        """Each agent logs in at the start of their shifts and out at their ends; without
+        shifts, every agent logs in once, at the start."""
+        starts = shift_starts(self.params)
+        agents = agent_ids(self.params, tenant)
+        if starts is None:
+            for agent_id in agents:
+                await self._start_shift(tenant, agent_id)
+            return
+        await asyncio.gather(*(self._work_shifts(tenant, agent_id, self.scaled(starts[agent_id]))
+                               for agent_id in agents))  # fmt: skip
+
+    async def _work_shifts(self, tenant: str, agent_id: str, first_start: float) -> None:
+        shift = self.scaled(self.params.shift_seconds)
+        start = self.started + first_start
+        if first_start > 0:  # off at first, though an earlier run may have left them on
+            try:
+                await self.clients[tenant]["routing"].post(f"/v1/agents/{agent_id}/logout")
+            except httpx.HTTPError:
+                self.books[tenant].errors += 1
+        while True:
+            await asyncio.sleep(start - time.monotonic())
+            await self._start_shift(tenant, agent_id)
+            await asyncio.sleep(start + shift - time.monotonic())
+            await self._end_shift(tenant, agent_id)
+            start += (1 + REST_PER_SHIFT) * shift
+
+    async def _start_shift(self, tenant: str, agent_id: str) -> None:
+        routing, books = self.clients[tenant]["routing"], self.books[tenant]
+        try:
+            (await routing.post(f"/v1/agents/{agent_id}/login")).raise_for_status()
+            (await routing.post(f"/v1/agents/{agent_id}/ready")).raise_for_status()
+            books.shifts_started += 1
+        except httpx.HTTPError:
+            books.errors += 1
+
+    async def _end_shift(self, tenant: str, agent_id: str) -> None:
+        """Log out once the call in hand (or the break) is over: routing refuses while the
+        agent is on a call, and an offer still ringing goes to someone else."""
+        routing, books = self.clients[tenant]["routing"], self.books[tenant]
+        while True:
+            if agent_id not in self._busy:
+                try:
+                    left = await routing.post(f"/v1/agents/{agent_id}/logout")
+                    if left.is_success:
+                        books.shifts_ended += 1
+                        return
+                    if left.status_code != 409:
+                        left.raise_for_status()
+                except httpx.HTTPError:
+                    books.errors += 1
+                    return
             await asyncio.sleep(POLL_SECONDS)
 
     def _takes_a_break(self) -> bool:
@@ -359,6 +525,43 @@ class Simulation:
             books.errors += 1
         finally:
             self._busy.discard(agent_id)
+
+    async def _call_back(self, tenant: str, agent_id: str, call_id: str) -> None:
+        """The agent dials a caller who asked to be called back: they pick up and talk, or
+        do not (routing dials again after its retry delay, then gives up)."""
+        routing, books = self.clients[tenant]["routing"], self.books[tenant]
+        callback = self._callbacks[call_id]
+        self._busy.add(agent_id)
+        try:
+            await asyncio.sleep(self.scaled(self.agent_rng.uniform(0.5, 2)))  # it rings
+            dialed = await routing.post(f"/v1/calls/{call_id}/answer", json={"agent_id": agent_id})
+            if dialed.status_code != 200:
+                return  # the offer expired or went to another agent
+            callback.dials += 1
+            books.callback_dials += 1
+            await asyncio.sleep(self.scaled(self.agent_rng.uniform(3, 10)))  # the caller's phone
+            reached = self.agent_rng.random() < self.params.callback_reach_rate
+            if reached:
+                await asyncio.sleep(callback.caller.handle)
+            outcome = "connected" if reached else "no_answer"
+            ended = await routing.post(f"/v1/calls/{call_id}/hangup",
+                                       json={"by": "agent", "outcome": outcome})  # fmt: skip
+            ended.raise_for_status()
+            if reached:
+                books.callbacks_connected += 1
+            elif callback.dials == CALLBACK_ATTEMPTS:
+                books.callbacks_given_up += 1
+            else:
+                return  # routing dials again later
+            self._settle(call_id)
+        except httpx.HTTPError:
+            books.errors += 1
+            self._settle(call_id)
+        finally:
+            self._busy.discard(agent_id)
+
+    def _settle(self, call_id: str) -> None:
+        self._callbacks.pop(call_id).settled.set()
 
     async def _converse(self, tenant: str, agent_id: str, call: _Call) -> None:
         """The agent records how the call went, may put the caller on hold a while, and
@@ -477,3 +680,11 @@ class Simulation:
                 await routing.post(f"/v1/agents/{agent_id}/ready")
         finally:
             self._busy.discard(agent_id)
+
+
+async def _answered_within(call: _Call, seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(call.answered.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
