@@ -250,9 +250,9 @@ def ticket_duplicates(platform: Platform, tenant: str) -> tuple[list[str], list[
 
 
 def dead_letters(platform: Platform) -> list[str]:
-    """What the consumers sent to the DLQ (they log each one; the broker's copy of
-    anything before its restart is gone with its memory log)."""
-    found = []
+    """What the consumers sent to the DLQ: read from the topic throughout the run,
+    and from the services' logs (each dead letter is logged too)."""
+    found = list(platform.dead_letters.seen)
     for log in sorted(platform.logs.glob("*.log")):
         found += [f"{log.name}: {line[:300]}" for line in log.read_text(errors="replace")
                   .splitlines() if " to callcenter.dlq: " in line]  # fmt: skip

@@ -15,6 +15,7 @@ import httpx
 
 from callcenter.events.broker import EmbeddedBroker, free_port
 from callcenter.events.kit.auth import Role, issue_token
+from tests.chaos.dlq import DeadLetterWatch
 
 SERVICES = ["routing", "ivr", "crm", "workorders", "analytics"]
 KEY = "chaos-test-signing-key-of-32-bytes-or-more"
@@ -36,6 +37,7 @@ class Platform:
         self.broker = EmbeddedBroker(free_port(), log_path=self.logs / "broker.log")
         self.ports = {name: free_port() for name in SERVICES}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.dead_letters = DeadLetterWatch(self.broker.bootstrap_servers)
         self.environment = {
             **os.environ,
             "CALLCENTER_DATA_DIR": str(folder),
@@ -71,6 +73,8 @@ class Platform:
             self._spawn(name)
         for name in SERVICES:
             self.wait_healthy(name)
+        self.dead_letters.start()
+        assert self.dead_letters.reading.wait(30), "cannot read the dead-letter topic"
         return self
 
     def _spawn(self, name: str) -> None:
@@ -118,6 +122,7 @@ class Platform:
         return {name: process.poll() is None for name, process in self.processes.items()}
 
     def stop(self) -> None:
+        self.dead_letters.stop()
         for process in self.processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGCONT)

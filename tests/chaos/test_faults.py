@@ -379,3 +379,31 @@ def test_a_burst_of_ten_times_the_rate_is_shed_answered_and_drained(platform, tm
         key: offline.get(key) for key in audit.KPI_KEYS
     }, "analytics did not catch up after the burst"
     assert audit.dead_letters(platform) == []
+
+
+@pytest.mark.timeout(120)
+def test_the_dead_letter_watch_sees_a_poison_event(platform):
+    """The 'DLQ empty' checks above are worth something only if the watch reads the
+    topic: after the broker's restart, a message no consumer can decode reaches it
+    from every service that reads the IVR's topic."""
+    kafka = platform.dead_letters.kafka
+
+    async def publish_poison() -> None:
+        producer = kafka.producer()
+        await producer.start()
+        try:
+            headers = [("ce_type", b"CallArrived")]
+            topic = kafka.topic("callcenter.ivr")
+            await producer.send_and_wait(topic, b"{not json", key=b"poison", headers=headers)
+        finally:
+            await producer.stop()
+
+    asyncio.run(publish_poison())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not platform.dead_letters.seen:
+        time.sleep(0.5)
+    time.sleep(3)  # the other consumers of the topic
+    # consumers are named <service>.<what it reads>
+    readers = {line.split(".", 1)[0] for line in platform.dead_letters.seen}
+    assert readers == {"routing", "crm", "workorders", "analytics"}, platform.dead_letters.seen
+    assert all("callcenter.ivr@" in line for line in platform.dead_letters.seen)
