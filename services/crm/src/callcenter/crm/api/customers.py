@@ -21,7 +21,7 @@ from callcenter.crm.phones import InvalidPhone, to_e164
 from callcenter.crm.store.tables import customer_emails, customer_phones, customer_tags, customers
 from callcenter.events.envelope import utcnow
 from callcenter.events.kit.auth import Principal, PrincipalDep, Role, require_roles
-from callcenter.events.kit.problems import ProblemError
+from callcenter.events.kit.problems import ProblemError, problem_responses
 
 router = APIRouter(tags=["customers"])
 
@@ -153,6 +153,28 @@ def normalized_phones(raw: list[str], region: str) -> list[str]:
     response_model=CustomerOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create a customer (409 naming the existing one if a phone or email is taken)",
+    responses={
+        201: {
+            "links": {
+                name: {
+                    "operationId": operation,
+                    "parameters": {"customer_id": "$response.body#/id"},
+                }
+                for name, operation in [
+                    ("GetCustomer", "get_customer_v1_customers__customer_id__get"),
+                    ("PatchCustomer", "patch_customer_v1_customers__customer_id__patch"),
+                    ("EraseCustomer", "erase_customer_v1_customers__customer_id__delete"),
+                    ("PostNote", "post_note_v1_customers__customer_id__notes_post"),
+                    (
+                        "PostInteraction",
+                        "post_interaction_v1_customers__customer_id__interactions_post",
+                    ),
+                    ("GetTimeline", "get_timeline_v1_customers__customer_id__timeline_get"),
+                    ("ExportCustomer", "export_customer_v1_customers__customer_id__export_get"),
+                ]
+            }
+        }
+    },
 )
 async def create_customer(
     body: CustomerIn, principal: PrincipalDep, settings: SettingsDep, runtime: RuntimeDep
@@ -180,7 +202,9 @@ async def create_customer(
     return customer.view()
 
 
-@router.get("/customers/{customer_id}", response_model=CustomerOut)
+@router.get(
+    "/customers/{customer_id}", response_model=CustomerOut, responses=problem_responses(410)
+)
 async def get_customer(customer_id: CustomerId, principal: PrincipalDep, runtime: RuntimeDep):
     """A read of the customer's card: recorded in the access audit."""
     async with runtime.db.transaction() as conn:
@@ -189,7 +213,9 @@ async def get_customer(customer_id: CustomerId, principal: PrincipalDep, runtime
     return customer.view()
 
 
-@router.patch("/customers/{customer_id}", response_model=CustomerOut)
+@router.patch(
+    "/customers/{customer_id}", response_model=CustomerOut, responses=problem_responses(410)
+)
 async def patch_customer(
     customer_id: CustomerId,
     body: CustomerPatch,
@@ -317,6 +343,7 @@ class MergeIn(BaseModel):
     "/customers/{customer_id}/merge",
     response_model=CustomerOut,
     summary="Merge another customer into this one (supervisors): both histories stay",
+    responses=problem_responses(410),
 )
 async def merge_customers(
     customer_id: CustomerId, body: MergeIn, principal: Supervisor, runtime: RuntimeDep

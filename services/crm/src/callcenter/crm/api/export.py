@@ -14,6 +14,7 @@ from callcenter.crm.timeline import timeline
 from callcenter.events import store
 from callcenter.events.catalogue.base import Event
 from callcenter.events.kit.auth import Principal, Role, require_roles
+from callcenter.events.kit.problems import problem_responses
 
 router = APIRouter(tags=["privacy"])
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
@@ -24,6 +25,7 @@ EVERYTHING = 100_000  # timeline entries of each kind in an export
     "/customers/{customer_id}/export",
     summary="Everything held on a customer (admins): profile, notes, calls, every contact, "
     "access log, events",
+    responses=problem_responses(410),
 )
 async def export_customer(
     customer_id: CustomerId, principal: Admin, runtime: RuntimeDep
@@ -98,6 +100,7 @@ def opened(data: Event, key: bytes | None, customer_id: str) -> dict[str, Any]:
 @router.delete(
     "/customers/{customer_id}",
     summary="Erase a customer (admins): their personal data everywhere, their key (events)",
+    responses=problem_responses(410),
 )
 async def erase_customer(
     customer_id: CustomerId, principal: Admin, runtime: RuntimeDep

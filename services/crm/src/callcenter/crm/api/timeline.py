@@ -10,6 +10,7 @@ from callcenter.crm.audit import record_card_read
 from callcenter.crm.timeline import add_note, record_interaction, timeline
 from callcenter.events.envelope import utcnow
 from callcenter.events.kit.auth import PrincipalDep
+from callcenter.events.kit.problems import problem_responses
 
 router = APIRouter(tags=["timeline"])
 
@@ -110,6 +111,7 @@ class InteractionOut(BaseModel):
     response_model=NoteOut,
     status_code=status.HTTP_201_CREATED,
     summary="Add an agent's note to a customer's timeline",
+    responses=problem_responses(410),
 )
 async def post_note(
     customer_id: CustomerId, body: NoteIn, principal: PrincipalDep, runtime: RuntimeDep
@@ -127,6 +129,7 @@ async def post_note(
     response_model=InteractionOut,
     status_code=status.HTTP_201_CREATED,
     summary="Record an SMS, email or other contact on the customer's timeline (integrators)",
+    responses=problem_responses(410),
 )
 async def post_interaction(
     customer_id: CustomerId, body: InteractionIn, principal: PrincipalDep, runtime: RuntimeDep
@@ -147,6 +150,7 @@ async def post_interaction(
     response_model_exclude_none=True,
     summary="Every contact of the customer, newest first: calls, their dispositions, "
     "callbacks, work orders, notes, SMS and emails",
+    responses=problem_responses(410),
 )
 async def get_timeline(
     customer_id: CustomerId,

@@ -65,7 +65,29 @@ async def _act(acd, principal, agent_id: str, command: cmd.Command) -> AgentOut:
     return agent_out((await acd.state(principal.tenant)).agents[agent_id])
 
 
-@router.put("/agents/{agent_id}", response_model=AgentOut, summary="Create or replace an agent")
+@router.put(
+    "/agents/{agent_id}",
+    response_model=AgentOut,
+    summary="Create or replace an agent",
+    responses={
+        200: {
+            "links": {
+                name: {
+                    "operationId": operation,
+                    "parameters": {"agent_id": "$request.path.agent_id"},
+                }
+                for name, operation in [
+                    ("GetAgent", "get_agent_v1_agents__agent_id__get"),
+                    ("LogIn", "log_in_v1_agents__agent_id__login_post"),
+                    ("Ready", "ready_v1_agents__agent_id__ready_post"),
+                    ("NotReady", "not_ready_v1_agents__agent_id__not_ready_post"),
+                    ("LogOut", "log_out_v1_agents__agent_id__logout_post"),
+                    ("GetDesk", "get_desk_v1_agents__agent_id__desk_get"),
+                ]
+            }
+        }
+    },
+)
 async def put_agent(agent_id: AgentId, config: AgentConfig, principal: Supervisor, acd: AcdDep):
     return await _act(acd, principal, agent_id, cmd.ConfigureAgent(agent_id, config))
 

@@ -31,7 +31,26 @@ class QueueLive(BaseModel):
     calls: list[dict[str, Any]]
 
 
-@router.put("/queues/{queue_id}", response_model=QueueOut, summary="Create or replace a queue")
+@router.put(
+    "/queues/{queue_id}",
+    response_model=QueueOut,
+    summary="Create or replace a queue",
+    responses={
+        200: {
+            "links": {
+                name: {
+                    "operationId": operation,
+                    "parameters": {"queue_id": "$request.path.queue_id"},
+                }
+                for name, operation in [
+                    ("GetQueue", "get_queue_v1_queues__queue_id__get"),
+                    ("QueueLive", "queue_live_v1_queues__queue_id__live_get"),
+                    ("DeleteQueue", "delete_queue_v1_queues__queue_id__delete"),
+                ]
+            }
+        }
+    },
+)
 async def put_queue(queue_id: QueueId, config: QueueConfig, principal: Supervisor, acd: AcdDep):
     with refusals_as_problems():
         await acd.execute(

@@ -105,7 +105,13 @@ def _roles(principal: Principal) -> tuple[str, ...]:
 
 
 @router.post("/tickets", response_model=TicketDecision, status_code=status.HTTP_201_CREATED,
-             responses=problem_responses(409, 422), summary="Open a ticket")  # fmt: skip
+             responses={**problem_responses(409, 422), 201: {"description": "Opened", "links": {
+                 "GetTicket": {"operationId": "get_ticket_v1_tickets__ticket_id__get",
+                               "parameters": {"ticket_id": "$response.body#/ticket/ticket_id"}},
+                 "ActOnTicket": {"operationId": "act_v1_tickets__ticket_id___action__post",
+                                 "parameters": {"ticket_id": "$response.body#/ticket/ticket_id"}},
+             }}},
+             summary="Open a ticket")  # fmt: skip
 async def open_ticket(body: OpenBody, principal: Staff, service: TicketsDep):
     ticket_id = body.ticket_id or f"T-{uuid.uuid4().hex[:12]}"
     async with service.db.read() as conn:

@@ -44,7 +44,11 @@ async def list_types(principal: Staff, service: TicketsDep) -> dict[str, Any]:
     return {"items": [kinds[name] for name in sorted(kinds)]}
 
 
-@router.put("/ticket-types/{name}", responses=problem_responses(422),
+@router.put("/ticket-types/{name}", responses={**problem_responses(422), 200: {
+                "description": "Defined", "links": {"OpenTicket": {
+                    "operationId": "open_ticket_v1_tickets_post",
+                    "requestBody": {"type": "$request.path.name"}}},
+            }},
             summary="Define or replace a ticket type (open tickets keep theirs)")  # fmt: skip
 async def put_type(
     name: Identifier, body: TicketTypeBody, principal: Manager, service: TicketsDep
