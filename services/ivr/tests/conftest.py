@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from callcenter.events.kit.migrations import upgrade
 from callcenter.ivr.app import create_app
 from callcenter.ivr.consumers.routing_status import make_handler
 from callcenter.ivr.settings import Settings
+from callcenter.ivr.store import telephony_secrets
 
 
 def menu_flow(**overrides: Any) -> dict[str, Any]:
@@ -95,11 +97,16 @@ def bearer(tenant: str = "acme", *roles: Role) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def deliver(database_url: str, tenant: str, *events, clock=lambda: 0.0) -> None:
-    """Apply routing events as the routing-status consumer does, in one transaction."""
+def deliver(
+    database_url: str, tenant: str, *events, clock=lambda: 0.0, secrets_key: bytes | None = None
+) -> None:
+    """Apply routing events as the routing-status consumer does, in one transaction
+    (with the service's ``secrets_key`` when the events read telephony secrets)."""
 
     async def apply() -> None:
         db = Database(database_url)
+        if secrets_key is not None:
+            telephony_secrets.bind_key(db, secrets_key)
         handle = make_handler(clock)
         async with db.transaction() as conn:
             for number, event in enumerate(events, start=1):
@@ -150,9 +157,22 @@ def queues(database_url: str, ivr_settings: Settings) -> None:
     )
 
 
+@pytest.fixture
+def ivr_database(database_url: str, ivr_settings: Settings) -> Callable[[], Database]:
+    """Opens the IVR's database as the service does: with its secrets key."""
+    key = telephony_secrets.secrets_key(ivr_settings)
+
+    def open_database() -> Database:
+        db = Database(database_url)
+        telephony_secrets.bind_key(db, key)
+        return db
+
+    return open_database
+
+
 @pytest.fixture(name="deliver")
-def _deliver():
-    return deliver
+def _deliver(ivr_settings: Settings):
+    return functools.partial(deliver, secrets_key=telephony_secrets.secrets_key(ivr_settings))
 
 
 # Twilio's documented verbs and their attributes (twilio.com/docs/voice/twiml).

@@ -49,7 +49,7 @@ def signed(client, path: str, params: dict[str, str], token: str = TOKEN) -> htt
 
 
 def test_a_twilio_leg_is_created_reported_once_and_connected(
-    client, bearer, deliver, database_url, assert_valid_twiml
+    client, bearer, deliver, database_url, ivr_database, assert_valid_twiml
 ):
     settings = {
         "twilio_auth_token": TOKEN,
@@ -71,7 +71,7 @@ def test_a_twilio_leg_is_created_reported_once_and_connected(
     clock = {"t": 1000.0}
 
     async def place() -> list[int]:
-        db = Database(database_url)
+        db = ivr_database()
         async with httpx.AsyncClient(transport=httpx.MockTransport(twilio)) as http:
             dialer = Outbound(
                 db,

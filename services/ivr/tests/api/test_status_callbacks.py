@@ -21,7 +21,7 @@ SECRET = "a-callback-secret-for-tests"
 
 
 def test_routing_events_of_our_calls_are_delivered_signed_with_retries(
-    client, queues, bearer, menu_flow, deliver, database_url
+    client, queues, bearer, menu_flow, deliver, database_url, ivr_database
 ):
     assert client.put("/v1/flows/main", json=menu_flow(), headers=bearer()).status_code == 201
     client.put("/v1/numbers/+15551234", json={"flow_id": "main", "version": 1}, headers=bearer())
@@ -54,7 +54,7 @@ def test_routing_events_of_our_calls_are_delivered_signed_with_retries(
     now = {"t": 1000.0}
 
     async def run() -> list[int]:
-        db = Database(database_url)
+        db = ivr_database()
         async with httpx.AsyncClient(transport=httpx.MockTransport(provider)) as http:
             sender = WebhookSender(db, http, clock=lambda: now["t"])
             tried = [await sender.deliver_due()]  # the first fails with 503

@@ -120,7 +120,7 @@ def test_the_caller_is_not_hung_up_after_an_internal_transfer(
 
 
 def test_an_external_transfer_dials_the_number_and_the_provider_is_told(
-    client, queues, bearer, menu_flow, deliver, database_url, assert_valid_twiml
+    client, queues, bearer, menu_flow, deliver, database_url, ivr_database, assert_valid_twiml
 ):
     queued_call(client, bearer, menu_flow, "CA2", assert_valid_twiml)
     external = CallTransferred(
@@ -144,7 +144,7 @@ def test_an_external_transfer_dials_the_number_and_the_provider_is_told(
     received: list[httpx.Request] = []
 
     async def send() -> None:
-        db = Database(database_url)
+        db = ivr_database()
         transport = httpx.MockTransport(lambda r: received.append(r) or httpx.Response(204))
         async with httpx.AsyncClient(transport=transport) as http:
             await WebhookSender(db, http, clock=lambda: 1000.0).deliver_due()

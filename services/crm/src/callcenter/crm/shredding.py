@@ -6,18 +6,14 @@ on them) stay.
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.crm.store.tables import customer_keys
-
-NONCE_BYTES = 12
+from callcenter.events.kit import sealing
 
 Keys = dict[tuple[str, str], bytes]  # (tenant, customer id) -> key
 
@@ -25,23 +21,18 @@ Keys = dict[tuple[str, str], bytes]  # (tenant, customer id) -> key
 def seal(key: bytes, customer_id: str, fields: dict[str, str]) -> str:
     """The fields as one token; the customer id is bound in, so a token moved onto
     another customer's event does not open."""
-    nonce = os.urandom(NONCE_BYTES)
     plain = json.dumps(fields, sort_keys=True).encode()
-    return base64.b64encode(
-        nonce + AESGCM(key).encrypt(nonce, plain, customer_id.encode())
-    ).decode()
+    return sealing.seal(key, plain, customer_id.encode())
 
 
 def unseal(key: bytes | None, customer_id: str, token: str) -> dict[str, str]:
     """The sealed fields, or nothing when the key is gone (the customer was erased)."""
     if key is None:
         return {}
-    raw = base64.b64decode(token)
     try:
-        plain = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], customer_id.encode())
-    except InvalidTag:
+        return json.loads(sealing.unseal(key, token, customer_id.encode()))
+    except sealing.Unopenable:
         raise ValueError(f"a sealed field of customer {customer_id} does not open") from None
-    return json.loads(plain)
 
 
 def personal_fields(data: object, key: bytes | None, customer_id: str) -> dict[str, str]:

@@ -25,6 +25,7 @@ from callcenter.ivr.dips import perform_dip
 from callcenter.ivr.outbound import Outbound
 from callcenter.ivr.reaper import Reaper
 from callcenter.ivr.settings import Settings
+from callcenter.ivr.store import telephony_secrets
 from callcenter.ivr.surveys import Surveys
 from callcenter.ivr.webhooks.sender import WebhookSender
 
@@ -34,6 +35,7 @@ DESCRIPTION = "The call-control edge and the IVR flow engine: every call enters 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = Runtime(settings, publishes=True)
+    telephony_secrets.bind_key(runtime.db, telephony_secrets.secrets_key(settings))
     import httpx
 
     http = httpx.AsyncClient(follow_redirects=False)

@@ -1,4 +1,6 @@
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from callcenter.events.kit.settings import ServiceSettings
@@ -16,6 +18,11 @@ class Settings(ServiceSettings):
     # Twilio auth token to check them with. Off by default: development and tests drive
     # the Twilio edge unsigned; a production deployment turns it on.
     require_twilio_signatures: bool = False
+    # Tenants' Twilio auth tokens and callback secrets are stored sealed with a key
+    # derived from this secret (CALLCENTER_IVR_SECRETS_KEY or the file
+    # CALLCENTER_IVR_SECRETS_KEY_FILE; else generated at first run in the data dir).
+    secrets_key: SecretStr | None = None
+    secrets_key_file: Path | None = None
     # The demo flow is installed for this tenant on this number at start-up when
     # the tenant has no such flow yet (`make run`); empty disables it.
     demo_tenant: str = "demo"
@@ -40,3 +47,6 @@ class Settings(ServiceSettings):
     twilio_api_url: str = "https://api.twilio.com"
     # An outbound leg the provider never reported fails this long after its ringing time.
     outbound_report_grace_seconds: float = Field(default=300.0, gt=0)
+
+    def resolved_secrets_key_file(self) -> Path:
+        return self.secrets_key_file or self.data_dir / "ivr-secrets-key"

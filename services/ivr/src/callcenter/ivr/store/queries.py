@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from callcenter.events import store
 from callcenter.ivr.domain.connection import Connection
 from callcenter.ivr.domain.instructions import Instruction
+from callcenter.ivr.store import telephony_secrets
 from callcenter.ivr.store.tables import (
     calls,
     connections,
@@ -171,20 +172,28 @@ async def load_telephony(conn: AsyncConnection, tenant: str) -> Telephony:
     if row is None:
         return Telephony()
     return Telephony(
-        row.twilio_auth_token,
-        row.status_callback_url,
-        row.status_callback_secret,
-        row.twilio_account_sid,
-        row.outbound_caller_id,
-        row.abandon_message,
+        twilio_auth_token=telephony_secrets.unseal_on(
+            conn, tenant, "twilio_auth_token", row.twilio_auth_token
+        ),
+        status_callback_url=row.status_callback_url,
+        status_callback_secret=telephony_secrets.unseal_on(
+            conn, tenant, "status_callback_secret", row.status_callback_secret
+        ),
+        twilio_account_sid=row.twilio_account_sid,
+        outbound_caller_id=row.outbound_caller_id,
+        abandon_message=row.abandon_message,
     )
 
 
 async def save_telephony(conn: AsyncConnection, tenant: str, settings: Telephony) -> None:
     values = {
-        "twilio_auth_token": settings.twilio_auth_token,
+        "twilio_auth_token": telephony_secrets.seal_on(
+            conn, tenant, "twilio_auth_token", settings.twilio_auth_token
+        ),
         "status_callback_url": settings.status_callback_url,
-        "status_callback_secret": settings.status_callback_secret,
+        "status_callback_secret": telephony_secrets.seal_on(
+            conn, tenant, "status_callback_secret", settings.status_callback_secret
+        ),
         "twilio_account_sid": settings.twilio_account_sid,
         "outbound_caller_id": settings.outbound_caller_id,
         "abandon_message": settings.abandon_message,

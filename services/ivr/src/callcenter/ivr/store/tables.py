@@ -53,9 +53,10 @@ telephony = Table(
     "ivr_telephony",
     metadata,
     Column("tenant", String(100), primary_key=True),
-    Column("twilio_auth_token", String(200)),
+    # The two secrets are sealed (store/telephony_secrets.py), widened by 0010.
+    Column("twilio_auth_token", String(400)),
     Column("status_callback_url", String(2000)),
-    Column("status_callback_secret", String(200)),
+    Column("status_callback_secret", String(400)),
     # Added by 0006: outbound legs through Twilio's REST API, and what a callee
     # hears when routing finds no agent in time.
     Column("twilio_account_sid", String(64)),
