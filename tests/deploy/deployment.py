@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from pydantic import AliasChoices
 
 from callcenter.events.bus import KafkaSettings
 from callcenter.events.kit.settings import ServiceSettings
@@ -18,7 +19,14 @@ from callcenter.events.kit.settings import ServiceSettings
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("routing", "ivr", "crm", "workorders", "analytics")
 IMAGE_PROGRAMS = {f"callcenter-{name}" for name in SERVICES} | {"callcenter-simulator"}
-SHARED_VARIABLES = {"CALLCENTER_DATA_DIR", "CALLCENTER_SIGNING_KEY", "CALLCENTER_SIGNING_KEY_FILE"}
+# What every service reads under one name (the settings' CALLCENTER_* aliases).
+SHARED_VARIABLES = {
+    name
+    for field in ServiceSettings.model_fields.values()
+    if isinstance(field.validation_alias, AliasChoices)
+    for name in field.validation_alias.choices
+    if isinstance(name, str)
+}
 
 
 def settings_class(service: str) -> type[ServiceSettings]:
