@@ -42,6 +42,10 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
         self.service = service
+        # A route's template, found once: the walk over the app's routes costs
+        # more than the rest of the middleware. Keyed by id (routes are not
+        # hashable), the route kept beside it so that an id is never reused.
+        self._templates: dict[int, tuple[object, str]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,10 +63,19 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_recording_status)
         finally:
-            route = _route_template(scope)
+            route = self._template(scope)
             method = scope["method"]
             REQUESTS.labels(self.service, method, route, str(status)).inc()
             LATENCY.labels(self.service, method, route).observe(time.perf_counter() - started)
+
+    def _template(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is None:
+            return UNMATCHED
+        known = self._templates.get(id(route))
+        if known is None:
+            known = self._templates[id(route)] = (route, _route_template(scope))
+        return known[1]
 
 
 async def metrics_endpoint() -> Response:
