@@ -55,7 +55,7 @@ def event_types_on(topic: str) -> list[type[Event]]:
 
 
 def placeholder(annotation: object) -> object:
-    """A valid value of a field's type: the first choice, a zero, an empty collection."""
+    """A valid value of a field's type: its first choice, one, a placeholder text, empty."""
     origin = typing.get_origin(annotation)
     if origin is typing.Literal:
         return typing.get_args(annotation)[0]
