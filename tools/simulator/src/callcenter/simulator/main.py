@@ -58,7 +58,11 @@ def platform_key() -> str:
 def client(url: str, key: str, tenant: str) -> httpx.AsyncClient:
     token = issue_token(key, subject="simulator", tenant=tenant, roles=ROLES,
                         ttl_seconds=7 * 86400)  # fmt: skip
-    return httpx.AsyncClient(base_url=url, timeout=20, headers={"Authorization": f"Bearer {token}"})
+    # Idle connections are dropped before the services' own 5 s keep-alive ends them: a
+    # request sent on a connection the server is closing fails (ReadError).
+    limits = httpx.Limits(keepalive_expiry=2)
+    return httpx.AsyncClient(base_url=url, timeout=20, limits=limits,
+                             headers={"Authorization": f"Bearer {token}"})  # fmt: skip
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

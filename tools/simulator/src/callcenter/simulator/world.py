@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from callcenter.simulator.scenario import (
     shift_starts,
 )
 
+log = logging.getLogger("callcenter.simulator")
 POLL_SECONDS = 0.2
 # How a call that arrived ended, once: its last visit's outcome for a queued call.
 OUTCOMES = ("self_served", "voicemail", "ended_in_ivr", "answered", "abandoned", "callback")
@@ -322,8 +324,8 @@ class Simulation:
                 books.ended(call_id, "abandoned" if call.waiting else "answered")
             if by_agent:
                 await self._survey(caller)
-        except httpx.HTTPError:
-            books.errors += 1
+        except httpx.HTTPError as error:
+            self._failed(tenant, error)
         finally:
             self._calls.pop(call_id, None)
 
@@ -380,6 +382,8 @@ class Simulation:
         while not instructions and time.monotonic() < deadline:  # routing's end reaches the IVR
             await asyncio.sleep(POLL_SECONDS)
             following = await ivr.get(f"/v1/calls/{caller.call_id}/next")
+            if following.status_code == 409:  # the IVR has not heard routing queue it yet
+                continue
             following.raise_for_status()
             instructions = following.json()["instructions"]
         while any(item["type"] == "gather" for item in instructions):
@@ -426,16 +430,11 @@ class Simulation:
                         offer = f"{agent['id']}|{agent['call_id']}|{agent['state_since']}"
                         if offer not in self._handled_offers:
                             self._handled_offers.add(offer)
-                            take = (
-                                self._call_back
-                                if agent["call_id"] in self._callbacks
-                                else self._answer
-                            )
-                            self._spawn(take(tenant, agent["id"], agent["call_id"]))
+                            self._spawn(self._answer(tenant, agent["id"], agent["call_id"]))
                     elif agent["status"] == "ready" and self._takes_a_break():
                         self._spawn(self._break(tenant, agent["id"]))
-            except httpx.HTTPError:
-                self.books[tenant].errors += 1
+            except httpx.HTTPError as error:
+                self._failed(tenant, error)
             await asyncio.sleep(POLL_SECONDS)
 
     async def _shifts(self, tenant: str) -> None:
@@ -456,8 +455,8 @@ class Simulation:
         if first_start > 0:  # off at first, though an earlier run may have left them on
             try:
                 await self.clients[tenant]["routing"].post(f"/v1/agents/{agent_id}/logout")
-            except httpx.HTTPError:
-                self.books[tenant].errors += 1
+            except httpx.HTTPError as error:
+                self._failed(tenant, error)
         while True:
             await asyncio.sleep(start - time.monotonic())
             await self._start_shift(tenant, agent_id)
@@ -471,26 +470,29 @@ class Simulation:
             (await routing.post(f"/v1/agents/{agent_id}/login")).raise_for_status()
             (await routing.post(f"/v1/agents/{agent_id}/ready")).raise_for_status()
             books.shifts_started += 1
-        except httpx.HTTPError:
-            books.errors += 1
+        except httpx.HTTPError as error:
+            self._failed(tenant, error)
 
     async def _end_shift(self, tenant: str, agent_id: str) -> None:
-        """Log out once the call in hand (or the break) is over: routing refuses while the
-        agent is on a call, and an offer still ringing goes to someone else."""
-        routing, books = self.clients[tenant]["routing"], self.books[tenant]
-        while True:
-            if agent_id not in self._busy:
-                try:
-                    left = await routing.post(f"/v1/agents/{agent_id}/logout")
-                    if left.is_success:
-                        books.shifts_ended += 1
-                        return
-                    if left.status_code != 409:
-                        left.raise_for_status()
-                except httpx.HTTPError:
-                    books.errors += 1
-                    return
-            await asyncio.sleep(POLL_SECONDS)
+        """Log out once the call in hand (or the break) is over: its wrap-up closed, as
+        routing keeps a campaign call's disposition open until the wrap-up ends."""
+        routing = self.clients[tenant]["routing"]
+        try:
+            while True:
+                if agent_id not in self._busy:
+                    shown = await routing.get(f"/v1/agents/{agent_id}")
+                    shown.raise_for_status()
+                    status = shown.json()["status"]
+                    if status == "wrap_up":
+                        await routing.post(f"/v1/agents/{agent_id}/wrap-up-done")
+                    elif status not in ("offered", "on_call"):
+                        left = await routing.post(f"/v1/agents/{agent_id}/logout")
+                        if left.is_success:
+                            self.books[tenant].shifts_ended += 1
+                            return
+                await asyncio.sleep(POLL_SECONDS)
+        except httpx.HTTPError as error:
+            self._failed(tenant, error)
 
     def _takes_a_break(self) -> bool:
         per_poll = self.params.break_share * POLL_SECONDS * self.params.speed / 600
@@ -502,6 +504,9 @@ class Simulation:
         self._busy.add(agent_id)
         try:
             await asyncio.sleep(self.scaled(self.agent_rng.uniform(0.5, 2)))  # it rings
+            if call_id in self._callbacks:
+                await self._call_back(tenant, agent_id, self._callbacks[call_id])
+                return
             call = self._calls.get(call_id)
             if call is None:
                 return
@@ -521,19 +526,20 @@ class Simulation:
             await self._converse(tenant, agent_id, call)
             if self.agent_rng.random() < self.params.ticket_share:
                 await self._ticket(tenant, agent_id, call_id)
-        except httpx.HTTPError:
-            books.errors += 1
+        except httpx.HTTPError as error:
+            self._failed(tenant, error)
         finally:
             self._busy.discard(agent_id)
 
-    async def _call_back(self, tenant: str, agent_id: str, call_id: str) -> None:
+    async def _call_back(self, tenant: str, agent_id: str, callback: _Callback) -> None:
         """The agent dials a caller who asked to be called back: they pick up and talk, or
         do not (routing dials again after its retry delay, then gives up)."""
         routing, books = self.clients[tenant]["routing"], self.books[tenant]
-        callback = self._callbacks[call_id]
-        self._busy.add(agent_id)
+        call_id = callback.caller.call_id
         try:
-            await asyncio.sleep(self.scaled(self.agent_rng.uniform(0.5, 2)))  # it rings
+            # An offer made before routing had the request was the queued caller's.
+            if not await _routing_calls_back(routing, call_id):
+                return
             dialed = await routing.post(f"/v1/calls/{call_id}/answer", json={"agent_id": agent_id})
             if dialed.status_code != 200:
                 return  # the offer expired or went to another agent
@@ -555,13 +561,21 @@ class Simulation:
                 return  # routing dials again later
             self._settle(call_id)
         except httpx.HTTPError:
-            books.errors += 1
             self._settle(call_id)
-        finally:
-            self._busy.discard(agent_id)
+            raise
+
+    def _failed(self, tenant: str, error: httpx.HTTPError) -> None:
+        """Counted in the books, and said (which request, what went wrong)."""
+        self.books[tenant].errors += 1
+        try:
+            where = f"{error.request.method} {error.request.url.path}"
+        except RuntimeError:  # no request attached
+            where = ""
+        log.warning("callcenter-simulator: %s: %s %r", tenant, where, error)
 
     def _settle(self, call_id: str) -> None:
-        self._callbacks.pop(call_id).settled.set()
+        if (callback := self._callbacks.pop(call_id, None)) is not None:
+            callback.settled.set()
 
     async def _converse(self, tenant: str, agent_id: str, call: _Call) -> None:
         """The agent records how the call went, may put the caller on hold a while, and
@@ -630,8 +644,8 @@ class Simulation:
             books.not_answered += 1
         try:
             (await ivr.post(f"/v1/calls/{call_id}/outbound-status", json=report)).raise_for_status()
-        except httpx.HTTPError:
-            books.errors += 1
+        except httpx.HTTPError as error:
+            self._failed(tenant, error)
 
     async def _campaign_call(self, tenant: str, agent_id: str, call_id: str) -> None:
         """An agent connected to a callee: talks, records the outcome, hangs up."""
@@ -652,8 +666,8 @@ class Simulation:
                 books.conversations += 1
                 books.sales += sold
             await routing.post(f"/v1/calls/{call_id}/hangup", json={"by": "agent"})
-        except httpx.HTTPError:
-            books.errors += 1
+        except httpx.HTTPError as error:
+            self._failed(tenant, error)
         finally:
             self._busy.discard(agent_id)
 
@@ -688,3 +702,17 @@ async def _answered_within(call: _Call, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def _routing_calls_back(routing: httpx.AsyncClient, call_id: str) -> bool:
+    """Whether routing holds the caller's callback request (it may take a moment to hear)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        shown = await routing.get(f"/v1/calls/{call_id}")
+        if shown.status_code == 404:
+            return False
+        shown.raise_for_status()
+        if shown.json()["callback_number"]:
+            return True
+        await asyncio.sleep(POLL_SECONDS)
+    return False
