@@ -197,8 +197,10 @@ CAMPAIGN_DISPOSITIONS = ["sale", "not_interested", "call_back_later"]
 
 
 def campaign(params: Params, tenant: str, run_id: str) -> dict:
-    """Dials all day, a second try after a short delay, the 3% abandon cap."""
-    retry = {outcome: 20 for outcome in ("no_answer", "busy", "machine", "failed", "abandoned")}
+    """Dials all day, a second try after a short delay (20 s, scaled by the speed), the 3%
+    abandon cap."""
+    delay = 20 / params.speed
+    retry = dict.fromkeys(("no_answer", "busy", "machine", "failed", "abandoned"), delay)
     return {
         "name": f"Simulated campaign {run_id}",
         "queue_id": "sim-billing",
