@@ -21,6 +21,7 @@ from callcenter.crm.phones import InvalidPhone, to_e164
 from callcenter.crm.store.tables import customer_emails, customer_phones, customer_tags, customers
 from callcenter.events.envelope import utcnow
 from callcenter.events.kit.auth import Principal, PrincipalDep, Role, require_roles
+from callcenter.events.kit.openapi_links import links_passing
 from callcenter.events.kit.problems import ProblemError, problem_responses
 
 router = APIRouter(tags=["customers"])
@@ -155,24 +156,17 @@ def normalized_phones(raw: list[str], region: str) -> list[str]:
     summary="Create a customer (409 naming the existing one if a phone or email is taken)",
     responses={
         201: {
-            "links": {
-                name: {
-                    "operationId": operation,
-                    "parameters": {"customer_id": "$response.body#/id"},
-                }
-                for name, operation in [
-                    ("GetCustomer", "get_customer_v1_customers__customer_id__get"),
-                    ("PatchCustomer", "patch_customer_v1_customers__customer_id__patch"),
-                    ("EraseCustomer", "erase_customer_v1_customers__customer_id__delete"),
-                    ("PostNote", "post_note_v1_customers__customer_id__notes_post"),
-                    (
-                        "PostInteraction",
-                        "post_interaction_v1_customers__customer_id__interactions_post",
-                    ),
-                    ("GetTimeline", "get_timeline_v1_customers__customer_id__timeline_get"),
-                    ("ExportCustomer", "export_customer_v1_customers__customer_id__export_get"),
-                ]
-            }
+            "links": links_passing(
+                "customer_id",
+                "$response.body#/id",
+                GetCustomer="get_customer_v1_customers__customer_id__get",
+                PatchCustomer="patch_customer_v1_customers__customer_id__patch",
+                EraseCustomer="erase_customer_v1_customers__customer_id__delete",
+                PostNote="post_note_v1_customers__customer_id__notes_post",
+                PostInteraction="post_interaction_v1_customers__customer_id__interactions_post",
+                GetTimeline="get_timeline_v1_customers__customer_id__timeline_get",
+                ExportCustomer="export_customer_v1_customers__customer_id__export_get",
+            )
         }
     },
 )

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
+from callcenter.events.kit.openapi_links import links_passing
 from callcenter.events.kit.problems import ProblemError
 from callcenter.routing.api.deps import (
     AcdDep,
@@ -71,20 +72,16 @@ async def _act(acd, principal, agent_id: str, command: cmd.Command) -> AgentOut:
     summary="Create or replace an agent",
     responses={
         200: {
-            "links": {
-                name: {
-                    "operationId": operation,
-                    "parameters": {"agent_id": "$request.path.agent_id"},
-                }
-                for name, operation in [
-                    ("GetAgent", "get_agent_v1_agents__agent_id__get"),
-                    ("LogIn", "log_in_v1_agents__agent_id__login_post"),
-                    ("Ready", "ready_v1_agents__agent_id__ready_post"),
-                    ("NotReady", "not_ready_v1_agents__agent_id__not_ready_post"),
-                    ("LogOut", "log_out_v1_agents__agent_id__logout_post"),
-                    ("GetDesk", "get_desk_v1_agents__agent_id__desk_get"),
-                ]
-            }
+            "links": links_passing(
+                "agent_id",
+                "$request.path.agent_id",
+                GetAgent="get_agent_v1_agents__agent_id__get",
+                LogIn="log_in_v1_agents__agent_id__login_post",
+                Ready="ready_v1_agents__agent_id__ready_post",
+                NotReady="not_ready_v1_agents__agent_id__not_ready_post",
+                LogOut="log_out_v1_agents__agent_id__logout_post",
+                GetDesk="get_desk_v1_agents__agent_id__desk_get",
+            )
         }
     },
 )

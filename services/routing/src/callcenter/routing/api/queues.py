@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel
 
+from callcenter.events.kit.openapi_links import links_passing
 from callcenter.events.kit.problems import ProblemError
 from callcenter.routing.api.deps import AcdDep, Reader, Supervisor, refusals_as_problems
 from callcenter.routing.domain import commands as cmd
@@ -37,17 +38,13 @@ class QueueLive(BaseModel):
     summary="Create or replace a queue",
     responses={
         200: {
-            "links": {
-                name: {
-                    "operationId": operation,
-                    "parameters": {"queue_id": "$request.path.queue_id"},
-                }
-                for name, operation in [
-                    ("GetQueue", "get_queue_v1_queues__queue_id__get"),
-                    ("QueueLive", "queue_live_v1_queues__queue_id__live_get"),
-                    ("DeleteQueue", "delete_queue_v1_queues__queue_id__delete"),
-                ]
-            }
+            "links": links_passing(
+                "queue_id",
+                "$request.path.queue_id",
+                GetQueue="get_queue_v1_queues__queue_id__get",
+                QueueLive="queue_live_v1_queues__queue_id__live_get",
+                DeleteQueue="delete_queue_v1_queues__queue_id__delete",
+            )
         }
     },
 )

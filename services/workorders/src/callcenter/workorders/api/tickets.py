@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from callcenter.events.envelope import Envelope
 from callcenter.events.kit.auth import Principal
+from callcenter.events.kit.openapi_links import links_passing
 from callcenter.events.kit.problems import ProblemError, problem_responses
 from callcenter.workorders.api.deps import (
     Identifier,
@@ -105,12 +106,10 @@ def _roles(principal: Principal) -> tuple[str, ...]:
 
 
 @router.post("/tickets", response_model=TicketDecision, status_code=status.HTTP_201_CREATED,
-             responses={**problem_responses(409, 422), 201: {"description": "Opened", "links": {
-                 "GetTicket": {"operationId": "get_ticket_v1_tickets__ticket_id__get",
-                               "parameters": {"ticket_id": "$response.body#/ticket/ticket_id"}},
-                 "ActOnTicket": {"operationId": "act_v1_tickets__ticket_id___action__post",
-                                 "parameters": {"ticket_id": "$response.body#/ticket/ticket_id"}},
-             }}},
+             responses={**problem_responses(409, 422), 201: {"description": "Opened",
+                 "links": links_passing("ticket_id", "$response.body#/ticket/ticket_id",
+                                        GetTicket="get_ticket_v1_tickets__ticket_id__get",
+                                        ActOnTicket="act_v1_tickets__ticket_id___action__post")}},
              summary="Open a ticket")  # fmt: skip
 async def open_ticket(body: OpenBody, principal: Staff, service: TicketsDep):
     ticket_id = body.ticket_id or f"T-{uuid.uuid4().hex[:12]}"
