@@ -365,6 +365,20 @@ def test_a_campaign_calls_disposition_completes_the_contact_or_schedules_a_callb
     replays(desk)
 
 
+def test_logging_out_in_wrap_up_ends_it_and_the_campaign_completes(desk, event_names):
+    desk.queue(wrap_up_seconds=600)
+    desk.agent("alice")
+    campaign(desk, contacts=numbers(1), dispositions=[], completed_dispositions=["sale"])
+    desk.do(cmd.ReportOutbound("out:camp:k0:1", "answered"))
+    desk.do(cmd.HangUp("out:camp:k0:1", by="caller"))
+    assert desk.status("alice") == "wrap_up"
+    out = desk.do(cmd.LogOut("alice"))
+    # No disposition is awaited any more: the campaign's one contact is done.
+    assert event_names(out) == ["AgentWrapUpEnded", "AgentLoggedOut", "CampaignCompleted"]
+    desk.refuses(cmd.Disposition("out:camp:k0:1", "alice", "sale"), Conflict, "")
+    replays(desk)
+
+
 def test_campaigns_share_agents_by_priority_and_keep_to_their_schedule(desk):
     desk.queue(wrap_up_seconds=0)
     desk.agent("alice", ready=False)

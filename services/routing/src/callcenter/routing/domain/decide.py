@@ -724,6 +724,8 @@ def _log_out(d: _Decision, c: cmd.LogOut) -> None:
                 at=d.now, call_id=offered.id, agent_id=agent.id, reason="agent_logged_out"
             )
         )
+    if agent.status == "wrap_up":  # logging out ends it (a campaign call's disposition too)
+        d.end_wrap_up(agent)
     d.emit(ev.AgentLoggedOut(at=d.now, agent_id=agent.id))
     if offered is not None:
         d.dispatch_call(offered)
