@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from callcenter.events import sqlite_driver
-
 _READONLY = "callcenter_readonly"
 
 
 def async_url(url: str) -> str:
-    """Accept plain ``sqlite:///`` and ``postgresql://`` URLs; pick the async driver
-    (SQLite's: ``callcenter.events.sqlite_driver``)."""
+    """Accept plain ``sqlite:///`` and ``postgresql://`` URLs; pick the async driver."""
     parsed = make_url(url)
-    driver = {"sqlite": "sqlite+callcenter", "postgresql": "postgresql+asyncpg"}.get(
+    driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}.get(
         parsed.drivername, parsed.drivername
     )
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
@@ -31,9 +26,7 @@ class Database:
     """Write transactions are serialized; read transactions are not.
 
     On SQLite a write transaction starts with ``BEGIN IMMEDIATE`` so that two
-    writers never deadlock upgrading their locks, and waits its turn among the
-    process's writers first (statements run on the event loop's thread: see
-    ``sqlite_driver``); WAL lets readers go on. On
+    writers never deadlock upgrading their locks; WAL lets readers go on. On
     PostgreSQL, appends to the event store take a transaction advisory lock
     (see ``store.append``) so that commit order equals position order.
     """
@@ -48,13 +41,8 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: commits on success, rolls back on any error."""
-        if self.dialect != "sqlite":
-            async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with sqlite_driver.write_lock(self.engine.url.database or ""):
-            async with self.engine.begin() as conn:
-                yield conn
+        async with self.engine.begin() as conn:
+            yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -71,8 +59,9 @@ class Database:
         row versions until VACUUM: operations run it (docs/operations.md)."""
         if self.dialect != "sqlite":
             return
-        # On a thread of its own: it waits for the readers, which go on on the event loop.
-        await asyncio.to_thread(_checkpoint, self.engine.url.database or "")
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def ping(self) -> None:
         async with self.read() as conn:
@@ -80,11 +69,6 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-
-
-def _checkpoint(path: str) -> None:
-    with closing(sqlite3.connect(path, timeout=10)) as connection:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
