@@ -79,7 +79,7 @@ def serve(data: Path, url: str, port: int) -> subprocess.Popen[bytes]:
 
 
 async def wait_ready(session: aiohttp.ClientSession, base: str) -> None:
-    for _ in range(200):
+    for _ in range(1200):  # a minute: the start is slow on a loaded machine
         try:
             async with session.get(f"{base}/healthz") as response:
                 if response.status == 200:
@@ -102,7 +102,9 @@ async def load(
     token = issue_token(KEY, subject="bench", tenant="demo", roles=[Role.INTEGRATOR, Role.ADMIN])
     headers = {"Authorization": f"Bearer {token}"}
     latencies: dict[str, list[float]] = {name: [] for name in STEPS}
-    connector = aiohttp.TCPConnector(limit=concurrency)
+    # Idle connections closed before uvicorn's keep-alive timeout (5 s) closes them
+    # under a request just sent (a phase with fewer callers leaves most idle).
+    connector = aiohttp.TCPConnector(limit=concurrency, keepalive_timeout=2)
     async with aiohttp.ClientSession(base, headers=headers, connector=connector) as session:
         await wait_ready(session, "")
         flow = demo_flow().model_dump(mode="json", exclude_defaults=True)
@@ -221,18 +223,38 @@ def main() -> None:
 
 
 READING = """
-Below the 500 calls/s target. The row that least depends on the machine's other
-work is the IVR's CPU time per call. Part of it is the stack's floor (uvicorn
-with h11, FastAPI, the kit's correlation-id and metrics middleware: what three
-`GET /healthz` cost), which alone caps a core well short of 1,000 calls/s; the
-rest is FastAPI's request handling (JSON body, bearer token, response model),
-the call desk (decide and instructions, one group-committed transaction per
-batch: about a quarter of the CPU in py-spy profiles) and aiosqlite, whose every
-statement crosses to the driver's thread and back several times. Latency at 4
-calls in flight is mostly those hand-offs waiting for a core on a loaded
-machine; at 64 in flight it is queueing on the saturated core. The former
-in-process figure (148 calls/s, httpx ASGI client, no sockets, no uvicorn) is
-not comparable.
+Below the 500 calls/s target (2 ms of CPU per call), by about four times. The
+row that least depends on the machine's other work is the IVR's CPU time per
+call, and even it grows with the load (the same code measured 5.3 ms at load 6
+and 7.9 to 11 ms at load 5 to 12): compare runs made at similar load only.
+Where the IVR's CPU goes, sampled with py-spy (250 Hz, `--threads`) over the
+64-in-flight phase, before this section's commit:
+
+| part | share of samples |
+|---|---|
+| aiosqlite's thread: SQLite, and handing each call back to the loop | 42% |
+| SQLAlchemy (execution context, compiled cache, results) and aiosqlite calls | 18% |
+| FastAPI request handling (dependencies, body, response model) | 14% |
+| the event loop woken by aiosqlite's answers (self-pipe, epoll) | 11% |
+| middleware, asyncio scheduling, logging, metrics | 7% |
+| the call desk and the flow engine (decide, evolve, snapshots, envelopes) | 5% |
+| uvicorn (h11) parsing and sockets | 4% |
+
+Per call at 64 in flight: about 9 SQL statements in 3.2 transactions (the
+desk's group commit writes a batch in one; the rest are the read transactions
+of each request: recording settings at start, the survey check at each input)
+and 0.4 to 0.6 new SQLite connections (the pool's overflow connections,
+each with an aiosqlite thread, are opened and closed as requests overlap).
+Every statement crosses to aiosqlite's thread and back about four times.
+Tried and dropped: SQLite run on the event loop's thread (no aiosqlite): a read
+transaction cost half as much in isolation, but no end-to-end run on this
+machine showed it paying, and the loop would stop while another process holds
+SQLite's write lock. Kept: the metrics middleware finds a route's template once
+(it walked every route on each request). Next: the input's survey check and the
+start's recording settings read inside the desk's batch transaction (three
+read transactions less per call), a larger SQLite pool, uvloop and httptools.
+Latency at 4 calls in flight is mostly waiting for the core on a loaded
+machine; at 64 in flight it is queueing on the saturated core.
 """
 
 
