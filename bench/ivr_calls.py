@@ -223,7 +223,7 @@ def main() -> None:
 
 
 READING = """
-Below the 500 calls/s target (2 ms of CPU per call), by about four times. The
+Below the 500 calls/s target (2 ms of CPU per call), by three to five times. The
 row that least depends on the machine's other work is the IVR's CPU time per
 call, and even it grows with the load (the same code measured 5.3 ms at load 6
 and 7.9 to 11 ms at load 5 to 12): compare runs made at similar load only.
