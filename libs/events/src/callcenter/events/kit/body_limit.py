@@ -9,14 +9,13 @@ limit, so no handler ever holds more than the limit in memory. The limit is per 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from callcenter.events.kit.problems import PROBLEM_MEDIA_TYPE
+from callcenter.events.kit.problems import send_problem
 
 MIB = 1024 * 1024
 
@@ -81,24 +80,5 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _refuse(scope: Scope, send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Content Too Large",
-            "status": 413,
-            "detail": f"The request body is larger than {limit} bytes",
-            "instance": scope["path"],
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    detail = f"The request body is larger than {limit} bytes"
+    await send_problem(scope, send, 413, detail, {"connection": "close"})

@@ -1,5 +1,6 @@
 """RFC 9457 problem details (``application/problem+json``) for every error a service returns."""
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -26,6 +27,33 @@ class Problem(BaseModel):
     status: int
     detail: str
     instance: str | None = None
+
+
+async def send_problem(
+    scope: dict[str, Any],
+    send: Any,
+    status: int,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Answers a raw ASGI request with a problem document (for middleware that refuses
+    a request before the app sees it)."""
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": HTTPStatus(status).phrase,
+            "status": status,
+            "detail": detail,
+            "instance": scope["path"],
+        }
+    ).encode()
+    raw_headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((name.encode(), value.encode()) for name, value in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

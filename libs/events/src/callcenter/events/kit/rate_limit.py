@@ -12,7 +12,6 @@ with N replicas lets a tenant make N times the rate.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from urllib.parse import parse_qs
@@ -21,7 +20,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from callcenter.events.kit.auth import verified_tokens
-from callcenter.events.kit.problems import PROBLEM_MEDIA_TYPE, ProblemError
+from callcenter.events.kit.problems import ProblemError, send_problem
 from callcenter.events.kit.shedding import NEVER_SHED
 
 Client = tuple[str, str]  # ("tenant", name) or ("address", host)
@@ -91,22 +90,8 @@ def _bearer_token(scope: Scope) -> str | None:
 
 
 async def _refuse(scope: Scope, send: Send, retry_after: int) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Too Many Requests",
-            "status": 429,
-            "detail": f"Past this tenant's request rate; retry after {retry_after} s.",
-            "instance": scope["path"],
-        }
-    ).encode()
-    headers = [
-        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(retry_after).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 429, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    detail = f"Past this tenant's request rate; retry after {retry_after} s."
+    await send_problem(scope, send, 429, detail, {"retry-after": str(retry_after)})
 
 
 def add_tenant_rate_limit(app: FastAPI, rate: float, burst: int) -> None:

@@ -10,12 +10,10 @@ response starts, so a long-lived event stream does not hold one.
 
 from __future__ import annotations
 
-import json
-
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from callcenter.events.kit.problems import PROBLEM_MEDIA_TYPE
+from callcenter.events.kit.problems import send_problem
 
 SHED = Counter(
     "callcenter_http_shed_requests_total",
@@ -65,20 +63,7 @@ class LoadSheddingMiddleware:
             release()
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "about:blank",
-                "title": "Too Many Requests",
-                "status": 429,
-                "detail": f"The service is handling {self.limit} requests; retry after "
-                f"{self.retry_after_seconds} s.",
-                "instance": scope["path"],
-            }
-        ).encode()
-        headers = [
-            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-            (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(self.retry_after_seconds).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 429, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        detail = (f"The service is handling {self.limit} requests; retry after "
+                  f"{self.retry_after_seconds} s.")  # fmt: skip
+        retry_after = {"retry-after": str(self.retry_after_seconds)}
+        await send_problem(scope, send, 429, detail, retry_after)
