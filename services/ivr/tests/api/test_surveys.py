@@ -134,6 +134,10 @@ def test_an_ivr_survey_after_the_agent_json_and_twilio(
     assert (
         client.post("/v1/calls/s1/input", json={"digits": "5"}, headers=bearer()).status_code == 409
     )
+    # A retried answer still gets its first answer; its key still refuses another request.
+    assert client.post("/v1/calls/s1/input", json={"digits": "4"}, headers=keyed).json() == good
+    reused = client.post("/v1/calls/s1/input", json={"digits": "3"}, headers=keyed)
+    assert reused.status_code == 422 and "Idempotency-Key" in reused.text
 
     # Twilio: the bridge ended, the caller is asked; a retried answer counts once.
     client.post("/v1/twilio/voice", data={"CallSid": "CA9", "From": "+15557654321", "To": NUMBER})

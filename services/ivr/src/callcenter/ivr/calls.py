@@ -18,6 +18,7 @@ from callcenter.ivr.domain.engine import (
 from callcenter.ivr.domain.flow import HttpNode
 from callcenter.ivr.domain.instructions import Answer, answer
 from callcenter.ivr.domain.recording import Move, sensitive_moves
+from callcenter.ivr.recordings import RecordingSettings
 from callcenter.ivr.store import queries
 from callcenter.ivr.store.queries import Binding, Waiting
 
@@ -36,14 +37,27 @@ class CallControl:
 
     async def start(
         self, tenant: str, call_id: str, ani: str, bound: Binding, key: Idempotency | None = None
-    ) -> Answer:
+    ) -> tuple[Answer, RecordingSettings]:
+        """The call's first answer, and the tenant's recording settings (read with it)."""
         command = StartCall(call_id, ani, bound.number, bound.flow_id, bound.flow_version)
-        return await self._run(tenant, call_id, command, key)
+        decided = await self.desk.submit(tenant, call_id, command, key)
+        assert decided.recording is not None  # a start's outcome carries them
+        return await self._finish(tenant, call_id, decided, key), decided.recording
 
     async def input(
-        self, tenant: str, call_id: str, digits: str, silent: bool, key: Idempotency | None = None
+        self,
+        tenant: str,
+        call_id: str,
+        digits: str,
+        silent: bool,
+        key: Idempotency | None = None,
+        *,
+        survey: bool = False,
     ) -> Answer:
-        return await self._run(tenant, call_id, Input(digits=digits, timeout=silent), key)
+        """With ``survey``: ``SurveyAsks`` when a survey asking on the call takes the keys."""
+        command = Input(digits=digits, timeout=silent)
+        decided = await self.desk.submit(tenant, call_id, command, key, survey=survey)
+        return await self._finish(tenant, call_id, decided, key)
 
     async def recording(
         self, tenant: str, call_id: str, url: str, duration: float, key: Idempotency | None = None
@@ -79,6 +93,11 @@ class CallControl:
         self, tenant: str, call_id: str, command: Command, key: Idempotency | None
     ) -> Answer:
         decided = await self.desk.submit(tenant, call_id, command, key)
+        return await self._finish(tenant, call_id, decided, key)
+
+    async def _finish(
+        self, tenant: str, call_id: str, decided: Decided | Replayed, key: Idempotency | None
+    ) -> Answer:
         if isinstance(decided, Replayed):
             return decided.answer
         said = list(decided.said)

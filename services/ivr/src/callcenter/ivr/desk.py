@@ -6,6 +6,9 @@ desk takes everything waiting, decides each command against its call's state
 in one transaction, updates the calls' snapshots, and only then answers.
 The same transaction records the requests' Idempotency-Keys with their answers
 and the calls' deadlines (written at start, deleted at the end: the reaper's).
+It also reads what the requests need besides the call (a request's own read
+transaction would cost as much as its share of the batch): the tenant's
+recording settings for a start, whether a survey asks on the call for an input.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,8 +31,9 @@ from callcenter.events.envelope import Envelope, format_time, new_envelope
 from callcenter.ivr.domain.engine import CallState, Command, StartCall, decide, evolve
 from callcenter.ivr.domain.flow import Flow
 from callcenter.ivr.domain.instructions import Answer, Instruction, answer, instructions
+from callcenter.ivr.recordings import RecordingSettings, load_settings
 from callcenter.ivr.store import queries
-from callcenter.ivr.store.tables import calls, deadlines, idempotency
+from callcenter.ivr.store.tables import calls, deadlines, idempotency, surveys
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,10 @@ class KeyReused(ValueError):
 
 class KeyInProgress(RuntimeError):
     """The first request with this Idempotency-Key has not finished (a data dip)."""
+
+
+class SurveyAsks(RuntimeError):
+    """A survey asks on this call (or answered this Idempotency-Key): the keys are its."""
 
 
 def stream_id(tenant: str, call_id: str) -> str:
@@ -82,6 +90,15 @@ class Decided:
     events: list[Event]
     after: CallState
     said: list[Instruction]
+    recording: RecordingSettings | None = None  # the tenant's, for a start
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """The key's request was done before: its answer, and nothing decided."""
+
+    answer: Answer
+    recording: RecordingSettings | None = None  # the tenant's, for a start
 
 
 @dataclass(frozen=True)
@@ -94,13 +111,6 @@ class Idempotency:
     said: tuple[Instruction, ...] = ()  # what the request's earlier decisions said
 
 
-@dataclass(frozen=True)
-class Replayed:
-    """The key's request was done before: its answer, and nothing decided."""
-
-    answer: Answer
-
-
 Outcome = Decided | Replayed | Exception
 
 
@@ -110,6 +120,7 @@ class _Job:
     call_id: str
     command: Command
     idempotency: Idempotency | None
+    survey: bool  # a survey asking on the call takes the input (SurveyAsks)
     future: asyncio.Future[Decided | Replayed] = field(repr=False)
 
 
@@ -160,9 +171,13 @@ class CallDesk:
         call_id: str,
         command: Command,
         idempotency: Idempotency | None = None,
+        *,
+        survey: bool = False,
     ) -> Decided | Replayed:
+        """Decide ``command``; with ``survey``, raise ``SurveyAsks`` instead when a survey
+        asks on the call. A start's outcome carries the tenant's recording settings."""
         future: asyncio.Future[Decided | Replayed] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(tenant, call_id, command, idempotency, future))
+        self._queue.put_nowait(_Job(tenant, call_id, command, idempotency, survey, future))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain(), name="call-desk")
         return await future
@@ -201,8 +216,16 @@ class CallDesk:
         async with self.db.transaction() as conn:
             stored = await self._read_calls(conn, batch)
             keys = await self._read_keys(conn, batch)
+            asking = await self._read_surveys(conn, batch)
+            settings = await self._read_settings(conn, batch)
             for job in batch:
-                outcomes.append(await self._keyed(conn, job, stored, keys, known, envelopes, now))
+                if (job.tenant, job.call_id) in asking:
+                    outcome: Outcome = SurveyAsks(f"a survey asks on call {job.call_id!r}")
+                else:
+                    outcome = await self._keyed(conn, job, stored, keys, known, envelopes, now)
+                if isinstance(job.command, StartCall) and not isinstance(outcome, Exception):
+                    outcome = replace(outcome, recording=settings[job.tenant])
+                outcomes.append(outcome)
             await store.append(conn, envelopes)
             await self._save(conn, known, now)
             await self._save_keys(conn, keys, now)
@@ -250,6 +273,29 @@ class CallDesk:
                 found[(tenant, row.key)] = _Key(row.call_id, row.fingerprint, row.answer)
         return found
 
+    async def _read_surveys(self, conn: AsyncConnection, batch: list[_Job]) -> set[tuple[str, str]]:
+        """The batch's calls (of jobs that ask) on which a survey asks, one query per tenant."""
+        wanted: dict[str, set[str]] = {}
+        for job in batch:
+            if job.survey:
+                wanted.setdefault(job.tenant, set()).add(job.call_id)
+        asking: set[tuple[str, str]] = set()
+        for tenant, call_ids in wanted.items():
+            query = select(surveys.c.answer_id).where(
+                surveys.c.tenant == tenant,
+                surveys.c.answer_id.in_(call_ids),
+                surveys.c.status == "asking",
+            )
+            asking.update((tenant, answer_id) for answer_id in await conn.scalars(query))
+        return asking
+
+    async def _read_settings(
+        self, conn: AsyncConnection, batch: list[_Job]
+    ) -> dict[str, RecordingSettings]:
+        """The recording settings of the tenants starting calls in this batch."""
+        tenants = {job.tenant for job in batch if isinstance(job.command, StartCall)}
+        return {tenant: await load_settings(conn, tenant) for tenant in tenants}
+
     async def _keyed(
         self,
         conn: AsyncConnection,
@@ -268,6 +314,8 @@ class CallDesk:
                 return KeyReused(f"Idempotency-Key {keyed.key!r} was used for another request")
             if seen.answer is None:
                 return KeyInProgress(f"the request with Idempotency-Key {keyed.key!r} goes on")
+            if "survey" in seen.answer:
+                return SurveyAsks(f"Idempotency-Key {keyed.key!r} answered a survey")
             return Replayed(Answer.model_validate(seen.answer))
         decided = await self._decide(conn, job, stored, known, envelopes, now)
         if keyed is None or isinstance(decided, Exception):

@@ -22,12 +22,12 @@ from callcenter.ivr.api.deps import (
     call_problem,
     idempotency,
 )
-from callcenter.ivr.desk import CallNotFound
+from callcenter.ivr.desk import CallNotFound, SurveyAsks
 from callcenter.ivr.domain.engine import CallState
 from callcenter.ivr.domain.instructions import Answer, Instruction, Say
 from callcenter.ivr.domain.recording import sensitive_moves
 from callcenter.ivr.hold import NotQueued, on_hold
-from callcenter.ivr.recordings import load_settings as load_recording_settings
+from callcenter.ivr.recordings import RecordingSettings
 from callcenter.ivr.store import queries
 from callcenter.ivr.surveys import Reply
 
@@ -98,10 +98,12 @@ async def create_call(
     if bound is None or bound.tenant != principal.tenant:
         raise bad_field("body.to", f"no flow is bound to number {body.dnis}")
     try:
-        started = await ivr.control.start(principal.tenant, call_id, body.ani, bound, keyed)
+        started, settings = await ivr.control.start(
+            principal.tenant, call_id, body.ani, bound, keyed
+        )
     except CallRefusal as error:
         raise call_problem(error, call_id) from None
-    return await with_consent(ivr, principal.tenant, started)
+    return await with_consent(ivr, principal.tenant, started, settings)
 
 
 @router.post("/calls/{call_id}/input", response_model=Answer, summary="Keys, or no keys in time")
@@ -113,16 +115,21 @@ async def call_input(
     key: IdempotencyKey = None,
 ) -> Answer:
     keyed = idempotency(key, "input", call_id, body.digits, body.timeout)
-    # After the agent, a survey may be asking on this call: its keys are the answers.
-    digits = "" if body.timeout else body.digits
+    tenant = principal.tenant
     try:
-        surveyed = await ivr.surveys.input(principal.tenant, call_id, digits, key=keyed)
-    except CallRefusal as error:  # the Idempotency-Key used for another request
-        raise call_problem(error, call_id) from None
-    if surveyed is not None:
-        return survey_answer(surveyed)
-    try:
-        return await ivr.control.input(principal.tenant, call_id, body.digits, body.timeout, keyed)
+        try:
+            return await ivr.control.input(
+                tenant, call_id, body.digits, body.timeout, keyed, survey=True
+            )
+        except SurveyAsks:
+            pass
+        # After the agent, a survey may be asking on this call: its keys are the answers
+        # (unless it stopped asking meanwhile).
+        digits = "" if body.timeout else body.digits
+        surveyed = await ivr.surveys.input(tenant, call_id, digits, key=keyed)
+        if surveyed is not None:
+            return survey_answer(surveyed)
+        return await ivr.control.input(tenant, call_id, body.digits, body.timeout, keyed)
     except CallRefusal as error:
         raise call_problem(error, call_id) from None
 
@@ -255,11 +262,11 @@ def survey_answer(reply: Reply) -> Answer:
     )
 
 
-async def with_consent(ivr: Ivr, tenant: str, started: Answer) -> Answer:
+async def with_consent(
+    ivr: Ivr, tenant: str, started: Answer, settings: RecordingSettings
+) -> Answer:
     """A tenant that records calls says so first (its consent prompt); recorded whole, the
     call's recording starts now (paused at once if the flow starts in a sensitive node)."""
-    async with ivr.db.read() as conn:
-        settings = await load_recording_settings(conn, tenant)
     now = time.time()
     if await recordings.call_started(ivr.db, tenant, started.call_id, settings, now):
         ivr.committed()

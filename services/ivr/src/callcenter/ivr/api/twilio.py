@@ -171,10 +171,12 @@ async def twilio_voice(request: Request, ivr: IvrDep) -> Response:
     # Twilio retries with the same CallSid: the call's start is done once.
     key = idempotency(f"twilio:voice:{call_id}", "start", params["From"], params["To"])
     try:
-        answer = await ivr.control.start(bound.tenant, call_id, params["From"], bound, key)
+        answer, settings = await ivr.control.start(
+            bound.tenant, call_id, params["From"], bound, key
+        )
     except CallRefusal as error:
         raise call_problem(error, call_id) from None
-    return _twiml(request, await with_consent(ivr, bound.tenant, answer))
+    return _twiml(request, await with_consent(ivr, bound.tenant, answer, settings))
 
 
 @router.post(
