@@ -5,11 +5,13 @@ at most one platform runs at a time and the other worker keeps to the lighter te
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
 PLATFORM_FOLDERS = {"e2e", "chaos", "browser"}
+PLATFORM_GROUP = "platform"
 HERE = Path(__file__).parent
 
 
@@ -17,11 +19,30 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "platform: starts the platform as processes (one worker)")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, None, None]:
+    """Mark the platform tests before xdist's own hook reads the marks, and check after it
+    that it grouped them: two platforms at once starve each other, and a module's platform
+    would start again on each worker its tests land on (pytest 9.2 with pytest-xdist 3.8
+    silently dropped the groups)."""
     for item in items:
-        path = Path(item.fspath)
-        in_folder = (
-            path.is_relative_to(HERE) and path.relative_to(HERE).parts[0] in PLATFORM_FOLDERS
-        )
-        if in_folder or item.get_closest_marker("platform"):
-            item.add_marker(pytest.mark.xdist_group("platform"))
+        if _starts_the_platform(item):
+            item.add_marker(pytest.mark.xdist_group(PLATFORM_GROUP))
+    yield
+    if not config.getoption("loadgroup", default=False):
+        return
+    scattered = [
+        item.nodeid
+        for item in items
+        if _starts_the_platform(item) and not item.nodeid.endswith(f"@{PLATFORM_GROUP}")
+    ]
+    if scattered:
+        raise pytest.UsageError(f"xdist did not group the platform tests: {scattered[:3]}")
+
+
+def _starts_the_platform(item: pytest.Item) -> bool:
+    path = Path(item.fspath)
+    in_folder = path.is_relative_to(HERE) and path.relative_to(HERE).parts[0] in PLATFORM_FOLDERS
+    return in_folder or item.get_closest_marker("platform") is not None

@@ -586,12 +586,16 @@ class Simulation:
         code = "follow_up" if follow_up else self.agent_rng.choice(["resolved", "information"])
         disposition = {**me, "disposition": code, "follow_up": follow_up,
                        "notes": "Simulated conversation."}  # fmt: skip
-        if (
-            await routing.post(f"/v1/calls/{call.call_id}/disposition", json=disposition)
-        ).is_success:
+        recorded = await routing.post(f"/v1/calls/{call.call_id}/disposition", json=disposition)
+        if recorded.is_success:
             books.dispositions += 1
             if follow_up:
                 books.follow_ups.append(call.call_id)
+        else:  # the books will show an answered call without one: say why
+            log.warning(
+                "callcenter-simulator: %s: %s's disposition of %s refused: %s %s",
+                *(tenant, agent_id, call.call_id, recorded.status_code, recorded.text),
+            )
         if self.agent_rng.random() < self.params.hold_share:
             if (await routing.post(f"/v1/calls/{call.call_id}/hold", json=me)).is_success:
                 books.held += 1
