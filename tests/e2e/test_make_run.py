@@ -1,8 +1,8 @@
 """``make run``'s launcher, as a new user runs it: the broker and the five
 services come up healthy within 60 s; a call through the IVR and routing shows
-on the printed wallboard URL in Chromium; the simulator's books balance with the
-platform's; make run's own simulator moves the demo wallboard; Ctrl-C leaves no
-process behind."""
+on the printed wallboard URL in Chromium; the simulator's books of a few hundred
+calls balance with the platform's; make run's own simulator moves the demo
+wallboard; Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
@@ -113,26 +113,51 @@ def the_simulator_moves_the_demo_wallboard(live: str, token: str) -> None:
         time.sleep(1)
 
 
+CALLS = 210
+
+
 def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> None:
-    """The simulator's own counts of a seeded run equal what the platform recorded."""
+    """The simulator's own counts of a seeded run equal what the platform recorded.
+
+    Ten times faster than life: 3.5 calls a second arrive for a minute (a quarter of
+    the platform's knee), agents work shifts of 30 s with 15 s between, and a fifth
+    of the callers who wait take the callback the IVR offers."""
     environment = {**os.environ, "CALLCENTER_SIGNING_KEY_FILE": str(key_file),
                    **{f"CALLCENTER_{name.upper()}_PORT": str(port)
                       for name, port in ports.items()}}  # fmt: skip
     command = [str(Path(sys.executable).parent / "callcenter-simulator"), "--quiet",
-               "--tenants", "acme", "--calls", "40", "--rate", "240", "--aht", "4",
-               "--patience", "6", "--agents-per-skill", "2", "--seed", "2",
-               "--campaign-contacts", "12", "--answer-rate", "0.6",
+               "--tenants", "acme", "--calls", str(CALLS), "--rate", "105", "--speed", "10",
+               "--aht", "20", "--patience", "120", "--agents-per-skill", "6",
+               "--shift", "300", "--callback-share", "0.2", "--callback-min-wait", "0",
+               "--seed", "2", "--campaign-contacts", "12", "--answer-rate", "0.6",
                "--hold-share", "0.5", "--transfer-share", "0.4", "--follow-up-share", "0.5",
-               "--shift", "0", "--callback-share", "0",
                "--export", str(folder)]  # fmt: skip
-    run = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=180)
+    run = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     books = json.loads((folder / "summary.json").read_text())["simulator"]["acme"]
-    assert (books["arrived"], books["errors"]) == (40, 0)
+    assert (books["arrived"], books["errors"]) == (CALLS, 0), run.stderr
+    # Every call that arrived ended in exactly one outcome, each of them seen.
+    outcomes = books["outcomes"]
+    assert sum(outcomes.values()) == books["arrived"]
+    assert outcomes["ended_in_ivr"] == 0
+    assert all(outcomes[kind] > 0 for kind in ("self_served", "voicemail", "answered",
+                                                "abandoned", "callback")), outcomes  # fmt: skip
+    assert outcomes["self_served"] == books["self_served"]
+    assert outcomes["voicemail"] == len(books["voicemails"])
     assert books["answered"] > 0 and books["abandoned"] > 0
     assert books["held"] > 0 and books["transferred"] > 0 and books["follow_ups"]
-    assert books["dispositions"] == books["answered"]
+    assert books["dispositions"] == books["answered"], run.stderr  # it says why one was refused
     assert books["ended_by_agent"] > 0 and books["surveys"] > 0
+    # Every callback was dialed until reached, or given up after routing's last try.
+    callbacks = books["callbacks"]
+    assert callbacks["requested"] == outcomes["callback"]
+    assert callbacks["connected"] + callbacks["given_up"] == callbacks["requested"]
+    assert callbacks["dials"] >= callbacks["requested"]
+    # Agents came and went on their shifts; routing offered nobody a call while logged out.
+    assert books["shifts"]["ended"] > 0
+    assert books["shifts"]["started"] > len(["billing", "support"]) * 6
+    events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    assert offers_to_logged_out_agents(events) == []
     token = issue_token(signing_key(None, key_file), subject="audit", tenant="acme",
                         roles=[Role.SUPERVISOR])  # fmt: skip
     headers = {"Authorization": f"Bearer {token}"}
@@ -154,6 +179,12 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
         time.sleep(0.5)
     assert (row["surveys"], row["satisfied"]) == (books["surveys"], books["satisfied"])
     assert row["abandoned"] + row["short_abandoned"] == books["abandoned"]
+    deadline = time.monotonic() + 30
+    while (row := recorded())["callbacks_connected"] < callbacks["connected"]:
+        assert time.monotonic() < deadline, (row, books)
+        time.sleep(0.5)
+    assert row["callbacks_requested"] == callbacks["requested"]
+    assert row["callbacks_connected"] == callbacks["connected"]
     assert row["ivr_entered"] == books["arrived"]
     assert round(row["ivr_containment"] * books["arrived"]) == books["self_served"]
     # Every known caller got a screen pop.
@@ -212,7 +243,28 @@ def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> No
     assert (offline["offered"], offline["answered"]) == (row["offered"], row["answered"])
 
 
-@pytest.mark.timeout(300)
+def offers_to_logged_out_agents(events: list[dict]) -> list[dict]:
+    """Routing's offers (and outbound reservations) of agents logged out at the time, in
+    the order of routing's log (its tenant's stream)."""
+    routing = sorted((e for e in events if e["streamid"] == "tenant:acme"),
+                     key=lambda event: int(event["streamversion"]))  # fmt: skip
+    logged_in: set[str] = set()
+    wrong = []
+    for event in routing:
+        kind, data = event["type"], event["data"]
+        if kind == "AgentLoggedIn":
+            logged_in.add(data["agent_id"])
+        elif kind == "AgentLoggedOut":
+            logged_in.discard(data["agent_id"])
+        elif kind in ("CallOffered", "ContactAnswered") or (
+            kind == "OutboundCallRequested" and data.get("agent_id")
+        ):
+            if data["agent_id"] not in logged_in:
+                wrong.append(event)
+    return wrong
+
+
+@pytest.mark.timeout(420)
 def test_make_run_brings_the_platform_up_and_ctrl_c_stops_it(tmp_path):
     with make_run(tmp_path / "var", CALLCENTER_SIMULATOR_RATE="30") as platform:
         ports, output, launcher = platform.ports, platform.output, platform.launcher
