@@ -19,6 +19,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -40,6 +41,8 @@ OUTAGE_SECONDS = float(os.environ.get("CHAOS_OUTAGE_SECONDS", "30"))
 SESSION_TIMEOUT_MS = 6000  # the kit's default
 FROZEN_SECONDS = SESSION_TIMEOUT_MS / 1000 + 4
 TENANT = "chaos"
+REFERENCE = "calm"  # the fault-free run's tenant
+BURST = "burst"
 MAX_IN_FLIGHT = 24  # per service: low enough that the burst below is shed
 BURST_SECONDS = float(os.environ.get("CHAOS_BURST_SECONDS", "10"))  # the issue's 60 s, scaled
 # The scenario the checks below were written for: every agent on duty for the whole run
@@ -127,14 +130,49 @@ class Injector(threading.Thread):
                           "seconds": round(seconds, 1)})  # fmt: skip
 
 
-def simulate(platform: Platform, folder: Path, journal: Path) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(HERE / "simulate.py"), "--quiet", "--tenants", TENANT,
+def simulate(
+    platform: Platform, folder: Path, journal: Path, tenant: str = TENANT
+) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(HERE / "simulate.py"), "--quiet", "--tenants", tenant,
                "--calls", str(CALLS), "--rate", str(RATE / NIGHT), "--aht", "4", "--patience", "6",
                "--agents-per-skill", "2", "--seed", str(SEED), "--export", str(folder),
                *ALWAYS_ON_NO_CALLBACKS]  # fmt: skip
     environment = {**platform.environment, "CHAOS_JOURNAL": str(journal)}
     return subprocess.run(command, env=environment, capture_output=True, text=True,
                           timeout=600, cwd=HERE.parents[1])  # fmt: skip
+
+
+def fault_free_run(platform: Platform, folder: Path) -> dict[str, Any]:
+    """The same seed on the same platform with no fault, as its own tenant: what the
+    faulty run must match wherever timing does not decide (which calls arrived, their
+    IVR outcomes, screen pops, voicemail tickets), and a run whose books balance."""
+    folder.mkdir()
+    run = simulate(platform, folder / "run", folder / "journal.jsonl", REFERENCE)
+    assert run.returncode == 0, run.stderr[-3000:]
+    books = json.loads((folder / "run" / "summary.json").read_text())["simulator"][REFERENCE]
+    logs, offline, live = audit.settled(platform, REFERENCE, folder / "fold")
+    assert {key: live.get(key) for key in audit.KPI_KEYS} == {
+        key: offline.get(key) for key in audit.KPI_KEYS
+    }
+    assert (live["answered"], live["ivr_entered"]) == (books["answered"], books["arrived"])
+    _, tickets = audit.ticket_duplicates(platform, REFERENCE)
+    return {
+        "books": books,
+        "live": live,
+        **timing_free_facts(logs, tickets),
+    }
+
+
+def timing_free_facts(logs: dict[str, list[dict]], tickets: list[dict]) -> dict[str, Any]:
+    """What a seeded run gives whatever its timing: the IVR outcome of each call in
+    arrival order (the call ids carry their arrival number), how many callers the CRM
+    identified, how many voicemails became tickets."""
+    outcomes = audit.ivr_outcomes(logs["ivr"])
+    return {
+        "ivr_outcomes": [outcomes[call] for call in sorted(outcomes)],
+        "identified": len(audit.by_call(logs["crm"], "CustomerIdentified")),
+        "voicemail_tickets": sum(t["ticket_id"].startswith("vm-") for t in tickets),
+    }
 
 
 def calls_while_the_broker_is_away(platform: Platform, journal: Path) -> dict[str, str]:
@@ -185,6 +223,9 @@ def test_the_books_balance_through_kills_a_broker_restart_a_freeze_and_an_outage
     journal = tmp_path / "journal.jsonl"
     report: dict[str, object] = {"seed": SEED, "calls": CALLS, "plan": plan}
     try:
+        reference = fault_free_run(platform, tmp_path / "reference")
+        report["fault_free"] = {"books": reference["books"], "live_kpis": {
+            key: reference["live"].get(key) for key in audit.KPI_KEYS}}  # fmt: skip
         injector = Injector(platform, plan, journal)
         started = time.monotonic()
         injector.start()
@@ -252,6 +293,21 @@ def test_the_books_balance_through_kills_a_broker_restart_a_freeze_and_an_outage
     assert {call: ivr_outcomes[call] for call in outage_calls} == {
         call: [outcome] for call, outcome in outage_calls.items()
     }
+    # The fault-free run with the same seed: the same calls with the same IVR outcomes,
+    # screen pops and voicemail tickets (answered or abandoned depends on timing: those
+    # are checked against this run's own books below).
+    simulated_logs = {name: [e for e in events if e["data"].get("call_id") not in outage_calls]
+                      for name, events in logs.items()}  # fmt: skip
+    simulated_tickets = [t for t in tickets if t.get("call_id") not in outage_calls]
+    assert timing_free_facts(simulated_logs, simulated_tickets) == {
+        key: reference[key] for key in ("ivr_outcomes", "identified", "voicemail_tickets")
+    }
+    for run_books in (books, reference["books"]):
+        assert run_books["voicemails"]  # seed 5 leaves some: the comparison is not empty
+    assert [(b["arrived"], b["known_callers"], b["self_served"], len(b["voicemails"]))
+            for b in (books, reference["books"])] == 2 * [
+        (CALLS, sum(c.number_index < KNOWN_CALLERS for c in callers),
+         sum(c.choice == "3" for c in callers), sum(c.choice == "4" for c in callers))]  # fmt: skip
     # The frozen service's consumers were evicted from their groups and joined again.
     assert rejoined >= 1
     # Routing: no double offer, no double booking, one final outcome per queued call.
@@ -285,7 +341,7 @@ def test_the_books_balance_through_kills_a_broker_restart_a_freeze_and_an_outage
 class Prober(threading.Thread):
     """Every service's health and one read of its API, twice a second."""
 
-    READS = {"routing": "/v1/agents", "ivr": "/v1/flows/simulator", "crm": "/v1/segments",
+    READS = {"routing": "/v1/agents", "ivr": "/v1/events?limit=1", "crm": "/v1/segments",
              "workorders": "/v1/tickets?limit=1", "analytics": "/v1/kpis"}  # fmt: skip
 
     def __init__(self, platform: Platform) -> None:
@@ -296,7 +352,7 @@ class Prober(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        with httpx.Client(headers=self.platform.headers(TENANT), timeout=10) as client:
+        with httpx.Client(headers=self.platform.headers(BURST), timeout=10) as client:
             while not self.stop.is_set():
                 for name in SERVICES:
                     for path in ("/healthz", self.READS[name]):
@@ -332,8 +388,8 @@ def test_a_burst_of_ten_times_the_rate_is_shed_answered_and_drained(platform, tm
     prober = Prober(platform)
     shed_before = shed_so_far(platform)
     prober.start()
-    command = [sys.executable, str(HERE / "simulate.py"), "--quiet", "--tenants", TENANT,
-               "--no-setup", "--duration", str(BURST_SECONDS), "--rate", str(RATE * 10 / NIGHT),
+    command = [sys.executable, str(HERE / "simulate.py"), "--quiet", "--tenants", BURST,
+               "--duration", str(BURST_SECONDS), "--rate", str(RATE * 10 / NIGHT),
                "--aht", "3", "--patience", "4", "--agents-per-skill", "2", *ALWAYS_ON_NO_CALLBACKS,
                "--seed", str(SEED + 1)]  # fmt: skip
     began = time.monotonic()
@@ -344,8 +400,8 @@ def test_a_burst_of_ten_times_the_rate_is_shed_answered_and_drained(platform, tm
     prober.stop.set()
     prober.join()
     assert run.returncode == 0, run.stderr[-3000:]
-    books = json.loads(run.stdout)["simulator"][TENANT]
-    _, offline, live = audit.settled(platform, TENANT, tmp_path / "fold")
+    books = json.loads(run.stdout)["simulator"][BURST]
+    _, offline, live = audit.settled(platform, BURST, tmp_path / "fold")
     drained_after = time.monotonic() - burst_over
     writes = audit.journal_of(journal)
     latencies = sorted(seconds for *_, seconds, _ in prober.answers)
