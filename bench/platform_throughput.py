@@ -10,7 +10,8 @@ once) and reads routing's topic with aiokafka: each `CallQueued` and `CallOffere
 is matched to its request by call id. Offered calls are answered and hung up at once
 (`POST /v1/calls/{id}/answer` on routing, `hangup` on the IVR), so agents free up.
 
-Reported per rate: calls/s accepted by the IVR, request-to-queued and
+Reported per rate: calls/s accepted by the IVR (and what it refused: the load does
+not retry), request-to-queued and
 request-to-offered latency (p50, p99), and the backlog: calls accepted but not yet
 queued in routing when the load stops, and how long they took to drain. The backlog
 growing from one rate to the next is where lag starts. Everything shares this
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -133,15 +135,17 @@ async def answer_offers(watch: Watch, clients: dict[str, httpx.AsyncClient]) -> 
 
 async def load(rate: float, seconds: float, clients, watch: Watch, label: str) -> dict:
     sent: dict[str, float] = {}
-    accepted = 0
+    statuses: Counter[int] = Counter()
+    accepted: set[str] = set()
     tasks = []
 
     async def place(call_id: str) -> None:
-        nonlocal accepted
         sent[call_id] = time.monotonic()
         body = {"from": "+33612345678", "to": NUMBER, "call_id": call_id}
-        if (await clients["ivr"].post("/v1/calls", json=body)).status_code == 201:
-            accepted += 1
+        status = (await clients["ivr"].post("/v1/calls", json=body)).status_code
+        statuses[status] += 1
+        if status == 201:
+            accepted.add(call_id)
 
     started = time.monotonic()
     for n in range(int(rate * seconds)):
@@ -149,18 +153,20 @@ async def load(rate: float, seconds: float, clients, watch: Watch, label: str) -
         tasks.append(asyncio.create_task(place(f"{label}-{n:06d}")))
     await asyncio.gather(*tasks)
     load_ended = time.monotonic()
-    backlog = sum(1 for call_id in sent if call_id not in watch.queued)
-    while any(call_id not in watch.queued for call_id in sent):
+    backlog = sum(1 for call_id in accepted if call_id not in watch.queued)
+    while any(call_id not in watch.queued for call_id in accepted):
         if time.monotonic() - load_ended > 120:
             break
         await asyncio.sleep(0.1)
     drained = time.monotonic() - load_ended
-    to_queue = [watch.queued[c] - sent[c] for c in sent if c in watch.queued]
-    to_offer = [watch.offered[c][0] - sent[c] for c in sent if c in watch.offered]
+    to_queue = [watch.queued[c] - sent[c] for c in accepted if c in watch.queued]
+    to_offer = [watch.offered[c][0] - sent[c] for c in accepted if c in watch.offered]
     return {
         "rate": rate,
-        "accepted_per_s": accepted / (load_ended - started),
+        "accepted_per_s": len(accepted) / (load_ended - started),
         "queued": len(to_queue),
+        "accepted": len(accepted),
+        "refused": {status: n for status, n in sorted(statuses.items()) if status != 201},
         "sent": len(sent),
         "to_queue": to_queue,
         "to_offer": to_offer,
@@ -215,11 +221,23 @@ def main() -> None:
         results = asyncio.run(measure(rates, args.seconds, Path(folder)))
     load_after = os.getloadavg()[0]
     rows = "\n".join(
-        f"| {r['rate']:g} | {r['accepted_per_s']:,.0f} | {r['queued']:,}/{r['sent']:,} | "
+        f"| {r['rate']:g} | {r['accepted_per_s']:,.0f} | {r['accepted']:,}/{r['sent']:,} | "
+        f"{', '.join(f'{n:,} x {status}' for status, n in r['refused'].items()) or '-'} | "
+        f"{r['queued']:,}/{r['accepted']:,} | "
         f"{ms(r['to_queue'], 0.5)} / {ms(r['to_queue'], 0.99)} | "
         f"{ms(r['to_offer'], 0.5)} / {ms(r['to_offer'], 0.99)} | "
         f"{r['backlog']:,} | {r['drained']:.1f} |"
         for r in results
+    )
+    kept_up = [r["rate"] for r in results if r["accepted_per_s"] >= 0.9 * r["rate"]]
+    behind = [r["rate"] for r in results if r["accepted_per_s"] < 0.9 * r["rate"]]
+    knee = (
+        f"Lag starts to grow between {max(kept_up):g} and {min(behind):g} calls/s: up to the "
+        "first the platform takes the calls as they come; from the second on it accepts "
+        f"about {min(r['accepted_per_s'] for r in results if r['rate'] in behind):,.0f} "
+        "calls/s whatever the rate, and latency grows.\n\n"
+        if kept_up and behind
+        else ""
     )
     section = (
         "## Platform throughput\n\n"
@@ -231,11 +249,15 @@ def main() -> None:
         f"Machine: {machine()}, everything on it (services, broker, load); load average "
         f"{load_before:.2f} before, {load_after:.2f} after. {datetime.now(UTC):%Y-%m-%d}.\n\n"
         "Each call is three requests (IVR start, routing answer, IVR hang-up) and about ten\n"
-        "events through the broker and four consumers. The load waits for each IVR answer, so\n"
-        "past the knee the lag shows as request latency more than as a backlog.\n\n"
-        "| rate (calls/s) | accepted/s | queued/sent | to queued p50 / p99 (ms) "
-        "| to offered p50 / p99 (ms) | backlog at end | drained in (s) |\n"
-        "|---|---|---|---|---|---|---|\n" + rows + "\n"
+        "events through the broker and four consumers. The load is open (calls are sent at\n"
+        "the rate, 200 connections at most) and does not retry: past the knee the IVR sheds\n"
+        "what it cannot take (429) and the lag shows as request latency and backlog. Backlog:\n"
+        "accepted calls not yet queued in routing when the load stops.\n\n"
+        + knee
+        + "| rate (calls/s) | accepted/s | accepted/sent | refused | queued/accepted "
+        "| to queued p50 / p99 (ms) | to offered p50 / p99 (ms) | backlog at end "
+        "| drained in (s) |\n"
+        "|---|---|---|---|---|---|---|---|---|\n" + rows + "\n"
     )
     replace_section("## Platform throughput", section)
     print(section)
