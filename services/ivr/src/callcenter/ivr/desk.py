@@ -28,7 +28,7 @@ from callcenter.events import store
 from callcenter.events.catalogue import Event
 from callcenter.events.db import Database
 from callcenter.events.envelope import Envelope, format_time, new_envelope
-from callcenter.ivr.domain.engine import CallState, Command, StartCall, decide, evolve
+from callcenter.ivr.domain.engine import CallState, Command, StartCall, decide_and_evolve
 from callcenter.ivr.domain.flow import Flow
 from callcenter.ivr.domain.instructions import Answer, Instruction, answer, instructions
 from callcenter.ivr.recordings import RecordingSettings, load_settings
@@ -357,12 +357,10 @@ class CallDesk:
         except (CallNotFound, FlowMissing) as error:
             return error
         try:
-            events = decide(job.command, call.state, now)
+            events, after = decide_and_evolve(job.command, call.state, now)
         except Exception as error:  # noqa: BLE001 - a rejected command leaves the batch intact
             return error
-        after = call.state
         for offset, event in enumerate(events, start=1):
-            after = evolve(after, event)
             envelopes.append(
                 new_envelope(
                     event,

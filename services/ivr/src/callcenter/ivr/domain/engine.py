@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -177,11 +177,19 @@ class CallState:
         )
 
 
+def _with(state: CallState, **changes: Any) -> CallState:
+    """``dataclasses.replace`` without running ``__init__`` over all the fields again (a
+    fifth of the cost): ``evolve`` runs for every event of every call."""
+    changed = object.__new__(CallState)
+    changed.__dict__.update(state.__dict__, **changes)
+    return changed
+
+
 def evolve(state: CallState, event: Event) -> CallState:
     match event:
         case CallArrived():
             builtins = {"call_id": event.call_id, "ani": event.ani, "dnis": event.dnis}
-            return replace(
+            return _with(
                 state,
                 call_id=event.call_id,
                 flow_id=event.flow_id or "",
@@ -191,7 +199,7 @@ def evolve(state: CallState, event: Event) -> CallState:
                 variables=builtins,
             )
         case IvrNodeEntered():
-            return replace(
+            return _with(
                 state,
                 node_id=event.node_id,
                 awaiting=_WAITS.get(event.node_type),
@@ -205,26 +213,26 @@ def evolve(state: CallState, event: Event) -> CallState:
             confirming = (
                 isinstance(node, CollectNode) and node.confirm and state.awaiting == "input"
             )
-            return replace(
+            return _with(
                 state,
                 steps=state.steps + 1,
                 awaiting="confirm" if confirming else None,
                 pending=event.digits if confirming else None,
             )
         case IvrInputInvalid():
-            return replace(state, steps=state.steps + 1, attempt=event.attempt + 1)
+            return _with(state, steps=state.steps + 1, attempt=event.attempt + 1)
         case IvrVariablesSet():
-            return replace(state, variables={**state.variables, **event.variables})
+            return _with(state, variables={**state.variables, **event.variables})
         case CallbackOfferAccepted():
-            return replace(state, awaiting=None, callback_number=event.number)
+            return _with(state, awaiting=None, callback_number=event.number)
         case IvrDataDipCompleted() | VoicemailRecorded():
-            return replace(state, awaiting=None)
+            return _with(state, awaiting=None)
         case CallEnqueueRequested():
-            return replace(state, queue_id=event.queue_id)
+            return _with(state, queue_id=event.queue_id)
         case IvrCompleted():
-            return replace(state, status="left_ivr", awaiting=None, outcome=event.outcome)
+            return _with(state, status="left_ivr", awaiting=None, outcome=event.outcome)
         case CallHungUp():
-            return replace(state, status="ended", awaiting=None, hung_up_by=event.by)
+            return _with(state, status="ended", awaiting=None, hung_up_by=event.by)
     return state
 
 
@@ -250,6 +258,13 @@ class _Run:
 
 
 def decide(command: Command, state: CallState, now: datetime) -> list[Event]:
+    return decide_and_evolve(command, state, now)[0]
+
+
+def decide_and_evolve(
+    command: Command, state: CallState, now: datetime
+) -> tuple[list[Event], CallState]:
+    """The events ``command`` leads to, and the state after them (``evolve`` over them)."""
     run = _Run(state, now)
     match command:
         case StartCall():
@@ -295,7 +310,7 @@ def decide(command: Command, state: CallState, now: datetime) -> list[Event]:
             )
             _complete(run, "voicemail")
             run.emit(CallHungUp(call_id=state.call_id, by="system", at=now))
-    return run.events
+    return run.events, run.state
 
 
 def _expect(state: CallState, *awaiting: Awaiting) -> None:
