@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,13 @@ def test_only_the_configured_origins_may_call_from_a_browser(database_url, kafka
         assert "access-control-allow-origin" not in other.headers
         read = client.get("/v1/kb/favorites", headers={"Origin": console, **bearer()})
         assert read.headers["access-control-allow-origin"] == console
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_a_migrated_sqlite_database_is_in_wal_mode(name, tmp_path):
+    """Before a service opens it: switching later wants the file to itself, and a
+    connection opened beside the running service (a tool, a test) failed at once."""
+    path = tmp_path / f"{name}.db"
+    upgrade(f"callcenter.{name}", f"sqlite:///{path}")
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)

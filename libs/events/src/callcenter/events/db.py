@@ -80,9 +80,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         # First: the journal-mode switch below waits for other connections' locks too.
         cursor.execute("PRAGMA busy_timeout=10000")
-        # WAL is kept in the file: switch only once. The switch wants the database to
-        # itself and may fail at once ("database is locked") while others write, which
-        # a CI run saw when a test opened a connection beside a running service.
+        # WAL is kept in the file: switch only once (migrations switch it first). The
+        # switch wants the database to itself and may fail at once ("database is
+        # locked") while others write.
         cursor.execute("PRAGMA journal_mode")
         if cursor.fetchone()[0].lower() != "wal":
             cursor.execute("PRAGMA journal_mode=WAL")

@@ -50,6 +50,12 @@ def run_env(target_metadata: MetaData) -> None:
 
     async def run() -> None:
         engine = create_async_engine(url, poolclass=pool.NullPool)
+        if engine.dialect.name == "sqlite":
+            # The file is in WAL mode before the service or anything else opens it: the
+            # switch wants the database to itself and fails at once ("database is
+            # locked") when made by a connection opened beside a running service.
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         async with engine.connect() as connection:
             await connection.run_sync(migrate)
         await engine.dispose()
