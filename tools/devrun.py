@@ -66,6 +66,7 @@ def start_simulator(logs: Path) -> subprocess.Popen[bytes] | None:
     command = [
         str(Path(sys.executable).parent / "callcenter-simulator"),
         *("--quiet", "--tenants", "demo", "--rate", str(SIMULATOR_RATE)),
+        *("--start-hour", "10"),  # a demo's day starts busy, not at night
         *("--duration", str(365 * 86400)),
     ]
     log_file = open(logs / "simulator.log", "ab")  # the child keeps it open

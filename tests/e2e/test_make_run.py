@@ -266,7 +266,7 @@ def offers_to_logged_out_agents(events: list[dict]) -> list[dict]:
 
 @pytest.mark.timeout(420)
 def test_make_run_brings_the_platform_up_and_ctrl_c_stops_it(tmp_path):
-    with make_run(tmp_path / "var", CALLCENTER_SIMULATOR_RATE="30") as platform:
+    with make_run(tmp_path / "var", CALLCENTER_SIMULATOR_RATE="6") as platform:
         ports, output, launcher = platform.ports, platform.output, platform.launcher
         assert platform.up_after < 60
 

@@ -76,6 +76,7 @@ def test_agents_are_always_on_without_shifts_or_alone_on_their_skill():
         ["--duration", "5", "--speed", "-1"],
         ["--calls", "10", "--shift", "-1"],
         ["--calls", "10", "--callback-share", "1.5"],
+        ["--calls", "10", "--start-hour", "24"],
     ],
 )
 def test_the_command_line_refuses_what_cannot_run(argv, capsys):
@@ -83,3 +84,12 @@ def test_the_command_line_refuses_what_cannot_run(argv, capsys):
         parse(argv)
     assert stopped.value.code == 2
     assert "callcenter-simulator" in capsys.readouterr().err
+
+
+def test_the_simulated_day_starts_at_the_hour_asked():
+    night, morning = (
+        Simulation(Params(start_hour=hour), clients={}, run_id="r") for hour in (0, 10)
+    )
+    assert (night.simulated_hour(), morning.simulated_hour()) == (0, 10)
+    profile = Params().profile
+    assert profile[10] > 5 * profile[0]  # a demo starting at 10:00 is busy at once

@@ -1,6 +1,7 @@
 """``callcenter-simulator``: play callers and agents against the running platform.
 
     callcenter-simulator [--calls N] [--duration S] [--rate CALLS_PER_MIN] [--speed X]
+                         [--start-hour H]
                          [--tenants demo,acme] [--agents-per-skill N] [--aht S]
                          [--patience S] [--shift S] [--callback-share P]
                          [--callback-min-wait S] [--seed N] [--export DIR] [--no-setup]
@@ -73,6 +74,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, help="stop placing calls after this many s")
     parser.add_argument("--rate", type=float, default=6.0, help="calls per minute at peak")
     parser.add_argument(
+        "--start-hour",
+        type=int,
+        default=0,
+        help="the simulated day's first hour (0-23; the rate follows a time-of-day profile)",
+    )
+    parser.add_argument(
         "--speed",
         type=float,
         default=1.0,
@@ -125,6 +132,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     for name in ("rate", "speed", "aht", "patience"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name} must be positive")
+    if not 0 <= args.start_hour <= 23:
+        parser.error("--start-hour must be between 0 and 23")
     for name in ("shift", "callback_min_wait"):
         if getattr(args, name) < 0:
             parser.error(f"--{name.replace('_', '-')} must not be negative")
@@ -145,7 +154,8 @@ def params_of(args: argparse.Namespace) -> Params:
                   transfer_share=args.transfer_share,
                   follow_up_share=args.follow_up_share, shift_seconds=args.shift,
                   callback_share=args.callback_share,
-                  callback_min_wait=args.callback_min_wait)  # fmt: skip
+                  callback_min_wait=args.callback_min_wait,
+                  start_hour=args.start_hour)  # fmt: skip
 
 
 async def simulate(args: argparse.Namespace, console: Console) -> dict[str, Any]:

@@ -55,6 +55,8 @@ class Params:
     answer_rate: float = 0.4
     sale_share: float = 0.3
     seed: int = 1
+    # The simulated day starts at this hour (0: midnight, a fifth of the peak rate).
+    start_hour: int = 0
     # Calls per minute follow this profile over the (simulated) day: 24 hourly factors.
     profile: tuple[float, ...] = field(
         default_factory=lambda: tuple(

@@ -200,7 +200,7 @@ class Simulation:
 
     def simulated_hour(self) -> int:
         elapsed = (time.monotonic() - self.started) * self.params.speed
-        return int(elapsed // 3600) % 24
+        return (self.params.start_hour + int(elapsed // 3600)) % 24
 
     async def run(self, duration: float | None, calls: int | None) -> None:
         deadline = None if duration is None else time.monotonic() + duration
