@@ -223,38 +223,57 @@ def main() -> None:
 
 
 READING = """
-Below the 500 calls/s target (2 ms of CPU per call), by three to five times. The
+Below the 500 calls/s target (2 ms of CPU per call), by about two times. The
 row that least depends on the machine's other work is the IVR's CPU time per
-call, and even it grows with the load (the same code measured 5.3 ms at load 6
-and 7.9 to 11 ms at load 5 to 12): compare runs made at similar load only.
-Where the IVR's CPU goes, sampled with py-spy (250 Hz, `--threads`) over the
-64-in-flight phase, before this section's commit:
+call, and even it grows with the load (the other core's work slows this one):
+compare runs made at similar load only. The code before these changes (commit
+57a028b), run the same way just before this run: 10.56 ms per call, 89 calls/s,
+floor 1.12 ms (load 1.2 to 3.0); this code again just after: 4.02 ms per call,
+147 calls/s (load 2.8 to 4.9). What took the CPU away, each measured in its
+commit message:
+
+- a request has no read transaction of its own any more: the start's recording
+  settings and the input's survey check are read in the desk's batch
+  transaction (one query per tenant and batch). This also ended the pool's
+  overflow connections (66 connections opened in a run of 10,500 requests,
+  was 0.4 to 0.6 per call): the larger pool planned is not needed;
+- uvloop and httptools, which uvicorn picks when installed (the floor 1.77 ->
+  1.36 ms in runs side by side at load 5);
+- `serve` freezes what start-up built and collects young objects every 10,000
+  allocations instead of 700 (the collector: 0.35-0.49 -> 0.01-0.03 ms per
+  call);
+- the desk takes the state the engine reached instead of evolving the events
+  again, and evolve copies the state without `dataclasses.replace` (deciding a
+  call's three commands: 0.36 -> 0.17 ms).
+
+Where the IVR's CPU goes now, sampled with py-spy (250 Hz, `--threads`) over
+the 64-in-flight phase at this section's commit (load 6; aiosqlite's threads
+waiting for work left out):
 
 | part | share of samples |
 |---|---|
-| aiosqlite's thread: SQLite, and handing each call back to the loop | 42% |
-| SQLAlchemy (execution context, compiled cache, results) and aiosqlite calls | 18% |
-| FastAPI request handling (dependencies, body, response model) | 14% |
-| the event loop woken by aiosqlite's answers (self-pipe, epoll) | 11% |
-| middleware, asyncio scheduling, logging, metrics | 7% |
-| the call desk and the flow engine (decide, evolve, snapshots, envelopes) | 5% |
-| uvicorn (h11) parsing and sockets | 4% |
+| the desk's SQL: SQLAlchemy statements (executemany, JSON columns), aiosqlite calls | 30% |
+| FastAPI: dependencies (auth, body, headers), endpoint, response | 22% |
+| middleware (kit and FastAPI's own) and routing | 16% |
+| the event loop (uvloop), uvicorn (httptools), other | 16% |
+| aiosqlite's threads: SQLite, handing answers back | 6% |
+| the desk: envelopes and their rows | 5% |
+| the desk: deciding (flow engine, instructions) | 4% |
 
-Per call at 64 in flight: about 9 SQL statements in 3.2 transactions (the
-desk's group commit writes a batch in one; the rest are the read transactions
-of each request: recording settings at start, the survey check at each input)
-and 0.4 to 0.6 new SQLite connections (the pool's overflow connections,
-each with an aiosqlite thread, are opened and closed as requests overlap).
-Every statement crosses to aiosqlite's thread and back about four times.
-Tried and dropped: SQLite run on the event loop's thread (no aiosqlite): a read
-transaction cost half as much in isolation, but no end-to-end run on this
-machine showed it paying, and the loop would stop while another process holds
-SQLite's write lock. Kept: the metrics middleware finds a route's template once
-(it walked every route on each request). Next: the input's survey check and the
-start's recording settings read inside the desk's batch transaction (three
-read transactions less per call), a larger SQLite pool, uvloop and httptools.
-Latency at 4 calls in flight is mostly waiting for the core on a loaded
-machine; at 64 in flight it is queueing on the saturated core.
+At 64 in flight a desk batch holds 28 requests on average and runs about 8
+statements (a third of a statement per request); a request's cost is now
+mostly the web stack's and the rows' (events, call snapshot, Idempotency-Key).
+Next: fewer crossings to aiosqlite's thread (a statement crosses for its
+cursor, execution, rows and close; half the samples of the desk's SQL share
+are aiosqlite's side of it on the loop, 29% SQLAlchemy's), e.g. a batch's
+statements run as one function on the database's thread; fewer FastAPI
+dependencies on the call routes; the pool's reset (a ROLLBACK after every
+batch's commit: `libs/events` db.py) and the kit's middleware (`libs/events`,
+outside the IVR). Tried and dropped before: SQLite on the event loop's
+thread (no aiosqlite), which would stop the loop while another process holds
+SQLite's write lock. Latency at 4 calls in flight is mostly waiting for the
+core on a loaded machine; at 64 in flight it is queueing on the saturated
+core.
 """
 
 
@@ -268,7 +287,8 @@ def write_report(
         "## IVR\n\n"
         "What: new calls/s the IVR sustains on one core with the demo flow, and latency\n"
         "per input. How: `.venv/bin/python bench/ivr_calls.py` (see its docstring):\n"
-        "`callcenter-ivr serve` (uvicorn) pinned to core 0, SQLite (WAL), relay off;\n"
+        "`callcenter-ivr serve` (uvicorn: uvloop, httptools) pinned to core 0, SQLite\n"
+        "(WAL), relay off;\n"
         f"the load from a separate process on core 1 (aiohttp, loopback), {concurrency}\n"
         f"calls in flight, {calls:,} calls after 500 warm-up calls (latency also at\n"
         f"{LIGHT_CONCURRENCY} in flight, {LIGHT_CALLS:,} calls). A call = `POST /v1/calls`\n"
