@@ -3,9 +3,10 @@ as processes while, at seeded random moments, each service is killed -9 and rest
 on its database, the broker is restarted (its memory log lost), and one service is
 frozen (SIGSTOP) past the consumers' session timeout, forcing a rebalance. Then the
 broker is away for ``OUTAGE_SECONDS`` while calls go on. Afterwards, against a
-fault-free run of the same seed and the run's own books: no call lost or doubled, no double offer or booking, every accepted write present, no event applied
-twice (analytics equals the offline fold, CRM and tickets without duplicates), no
-dead letter. See docs/reliability.md."""
+fault-free run of the same seed and the run's own books: no call lost or doubled, no
+double offer or booking, every accepted write present, no event applied twice
+(analytics equals the offline fold, CRM and tickets without duplicates), no dead
+letter. See docs/reliability.md."""
 
 from __future__ import annotations
 
