@@ -133,6 +133,26 @@ async def answer_offers(watch: Watch, clients: dict[str, httpx.AsyncClient]) -> 
         task.add_done_callback(running.discard)
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU time so far of the broker, each service and this load, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, ValueError):
+            continue
+        name = next((name for name in SERVICES if f"callcenter-{name} serve" in command), None)
+        if name is None and "tansu broker" in command:
+            name = "broker"
+        if name is None and entry.name == str(os.getpid()):
+            name = "load"
+        if name is not None:
+            found[name] = found.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 async def load(rate: float, seconds: float, clients, watch: Watch, label: str) -> dict:
     sent: dict[str, float] = {}
     statuses: Counter[int] = Counter()
@@ -147,12 +167,14 @@ async def load(rate: float, seconds: float, clients, watch: Watch, label: str) -
         if status == 201:
             accepted.add(call_id)
 
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), cpu_seconds()
     for n in range(int(rate * seconds)):
         await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
         tasks.append(asyncio.create_task(place(f"{label}-{n:06d}")))
     await asyncio.gather(*tasks)
-    load_ended = time.monotonic()
+    load_ended, cpu_after = time.monotonic(), cpu_seconds()
+    cpu = {name: (cpu_after[name] - cpu_before.get(name, 0.0)) / (load_ended - started)
+           for name in cpu_after}  # fmt: skip
     backlog = sum(1 for call_id in accepted if call_id not in watch.queued)
     while any(call_id not in watch.queued for call_id in accepted):
         if time.monotonic() - load_ended > 120:
@@ -172,6 +194,7 @@ async def load(rate: float, seconds: float, clients, watch: Watch, label: str) -
         "to_offer": to_offer,
         "backlog": backlog,
         "drained": drained,
+        "cpu": cpu,
     }
 
 
@@ -258,6 +281,18 @@ def main() -> None:
         "| to queued p50 / p99 (ms) | to offered p50 / p99 (ms) | backlog at end "
         "| drained in (s) |\n"
         "|---|---|---|---|---|---|---|---|---|\n" + rows + "\n"
+    )
+    names = ["broker", *SERVICES, "load"]
+    cpu_rows = "\n".join(
+        f"| {r['rate']:g} | "
+        + " | ".join(f"{r['cpu'].get(name, 0.0):.0%}" for name in names)
+        + f" | {sum(r['cpu'].values()):.0%} |"
+        for r in results
+    )
+    section += (
+        "\nWhere the CPU goes while calls are sent (share of one core; the machine has two):\n\n"
+        f"| rate (calls/s) | {' | '.join(names)} | all |\n"
+        f"|{'---|' * (len(names) + 2)}\n{cpu_rows}\n"
     )
     replace_section("## Platform throughput", section)
     print(section)
