@@ -16,8 +16,7 @@ from callcenter.ivr.domain.engine import (
     Input,
     RecordingCompleted,
     StartCall,
-    decide,
-    evolve,
+    decide_and_evolve,
 )
 from callcenter.ivr.domain.flow import Flow, HttpNode
 from callcenter.ivr.domain.instructions import Instruction, instructions
@@ -76,9 +75,7 @@ async def _step(
     run: Simulation, item: dict[str, object] | None, command: Command, now: datetime
 ) -> CallState:
     before = run.state
-    events = decide(command, before, now)
-    for event in events:
-        run.state = evolve(run.state, event)
+    events, run.state = decide_and_evolve(command, before, now)
     run.steps.append(
         Step(
             item,
