@@ -3,10 +3,12 @@
 import asyncio
 
 import pytest
+from sqlalchemy import Connection
 
 from callcenter.events import store
 from callcenter.events.catalogue.ivr import CallArrived, CallHungUp, IvrNodeEntered
 from callcenter.events.db import Database
+from callcenter.events.envelope import Envelope, new_envelope
 
 
 def arrived(call_id: str) -> CallArrived:
@@ -103,3 +105,56 @@ async def test_concurrent_appends_to_one_stream_never_both_win(database: Databas
     assert results.count(True) == 1
     async with database.read() as conn:
         assert len(await store.read_stream(conn, "call-x")) == 1
+
+
+def envelope(stream: str, version: int, event) -> Envelope:
+    return new_envelope(
+        event,
+        source="test",
+        tenant="acme",
+        stream_id=stream,
+        stream_version=version,
+        correlation_id=stream,
+    )
+
+
+async def test_a_synchronous_batch_transaction_commits_what_it_appended(database: Database):
+    batch = [envelope("call-1", 1, arrived("1")), envelope("call-2", 1, arrived("2"))]
+
+    def work(conn: Connection) -> int:
+        store.append_sync(conn, batch)
+        return len(batch)
+
+    assert await database.run_transaction(work) == 2
+
+    async with database.read() as conn:
+        assert [e.event_id for e in await store.read_all(conn)] == [e.id for e in batch]
+
+
+async def test_a_synchronous_batch_transaction_that_raises_changes_nothing(database: Database):
+    await append(database, "call-1", 0, arrived("1"))
+
+    def work(conn: Connection) -> None:
+        store.append_sync(conn, [envelope("call-2", 1, arrived("2"))])
+        store.append_sync(conn, [envelope("call-1", 1, arrived("1"))])  # taken: refused
+
+    with pytest.raises(store.ConcurrencyError):
+        await database.run_transaction(work)
+
+    async with database.read() as conn:
+        assert [e.stream_id for e in await store.read_all(conn)] == ["call-1"]
+
+
+async def test_batch_transactions_and_async_appends_interleave_without_losing_one(
+    database: Database,
+):
+    def work(n: int):
+        return lambda conn: store.append_sync(conn, [envelope(f"sync-{n}", 1, arrived(str(n)))])
+
+    await asyncio.gather(
+        *(database.run_transaction(work(n)) for n in range(10)),
+        *(append(database, f"async-{n}", 0, arrived(str(n))) for n in range(10)),
+    )
+
+    async with database.read() as conn:
+        assert len(await store.read_all(conn)) == 20

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+T = TypeVar("T")
 
 _READONLY = "callcenter_readonly"
 
@@ -35,14 +39,33 @@ class Database:
         self.url = async_url(url)
         self.engine: AsyncEngine = create_async_engine(self.url, echo=echo, **engine_options)
         self.dialect = self.engine.dialect.name
+        self._writer: _SqliteWriter | None = None
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine.sync_engine)
+            if make_url(self.url).database not in (None, "", ":memory:"):
+                self._writer = _SqliteWriter(url, echo=echo)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: commits on success, rolls back on any error."""
         async with self.engine.begin() as conn:
             yield conn
+
+    async def run_transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` (plain blocking code on a synchronous connection) in a write
+        transaction: commits if it returns, rolls back if it raises.
+
+        For many statements at once (a batch). On a SQLite file it runs on a thread
+        of its own with the standard driver, crossing threads once for the whole
+        transaction, where aiosqlite crosses several times per statement: each
+        crossing is a wake-up of the other thread and of the event loop. ``work``
+        must therefore not touch the event loop's objects. On PostgreSQL it runs on
+        the event loop through SQLAlchemy's greenlet adapter (``run_sync``).
+        """
+        if self._writer is not None:
+            return await self._writer.run(work)
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(work)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -69,12 +92,35 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._writer is not None:
+            self._writer.close()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+class _SqliteWriter:
+    """A synchronous engine on the same SQLite file, used from one thread only."""
+
+    def __init__(self, url: str, *, echo: bool) -> None:
+        sync_url = make_url(url).set(drivername="sqlite")
+        self.engine = create_engine(sync_url, echo=echo, pool_size=1, max_overflow=0)
+        _configure_sqlite(self.engine)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, work)
+
+    def _run(self, work: Callable[[Connection], T]) -> T:
+        with self.engine.begin() as conn:
+            return work(conn)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
     # The pysqlite/aiosqlite driver's own transaction handling is switched off
     # so that we can emit BEGIN IMMEDIATE ourselves (SQLAlchemy's documented recipe).
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -92,7 +138,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         readonly = conn.get_execution_options().get(_READONLY, False)
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Connection,
     Integer,
     MetaData,
     String,
@@ -174,8 +175,8 @@ async def stream_version(conn: AsyncConnection, stream_id: str) -> int:
     return (await conn.scalar(query)) or 0
 
 
-async def lookup_each(
-    conn: AsyncConnection,
+def lookup_each_sync(
+    conn: Connection,
     keys: Iterable[str],
     lookup: Callable[[ColumnElement[str]], ScalarSelect[Any]],
 ) -> dict[str, Any]:
@@ -196,24 +197,31 @@ async def lookup_each(
         key = source.table_valued("key").render_derived().c.key
     else:
         key = func.json_each(bindparam("keys", json.dumps(wanted))).table_valued("value").c.value
-    result = await conn.execute(select(key, lookup(key)))
+    result = conn.execute(select(key, lookup(key)))
     return {found_key: value for found_key, value in result if value is not None}
+
+
+async def lookup_each(
+    conn: AsyncConnection,
+    keys: Iterable[str],
+    lookup: Callable[[ColumnElement[str]], ScalarSelect[Any]],
+) -> dict[str, Any]:
+    """``lookup_each_sync`` on an async connection."""
+    return await conn.run_sync(lookup_each_sync, keys, lookup)
+
+
+def _stream_version_lookup(key: ColumnElement[str]) -> ScalarSelect[Any]:
+    return (
+        select(func.max(events.c.stream_version)).where(events.c.stream_id == key).scalar_subquery()
+    )
 
 
 async def stream_versions(conn: AsyncConnection, stream_ids: Iterable[str]) -> dict[str, int]:
     """The versions of several streams (new streams are absent)."""
-    return await lookup_each(
-        conn,
-        stream_ids,
-        lambda key: (
-            select(func.max(events.c.stream_version))
-            .where(events.c.stream_id == key)
-            .scalar_subquery()
-        ),
-    )
+    return await lookup_each(conn, stream_ids, _stream_version_lookup)
 
 
-async def append(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+def append_sync(conn: Connection, envelopes: Sequence[Envelope]) -> None:
     """Append envelopes (any streams) in the caller's transaction.
 
     Each stream's envelopes must continue it without a gap: the first one's
@@ -223,8 +231,10 @@ async def append(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
     if not envelopes:
         return
     if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
-    current = await stream_versions(conn, (envelope.stream_id for envelope in envelopes))
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    current = lookup_each_sync(
+        conn, (envelope.stream_id for envelope in envelopes), _stream_version_lookup
+    )
     next_version: dict[str, int] = {}
     for envelope in envelopes:
         expected = next_version.get(envelope.stream_id) or current.get(envelope.stream_id, 0) + 1
@@ -232,10 +242,15 @@ async def append(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
             raise ConcurrencyError(envelope.stream_id, envelope.stream_version - 1, expected - 1)
         next_version[envelope.stream_id] = expected + 1
     try:
-        await conn.execute(events.insert(), [_row_values(envelope) for envelope in envelopes])
+        conn.execute(events.insert(), [_row_values(envelope) for envelope in envelopes])
     except IntegrityError as error:
         first = envelopes[0]
         raise ConcurrencyError(first.stream_id, first.stream_version - 1) from error
+
+
+async def append(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+    """``append_sync`` on an async connection."""
+    await conn.run_sync(append_sync, envelopes)
 
 
 async def keep(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:

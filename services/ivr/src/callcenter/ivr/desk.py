@@ -3,7 +3,9 @@
 Commits are the costly part (decision 0002), so requests wait in a queue and the
 desk takes everything waiting, decides each command against its call's state
 (in order, a call's commands seeing the previous ones), appends all the events
-in one transaction, updates the calls' snapshots, and only then answers.
+in one transaction, updates the calls' snapshots, and only then answers. The
+batch's transaction is one plain function (``Database.run_transaction``): on
+SQLite it runs on the writer's thread at one go.
 The same transaction records the requests' Idempotency-Keys with their answers
 and the calls' deadlines (written at start, deleted at the end: the reaper's).
 It also reads what the requests need besides the call (a request's own read
@@ -15,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,7 +34,7 @@ from callcenter.events.envelope import Envelope, format_time, new_envelope
 from callcenter.ivr.domain.engine import CallState, Command, StartCall, decide_and_evolve
 from callcenter.ivr.domain.flow import Flow
 from callcenter.ivr.domain.instructions import Answer, Instruction, answer, instructions
-from callcenter.ivr.recordings import RecordingSettings, load_settings
+from callcenter.ivr.recordings import RecordingSettings, load_settings_sync
 from callcenter.ivr.store import queries
 from callcenter.ivr.store.tables import calls, deadlines, idempotency, surveys
 
@@ -63,24 +66,31 @@ def stream_id(tenant: str, call_id: str) -> str:
 
 
 class FlowCache:
-    """Published flow versions are immutable: parse each once."""
+    """Published flow versions are immutable: parse each once. Used from the event
+    loop and from the database writer's thread."""
 
     def __init__(self, size: int = 1024) -> None:
         self._flows: OrderedDict[tuple[str, str, int], Flow] = OrderedDict()
         self._size = size
+        self._lock = threading.Lock()
 
     async def get(self, conn: AsyncConnection, tenant: str, flow_id: str, version: int) -> Flow:
+        return await conn.run_sync(self.get_sync, tenant, flow_id, version)
+
+    def get_sync(self, conn: Connection, tenant: str, flow_id: str, version: int) -> Flow:
         key = (tenant, flow_id, version)
-        if (flow := self._flows.get(key)) is not None:
-            self._flows.move_to_end(key)
-            return flow
-        stored = await queries.flow_version(conn, tenant, flow_id, version)
+        with self._lock:
+            if (flow := self._flows.get(key)) is not None:
+                self._flows.move_to_end(key)
+                return flow
+        stored = queries.flow_version_sync(conn, tenant, flow_id, version)
         if stored is None:
             raise FlowMissing(f"flow {flow_id!r} version {version} does not exist")
         flow = Flow.model_validate(stored.document)
-        self._flows[key] = flow
-        if len(self._flows) > self._size:
-            self._flows.popitem(last=False)
+        with self._lock:
+            self._flows[key] = flow
+            if len(self._flows) > self._size:
+                self._flows.popitem(last=False)
         return flow
 
 
@@ -213,22 +223,25 @@ class CallDesk:
         outcomes: list[Outcome] = []
         known: dict[tuple[str, str], _Call] = {}
         envelopes: list[Envelope] = []
-        async with self.db.transaction() as conn:
-            stored = await self._read_calls(conn, batch)
-            keys = await self._read_keys(conn, batch)
-            asking = await self._read_surveys(conn, batch)
-            settings = await self._read_settings(conn, batch)
+
+        def transaction(conn: Connection) -> None:
+            stored = self._read_calls(conn, batch)
+            keys = self._read_keys(conn, batch)
+            asking = self._read_surveys(conn, batch)
+            settings = self._read_settings(conn, batch)
             for job in batch:
                 if (job.tenant, job.call_id) in asking:
                     outcome: Outcome = SurveyAsks(f"a survey asks on call {job.call_id!r}")
                 else:
-                    outcome = await self._keyed(conn, job, stored, keys, known, envelopes, now)
+                    outcome = self._keyed(conn, job, stored, keys, known, envelopes, now)
                 if isinstance(job.command, StartCall) and not isinstance(outcome, Exception):
                     outcome = replace(outcome, recording=settings[job.tenant])
                 outcomes.append(outcome)
-            await store.append(conn, envelopes)
-            await self._save(conn, known, now)
-            await self._save_keys(conn, keys, now)
+            store.append_sync(conn, envelopes)
+            self._save(conn, known, now)
+            self._save_keys(conn, keys, now)
+
+        await self.db.run_transaction(transaction)
         for key, call in known.items():
             if call.version == 0:
                 continue
@@ -243,8 +256,8 @@ class CallDesk:
             self.committed()
         return outcomes
 
-    async def _read_calls(
-        self, conn: AsyncConnection, batch: list[_Job]
+    def _read_calls(
+        self, conn: Connection, batch: list[_Job]
     ) -> dict[tuple[str, str], queries.CallRow]:
         """The stored calls of the batch not in memory, one query per tenant."""
         missing: dict[str, set[str]] = {}
@@ -253,13 +266,11 @@ class CallDesk:
                 missing.setdefault(job.tenant, set()).add(job.call_id)
         stored: dict[tuple[str, str], queries.CallRow] = {}
         for tenant, call_ids in missing.items():
-            rows = await queries.load_calls(conn, tenant, call_ids)
+            rows = queries.load_calls(conn, tenant, call_ids)
             stored.update(((tenant, call_id), row) for call_id, row in rows.items())
         return stored
 
-    async def _read_keys(
-        self, conn: AsyncConnection, batch: list[_Job]
-    ) -> dict[tuple[str, str], _Key]:
+    def _read_keys(self, conn: Connection, batch: list[_Job]) -> dict[tuple[str, str], _Key]:
         wanted: dict[str, set[str]] = {}
         for job in batch:
             if job.idempotency is not None:
@@ -269,11 +280,11 @@ class CallDesk:
             query = idempotency.select().where(
                 idempotency.c.tenant == tenant, idempotency.c.key.in_(names)
             )
-            for row in await conn.execute(query):
+            for row in conn.execute(query):
                 found[(tenant, row.key)] = _Key(row.call_id, row.fingerprint, row.answer)
         return found
 
-    async def _read_surveys(self, conn: AsyncConnection, batch: list[_Job]) -> set[tuple[str, str]]:
+    def _read_surveys(self, conn: Connection, batch: list[_Job]) -> set[tuple[str, str]]:
         """The batch's calls (of jobs that ask) on which a survey asks, one query per tenant."""
         wanted: dict[str, set[str]] = {}
         for job in batch:
@@ -286,19 +297,17 @@ class CallDesk:
                 surveys.c.answer_id.in_(call_ids),
                 surveys.c.status == "asking",
             )
-            asking.update((tenant, answer_id) for answer_id in await conn.scalars(query))
+            asking.update((tenant, answer_id) for answer_id in conn.scalars(query))
         return asking
 
-    async def _read_settings(
-        self, conn: AsyncConnection, batch: list[_Job]
-    ) -> dict[str, RecordingSettings]:
+    def _read_settings(self, conn: Connection, batch: list[_Job]) -> dict[str, RecordingSettings]:
         """The recording settings of the tenants starting calls in this batch."""
         tenants = {job.tenant for job in batch if isinstance(job.command, StartCall)}
-        return {tenant: await load_settings(conn, tenant) for tenant in tenants}
+        return {tenant: load_settings_sync(conn, tenant) for tenant in tenants}
 
-    async def _keyed(
+    def _keyed(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         job: _Job,
         stored: dict[tuple[str, str], queries.CallRow],
         keys: dict[tuple[str, str], _Key],
@@ -317,7 +326,7 @@ class CallDesk:
             if "survey" in seen.answer:
                 return SurveyAsks(f"Idempotency-Key {keyed.key!r} answered a survey")
             return Replayed(Answer.model_validate(seen.answer))
-        decided = await self._decide(conn, job, stored, known, envelopes, now)
+        decided = self._decide(conn, job, stored, known, envelopes, now)
         if keyed is None or isinstance(decided, Exception):
             return decided
         final = None
@@ -340,9 +349,9 @@ class CallDesk:
             else:
                 job.future.set_result(outcome)
 
-    async def _decide(
+    def _decide(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         job: _Job,
         stored: dict[tuple[str, str], queries.CallRow],
         known: dict[tuple[str, str], _Call],
@@ -353,7 +362,7 @@ class CallDesk:
         call = known.get(key) or self._live.get(key)
         try:
             if call is None:
-                call = await self._load(conn, job, stored.get(key))
+                call = self._load(conn, job, stored.get(key))
         except (CallNotFound, FlowMissing) as error:
             return error
         try:
@@ -376,22 +385,20 @@ class CallDesk:
         known[key] = _Call(call.version + len(events), after, call.stored)
         return Decided(call.state, events, after, instructions(call.state, events))
 
-    async def _load(self, conn: AsyncConnection, job: _Job, row: queries.CallRow | None) -> _Call:
+    def _load(self, conn: Connection, job: _Job, row: queries.CallRow | None) -> _Call:
         if row is not None:
             snapshot = row.snapshot
-            flow = await self.flows.get(
+            flow = self.flows.get_sync(
                 conn, job.tenant, snapshot["flow_id"], snapshot["flow_version"]
             )
             return _Call(row.stream_version, CallState.from_snapshot(flow, snapshot), True)
         if not isinstance(job.command, StartCall):
             raise CallNotFound(f"call {job.call_id!r} does not exist")
         command = job.command
-        flow = await self.flows.get(conn, job.tenant, command.flow_id, command.flow_version)
+        flow = self.flows.get_sync(conn, job.tenant, command.flow_id, command.flow_version)
         return _Call(0, CallState(flow=flow), False)
 
-    async def _save(
-        self, conn: AsyncConnection, known: dict[tuple[str, str], _Call], now: datetime
-    ) -> None:
+    def _save(self, conn: Connection, known: dict[tuple[str, str], _Call], now: datetime) -> None:
         at = format_time(now)
         rows = [
             {
@@ -408,7 +415,7 @@ class CallDesk:
         new = [row for row, call in zip(rows, _started(known), strict=True) if not call.stored]
         old = [row for row, call in zip(rows, _started(known), strict=True) if call.stored]
         if new:
-            await conn.execute(
+            conn.execute(
                 calls.insert(),
                 [
                     {"tenant": row["k_tenant"], "call_id": row["k_call_id"], **_values(row)}
@@ -429,11 +436,11 @@ class CallDesk:
                     updated_at=bindparam("updated_at"),
                 )
             )
-            await conn.execute(statement, old)
-        await self._save_deadlines(conn, known, now)
+            conn.execute(statement, old)
+        self._save_deadlines(conn, known, now)
 
-    async def _save_deadlines(
-        self, conn: AsyncConnection, known: dict[tuple[str, str], _Call], now: datetime
+    def _save_deadlines(
+        self, conn: Connection, known: dict[tuple[str, str], _Call], now: datetime
     ) -> None:
         """A started call gets its deadline; an ended call loses it (the reaper's too)."""
         due_at = now.timestamp() + self.max_age
@@ -448,16 +455,16 @@ class CallDesk:
             if call.stored and call.state.status == "ended"
         ]
         if started:
-            await conn.execute(deadlines.insert(), started)
+            conn.execute(deadlines.insert(), started)
         if ended:
             gone = delete(deadlines).where(
                 deadlines.c.tenant == bindparam("k_tenant"),
                 deadlines.c.call_id == bindparam("k_call_id"),
             )
-            await conn.execute(gone, ended)
+            conn.execute(gone, ended)
 
-    async def _save_keys(
-        self, conn: AsyncConnection, keys: dict[tuple[str, str], _Key], now: datetime
+    def _save_keys(
+        self, conn: Connection, keys: dict[tuple[str, str], _Key], now: datetime
     ) -> None:
         new = [
             {
@@ -477,7 +484,7 @@ class CallDesk:
             if key.finished and not key.new
         ]
         if new:
-            await conn.execute(idempotency.insert(), new)
+            conn.execute(idempotency.insert(), new)
         if finished:
             statement = (
                 update(idempotency)
@@ -487,7 +494,7 @@ class CallDesk:
                 )
                 .values(answer=bindparam("answer"))
             )
-            await conn.execute(statement, finished)
+            conn.execute(statement, finished)
 
 
 def _started(known: dict[tuple[str, str], _Call]) -> list[_Call]:

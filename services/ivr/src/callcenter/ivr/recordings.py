@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
@@ -47,14 +47,18 @@ def recording_stream(tenant: str, recording_id: str) -> str:
     return f"ivr.recording:{tenant}:{recording_id}"
 
 
-async def load_settings(conn: AsyncConnection, tenant: str) -> RecordingSettings:
+def load_settings_sync(conn: Connection, tenant: str) -> RecordingSettings:
     query = select(recording_settings).where(recording_settings.c.tenant == tenant)
-    row = (await conn.execute(query)).first()
+    row = conn.execute(query).first()
     if row is None:
         return RecordingSettings()
     return RecordingSettings(
         bool(row.enabled), row.consent_prompt, row.retention_days, scope=row.scope
     )
+
+
+async def load_settings(conn: AsyncConnection, tenant: str) -> RecordingSettings:
+    return await conn.run_sync(load_settings_sync, tenant)
 
 
 async def save_settings(conn: AsyncConnection, tenant: str, settings: RecordingSettings) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
+from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -87,14 +88,20 @@ async def latest_flow(conn: AsyncConnection, tenant: str, flow_id: str) -> Store
     return _flow(row) if row else None
 
 
-async def flow_version(
-    conn: AsyncConnection, tenant: str, flow_id: str, version: int
+def flow_version_sync(
+    conn: SyncConnection, tenant: str, flow_id: str, version: int
 ) -> StoredFlow | None:
     query = select(flows).where(
         flows.c.tenant == tenant, flows.c.flow_id == flow_id, flows.c.version == version
     )
-    row = (await conn.execute(query)).first()
+    row = conn.execute(query).first()
     return _flow(row) if row else None
+
+
+async def flow_version(
+    conn: AsyncConnection, tenant: str, flow_id: str, version: int
+) -> StoredFlow | None:
+    return await conn.run_sync(flow_version_sync, tenant, flow_id, version)
 
 
 async def flow_versions(conn: AsyncConnection, tenant: str, flow_id: str) -> list[int]:
@@ -137,15 +144,11 @@ async def load_call(conn: AsyncConnection, tenant: str, call_id: str) -> CallRow
     return CallRow(row.stream_version, row.snapshot) if row else None
 
 
-async def load_calls(
-    conn: AsyncConnection, tenant: str, call_ids: Collection[str]
-) -> dict[str, CallRow]:
+def load_calls(conn: SyncConnection, tenant: str, call_ids: Collection[str]) -> dict[str, CallRow]:
     query = select(calls.c.call_id, calls.c.stream_version, calls.c.snapshot).where(
         calls.c.tenant == tenant, calls.c.call_id.in_(call_ids)
     )
-    return {
-        row.call_id: CallRow(row.stream_version, row.snapshot) for row in await conn.execute(query)
-    }
+    return {row.call_id: CallRow(row.stream_version, row.snapshot) for row in conn.execute(query)}
 
 
 async def known_queues(conn: AsyncConnection, tenant: str) -> set[str]:
