@@ -1,6 +1,7 @@
 """Our Kafka messages are CloudEvents: the CNCF SDK decodes them."""
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,7 @@ from cloudevents.v1.kafka import KafkaMessage, from_binary
 from callcenter.events import codec, registry
 from callcenter.events.catalogue import Event, EventRegistry, event_type
 from callcenter.events.catalogue.ivr import CallArrived
-from callcenter.events.envelope import new_envelope
+from callcenter.events.envelope import new_envelope, new_event_id
 
 
 def an_envelope():
@@ -152,3 +153,14 @@ def test_a_type_name_cannot_be_registered_twice():
         @event_type("CallArrived")
         class Impostor(Event):
             pass
+
+
+def test_event_ids_are_distinct_random_uuids_in_canonical_form():
+    ids = [new_event_id() for _ in range(10_000)]
+
+    assert len(set(ids)) == len(ids)
+    for event_id in ids:
+        parsed = uuid.UUID(event_id)
+        assert str(parsed) == event_id
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122

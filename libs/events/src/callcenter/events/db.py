@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -26,6 +27,16 @@ def async_url(url: str) -> str:
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
+def json_text(value: Any) -> str:
+    """JSON columns' text: orjson, several times faster than the standard library's
+    (every event, snapshot and stored answer goes through it). Non-string keys become
+    strings, as the standard library makes them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_JSON_CODEC = {"json_serializer": json_text, "json_deserializer": orjson.loads}
+
+
 class Database:
     """Write transactions are serialized; read transactions are not.
 
@@ -37,7 +48,9 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False, **engine_options: Any) -> None:
         self.url = async_url(url)
-        self.engine: AsyncEngine = create_async_engine(self.url, echo=echo, **engine_options)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, echo=echo, **_JSON_CODEC, **engine_options
+        )
         self.dialect = self.engine.dialect.name
         self._writer: _SqliteWriter | None = None
         if self.dialect == "sqlite":
@@ -101,7 +114,7 @@ class _SqliteWriter:
 
     def __init__(self, url: str, *, echo: bool) -> None:
         sync_url = make_url(url).set(drivername="sqlite")
-        self.engine = create_engine(sync_url, echo=echo, pool_size=1, max_overflow=0)
+        self.engine = create_engine(sync_url, echo=echo, pool_size=1, max_overflow=0, **_JSON_CODEC)
         _configure_sqlite(self.engine)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
