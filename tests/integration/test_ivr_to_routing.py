@@ -14,6 +14,7 @@ from callcenter.events.kit.auth import Role, issue_token
 from callcenter.events.kit.migrations import upgrade
 from callcenter.ivr.app import create_app as create_ivr
 from callcenter.ivr.settings import Settings as IvrSettings
+from callcenter.routing import acd
 from callcenter.routing.app import create_app as create_routing
 from callcenter.routing.settings import Settings as RoutingSettings
 
@@ -59,7 +60,11 @@ def eventually(check: Callable[[], Any], within: float = 20.0) -> Any:
         time.sleep(0.1)
 
 
-def test_a_call_through_the_ivr_is_queued_in_routing_then_abandoned(database_url, kafka, tmp_path):
+def test_a_call_through_the_ivr_is_queued_in_routing_then_abandoned(
+    database_url, kafka, tmp_path, monkeypatch
+):
+    # Routing's consumers wake its writer when they fill the inbox: no polling needed.
+    monkeypatch.setattr(acd, "INBOX_POLL_SECONDS", 3600.0)
     ivr_url = f"sqlite:///{tmp_path / 'ivr.db'}"
     upgrade("callcenter.routing", database_url)
     upgrade("callcenter.ivr", ivr_url)

@@ -92,12 +92,15 @@ class Consumer:
         *,
         max_batch: int = 500,
         group_id: str | None = None,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self.db = db
         self.kafka = kafka
         self.topics = topics
         self.handler = handler
+        # Told after each committed batch (e.g. a writer waiting on what the handler stored).
+        self.on_commit = on_commit
         self.max_batch = max_batch
         self.group_id = group_id or kafka.topic(f"callcenter.{name}")
         self.dlq_topic = kafka.topic(DLQ_TOPIC)
@@ -199,6 +202,8 @@ class Consumer:
                 "consumer %s: %s no longer holds its anchor; rereading it", self.name, partition
             )
             self._consumer.seek(partition, FIRST_OFFSET)
+        if self.on_commit is not None:
+            self.on_commit()
 
     async def _lock_partitions(
         self, conn: AsyncConnection, fetched: dict[TopicPartition, list[Any]]

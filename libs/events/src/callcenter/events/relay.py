@@ -48,7 +48,7 @@ class Relay:
         topic: str,
         *,
         batch_size: int = 500,
-        poll_interval: float = 0.05,
+        poll_interval: float = 0.5,
         probe_interval: float = 5.0,
     ) -> None:
         self.db = db
@@ -61,7 +61,8 @@ class Relay:
         self._wake = asyncio.Event()
 
     def notify(self) -> None:
-        """Tell the relay new events were committed (it polls anyway)."""
+        """Tell the relay new events were committed. Every commit in the process does
+        (``Runtime.committed``); the relay also looks every ``poll_interval``."""
         self._wake.set()
 
     async def start(self) -> None:

@@ -57,6 +57,9 @@ INBOX_COMMANDS: dict[str, type] = {
     "ReportOutbound": cmd.ReportOutbound,
     "ApplyScreening": cmd.ApplyScreening,
 }
+# The routing consumers say when they filled the inbox (``inbox_filled``); reading it
+# this often anyway is a safety net, not the path commands take.
+INBOX_POLL_SECONDS = 1.0
 CAMPAIGN_TICK_SECONDS = 5.0  # a running campaign's dialer looks again (calling windows open)
 
 
@@ -103,8 +106,11 @@ class Acd:
         self.snapshot_every = snapshot_every
         self.max_batch = max_batch
         self.tenants: dict[str, Tenant] = {}
-        self._pending: asyncio.Queue[_Request] = asyncio.Queue()
+        # None wakes the writer: the inbox was filled, or it stops.
+        self._pending: asyncio.Queue[_Request | None] = asyncio.Queue()
         self._inbox_waiting = asyncio.Event()
+        self._inbox_waiting.set()  # rows may wait from before a restart
+        self._inbox_read_at = 0.0
 
     # -- what the API and the consumers call ------------------------------------------
 
@@ -128,7 +134,10 @@ class Acd:
         return (await self._tenant(tenant)).state
 
     def inbox_filled(self) -> None:
-        self._inbox_waiting.set()
+        """A consumer committed commands to the inbox (its ``on_commit``)."""
+        if not self._inbox_waiting.is_set():
+            self._inbox_waiting.set()
+            self._pending.put_nowait(None)
 
     # -- the writer ---------------------------------------------------------------------
 
@@ -147,10 +156,14 @@ class Acd:
     async def run(self, stop: asyncio.Event) -> None:
         """Decide and store commands until ``stop``; then finish what is queued."""
         await self.load_all()
-        while not stop.is_set() or not self._pending.empty():
-            requests = await self._next_batch(stop)
-            if requests:
-                await self._commit(requests)
+        waker = asyncio.create_task(self._wake_on(stop))
+        try:
+            while not stop.is_set() or not self._pending.empty():
+                requests = await self._next_batch(stop)
+                if requests:
+                    await self._commit(requests)
+        finally:
+            waker.cancel()
 
     async def tick_loop(self, stop: asyncio.Event, interval: float = 0.25) -> None:
         """Time passes: tenants with a deadline due get a ``Tick``."""
@@ -178,19 +191,32 @@ class Acd:
                 pass
 
     async def _next_batch(self, stop: asyncio.Event) -> list[_Request]:
-        requests = await self._inbox_requests()
+        """The inbox's commands when a consumer filled it (and every
+        ``INBOX_POLL_SECONDS`` anyway), else what the API and the timers queued."""
+        due = self._inbox_waiting.is_set() or (
+            asyncio.get_running_loop().time() - self._inbox_read_at >= INBOX_POLL_SECONDS
+        )
+        requests = await self._inbox_requests() if due else []
         if not requests:
             try:
-                first = await asyncio.wait_for(self._pending.get(), 0.05)
+                first = await asyncio.wait_for(self._pending.get(), INBOX_POLL_SECONDS)
             except TimeoutError:
+                return await self._inbox_requests()
+            if first is None:  # woken: the inbox was filled, or the ACD stops
                 return await self._inbox_requests()
             requests.append(first)
         while len(requests) < self.max_batch and not self._pending.empty():
-            requests.append(self._pending.get_nowait())
+            if (request := self._pending.get_nowait()) is not None:
+                requests.append(request)
         return requests
+
+    async def _wake_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._pending.put_nowait(None)
 
     async def _inbox_requests(self) -> list[_Request]:
         self._inbox_waiting.clear()
+        self._inbox_read_at = asyncio.get_running_loop().time()
         async with self.db.read() as conn:
             rows = await conn.execute(
                 select(inbox).order_by(inbox.c.position).limit(self.max_batch)

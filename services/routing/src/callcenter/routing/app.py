@@ -27,8 +27,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     acd = Acd(runtime.db, on_commit=committed, snapshot_every=settings.snapshot_every)
     runtime.background("acd", acd.run)
     runtime.background("timers", acd.tick_loop)
-    runtime.consume("ivr", ["callcenter.ivr"], record_in_inbox)
-    runtime.consume("crm", ["callcenter.crm"], record_in_inbox)
+    runtime.consume("ivr", ["callcenter.ivr"], record_in_inbox, on_commit=acd.inbox_filled)
+    runtime.consume("crm", ["callcenter.crm"], record_in_inbox, on_commit=acd.inbox_filled)
     app = create_service_app(
         runtime, title="Routing (ACD)", description=DESCRIPTION, routers=ROUTERS
     )

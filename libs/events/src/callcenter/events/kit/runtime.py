@@ -42,8 +42,16 @@ class Runtime:
         # responses such as event streams end then.
         self.closing = asyncio.Event()
 
-    def consume(self, name: str, topics: list[str], handler: Handler) -> Consumer:
-        """Register a consumer; ``topics`` are plain names (``callcenter.ivr``)."""
+    def consume(
+        self,
+        name: str,
+        topics: list[str],
+        handler: Handler,
+        *,
+        on_commit: Callable[[], None] | None = None,
+    ) -> Consumer:
+        """Register a consumer; ``topics`` are plain names (``callcenter.ivr``);
+        ``on_commit`` is told after each batch it committed."""
         kafka = self.settings.kafka
         consumer = Consumer(
             f"{self.settings.service}.{name}",
@@ -51,6 +59,7 @@ class Runtime:
             kafka,
             [kafka.topic(topic) for topic in topics],
             handler,
+            on_commit=on_commit,
         )
         self.consumers.append(consumer)
         return consumer
