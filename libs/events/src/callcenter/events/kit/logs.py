@@ -6,12 +6,12 @@ import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callcenter.events.correlation import correlation_id
+from callcenter.events.envelope import new_event_id
 
 CORRELATION_HEADER = "X-Correlation-Id"
 
@@ -110,7 +110,7 @@ class CorrelationIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = Headers(scope=scope).get(CORRELATION_HEADER, "")
-        cid = incoming if _VALID_CORRELATION_ID.fullmatch(incoming) else str(uuid4())
+        cid = incoming if _VALID_CORRELATION_ID.fullmatch(incoming) else new_event_id()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
