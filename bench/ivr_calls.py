@@ -225,55 +225,59 @@ def main() -> None:
 READING = """
 Below the 500 calls/s target (2 ms of CPU per call), by about two times. The
 row that least depends on the machine's other work is the IVR's CPU time per
-call, and even it grows with the load (the other core's work slows this one):
-compare runs made at similar load only. The code before these changes (commit
-57a028b), run the same way just before this run: 10.56 ms per call, 89 calls/s,
-floor 1.12 ms (load 1.2 to 3.0); this code again just after: 4.02 ms per call,
-147 calls/s (load 2.8 to 4.9). What took the CPU away, each measured in its
-commit message:
+call, and even it moves a lot on this virtual machine: the same code measured
+2.9 ms on a quiet morning and 3.7 to 4.1 ms an hour later at the same load, so
+only runs interleaved with each other are compared (`git worktree` of the older
+commit on `PYTHONPATH`, alternate runs of 4,000 calls).
 
-- a request has no read transaction of its own any more: the start's recording
-  settings and the input's survey check are read in the desk's batch
-  transaction (one query per tenant and batch). This also ended the pool's
-  overflow connections (66 connections opened in a run of 10,500 requests,
-  was 0.4 to 0.6 per call): the larger pool planned is not needed;
-- uvloop and httptools, which uvicorn picks when installed (the floor 1.77 ->
-  1.36 ms in runs side by side at load 5);
-- `serve` freezes what start-up built and collects young objects every 10,000
-  allocations instead of 700 (the collector: 0.35-0.49 -> 0.01-0.03 ms per
-  call);
-- the desk takes the state the engine reached instead of evolving the events
-  again, and evolve copies the state without `dataclasses.replace` (deciding a
-  call's three commands: 0.36 -> 0.17 ms).
+Earlier steps (commits 055b47f to 7022c4b: 10.56 -> 4.14 ms per call, each
+measured in its commit message): reads folded into the desk's batch
+transaction; uvloop and httptools; `serve` freezing what start-up built and
+collecting young objects every 10,000 allocations; the engine's cheaper evolve.
 
-Where the IVR's CPU goes now, sampled with py-spy (250 Hz, `--threads`) over
-the 64-in-flight phase at this section's commit (load 6; aiosqlite's threads
-waiting for work left out):
+This section's steps, and what interleaved runs showed:
+
+- a batch's transaction is one plain function run on a writer thread of its own
+  with the standard `sqlite3` driver (`Database.run_transaction`, decision 0002):
+  one crossing between threads per batch instead of several per statement
+  through aiosqlite. A lone call's requests, one at a time: 5 ms -> 3 ms each
+  (p50, quiet machine); input latency at 4 calls in flight, p50 over three
+  pairs of runs: 12.0-18.3 ms before, 9.4-15.3 ms after. CPU per call at
+  saturation did not move beyond the noise (3.30-3.98 ms before, 3.66-4.13 ms
+  after, six pairs): the crossings were cheap in CPU, costly in waiting;
+- one FastAPI dependency level less on every authenticated route (a level costs
+  FastAPI 20-25 us per request, measured on a bare app), JSON columns through
+  orjson, event and correlation ids without the `UUID` object (6.4 -> 1 us):
+  each a few percent of a call, within the noise of a whole run.
+
+Where the IVR's CPU goes now, sampled with py-spy (250 Hz, all threads, the
+writer thread's idle waits left out) over the 64-in-flight phase:
 
 | part | share of samples |
 |---|---|
-| the desk's SQL: SQLAlchemy statements (executemany, JSON columns), aiosqlite calls | 30% |
-| FastAPI: dependencies (auth, body, headers), endpoint, response | 22% |
-| middleware (kit and FastAPI's own) and routing | 16% |
-| the event loop (uvloop), uvicorn (httptools), other | 16% |
-| aiosqlite's threads: SQLite, handing answers back | 6% |
-| the desk: envelopes and their rows | 5% |
-| the desk: deciding (flow engine, instructions) | 4% |
+| FastAPI: routing, dependencies (auth, body, path, headers), endpoint call, response | 36% |
+| Starlette, the kit middleware, uvicorn (httptools), the event loop (uvloop) | 20% |
+| the desk: envelopes, rows, batching | 16% |
+| SQLite (statements, commits) on the writer thread | 11% |
+| SQLAlchemy (statements, parameters, JSON columns) | 9% |
+| the flow engine and instructions | 5% |
+| the call routes (idempotency fingerprint, answers) | 2% |
 
-At 64 in flight a desk batch holds 28 requests on average and runs about 8
-statements (a third of a statement per request); a request's cost is now
-mostly the web stack's and the rows' (events, call snapshot, Idempotency-Key).
-Next: fewer crossings to aiosqlite's thread (a statement crosses for its
-cursor, execution, rows and close; half the samples of the desk's SQL share
-are aiosqlite's side of it on the loop, 29% SQLAlchemy's), e.g. a batch's
-statements run as one function on the database's thread; fewer FastAPI
-dependencies on the call routes; the pool's reset (a ROLLBACK after every
-batch's commit: `libs/events` db.py) and the kit's middleware (`libs/events`,
-outside the IVR). Tried and dropped before: SQLite on the event loop's
-thread (no aiosqlite), which would stop the loop while another process holds
-SQLite's write lock. Latency at 4 calls in flight is mostly waiting for the
-core on a loaded machine; at 64 in flight it is queueing on the saturated
-core.
+A call is three requests, so the target leaves 0.67 ms per request, and the
+stack's floor (`/healthz` through uvicorn and the kit middleware) already takes
+0.25 ms. More than half of a request is the web framework's per-request work
+(on a bare FastAPI app: 85 us for a plain GET, 225 us for a route with the call
+routes' body, path, header and dependencies); the desk's share is mostly per
+event (an envelope 17 us, its row 8 us, then SQLAlchemy's parameter processing
+and JSON). Tuning inside this stack moves a call by a few percent each; the
+target needs the call-control routes off FastAPI's per-request machinery (the
+same OpenAPI contract served by a leaner handler) and the desk writing its rows
+through prepared statements on the writer's connection. Those are the next
+steps. Latency at 4 calls in flight is two desk batches: the one running when a
+request arrives and its own; at 64 in flight it is queueing on the saturated
+core. The relay is off here (no broker): in a deployed IVR it publishes each
+call's events from the same process, a cost the platform benchmark below
+includes and this one does not.
 """
 
 
