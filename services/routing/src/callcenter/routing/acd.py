@@ -221,7 +221,7 @@ class Acd:
             rows = await conn.execute(
                 select(inbox).order_by(inbox.c.position).limit(self.max_batch)
             )
-            return [
+            requests = [
                 _Request(
                     row.tenant,
                     command_from_json(row.command),
@@ -231,6 +231,9 @@ class Acd:
                 )
                 for row in rows
             ]
+        if len(requests) == self.max_batch:
+            self._inbox_waiting.set()  # more may wait: read again next
+        return requests
 
     async def _commit(self, requests: list[_Request]) -> None:
         now = self.clock()
