@@ -145,6 +145,19 @@ async def test_an_event_reaches_the_other_service_exactly_once(producer_db, cons
     assert set(counts.values()) == {1}
 
 
+async def test_the_relay_publishes_on_being_told_without_polling(producer_db, consumer_db, kafka):
+    relay = Relay(producer_db, kafka, kafka.topic("callcenter.ivr"), poll_interval=3600)
+
+    async with running(relay, consumer_for(consumer_db, kafka)):
+        for first in range(0, 20, 2):  # commits told while the relay reads, or idles
+            await append_calls(producer_db, first, 2)
+            relay.notify()
+            await asyncio.sleep(0.01 * (first % 3))
+        counts = await wait_for_effects(consumer_db, 20)
+
+    assert set(counts) == expected_keys(range(20))
+
+
 class CrashAfterPublishing(Relay):
     """A relay that dies after the broker acknowledged, before saving its checkpoint."""
 

@@ -126,8 +126,9 @@ class _SqliteWriter:
             return work(conn)
 
     def close(self) -> None:
+        # On its own thread: a sqlite3 connection may only be closed where it was made.
+        self._thread.submit(self.engine.dispose).result()
         self._thread.shutdown(wait=True)
-        self.engine.dispose()
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
-from callcenter.events.aio import sleep_or_stop
+from callcenter.events.aio import sleep_or_stop, wait_either
 from callcenter.events.bus import KafkaSettings, ensure_topics
 from callcenter.events.codec import encode, header_attributes
 from callcenter.events.db import Database
@@ -115,6 +115,9 @@ class Relay:
         backoff = 0.1
         idle_since = asyncio.get_running_loop().time()
         while not stop.is_set():
+            # Cleared before reading: a commit told while this batch is read (and
+            # perhaps not in it) makes the next round start at once.
+            self._wake.clear()
             try:
                 published = await self.publish_pending()
                 backoff = 0.1
@@ -132,11 +135,7 @@ class Relay:
             if now - idle_since >= self.probe_interval:
                 idle_since = now
                 await self._probe_quietly()
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-            except TimeoutError:
-                pass
+            await wait_either(self._wake, stop, self.poll_interval)
 
     async def _probe_quietly(self) -> None:
         try:

@@ -58,13 +58,15 @@ class Reaper:
             if reaped < self.batch:
                 await sleep_or_stop(stop, self.interval)
 
-    async def reap_due(self) -> int:
-        """Hang up the calls past their deadline (one batch); returns how many were due."""
+    async def reap_due(self, now: float | None = None) -> int:
+        """Hang up the calls past their deadline at ``now`` (default: the clock's time), one
+        batch; returns how many were due."""
+        now = self.clock() if now is None else now
         async with self.db.read() as conn:
             due = (
                 await conn.execute(
                     select(deadlines.c.tenant, deadlines.c.call_id)
-                    .where(deadlines.c.due_at <= self.clock())
+                    .where(deadlines.c.due_at <= now)
                     .order_by(deadlines.c.due_at)
                     .limit(self.batch)
                 )
