@@ -233,7 +233,9 @@ def test_campaign_kpis_over_the_api(analytics_client, campaign_day, archive, bea
     )  # fmt: skip
     bad = client.get("/v1/kpis", params={**window, "by": "contact"}, headers=bearer())
     assert bad.status_code == 422 and "by" in bad.text
-    # The live panel is today's (the service's clock): the configured campaign, no calls.
+    # The live panel is today's (the service's clock, here the day after): the configured
+    # campaign, no calls.
+    client.app.state.analytics.clock = lambda: campaign_day.at(86400).timestamp()
     [panel] = client.get("/v1/live", headers=bearer()).json()["campaigns"]
     assert (panel["name"], panel["attempts"], panel["status"]) == ("Spring offer", 0, "idle")
     refused = client.put("/v1/settings", json={"outbound_abandon_cap": 0}, headers=bearer())
