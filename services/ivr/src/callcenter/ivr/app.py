@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="IVR",
         description=DESCRIPTION,
         routers=[
+            calls.control,
             calls.router,
             outbound_legs.router,
             survey_policies.router,

@@ -12,6 +12,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from callcenter.events.catalogue.ivr import IvrNodeEntered
 from callcenter.events.kit.problems import ProblemError
 from callcenter.ivr import recordings
+from callcenter.ivr.api.call_route import CallRoute
 from callcenter.ivr.api.deps import (
     CallController,
     CallRefusal,
@@ -42,6 +43,9 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+# What the telephony side sends as a call goes (FastAPI's request handling cost more
+# than the rest of such a request: see call_route), and what the others look at.
+control = APIRouter(tags=["calls"], route_class=CallRoute)
 router = APIRouter(tags=["calls"])
 
 
@@ -83,7 +87,7 @@ class CallView(BaseModel):
     variables: dict[str, str]
 
 
-@router.post(
+@control.post(
     "/calls",
     status_code=status.HTTP_201_CREATED,
     response_model=Answer,
@@ -106,7 +110,7 @@ async def create_call(
     return await with_consent(ivr, principal.tenant, started, settings)
 
 
-@router.post("/calls/{call_id}/input", response_model=Answer, summary="Keys, or no keys in time")
+@control.post("/calls/{call_id}/input", response_model=Answer, summary="Keys, or no keys in time")
 async def call_input(
     call_id: CallId,
     body: CallInput,
@@ -134,7 +138,7 @@ async def call_input(
         raise call_problem(error, call_id) from None
 
 
-@router.post("/calls/{call_id}/recording", response_model=Answer, summary="A voicemail ended")
+@control.post("/calls/{call_id}/recording", response_model=Answer, summary="A voicemail ended")
 async def call_recording(
     call_id: CallId,
     body: RecordingDone,
@@ -151,7 +155,7 @@ async def call_recording(
         raise call_problem(error, call_id) from None
 
 
-@router.post("/calls/{call_id}/hangup", response_model=Answer, summary="The caller hung up")
+@control.post("/calls/{call_id}/hangup", response_model=Answer, summary="The caller hung up")
 async def call_hangup(
     call_id: CallId, principal: CallController, ivr: IvrDep, key: IdempotencyKey = None
 ) -> Answer:

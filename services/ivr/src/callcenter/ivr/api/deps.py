@@ -45,7 +45,8 @@ IvrDep = Annotated[Ivr, Depends(_ivr)]
 
 
 # The telephony side (an integrator's adapter) and admins drive calls.
-CallController = Annotated[Principal, Depends(require_roles(Role.INTEGRATOR, Role.ADMIN))]
+call_controller = require_roles(Role.INTEGRATOR, Role.ADMIN)
+CallController = Annotated[Principal, Depends(call_controller)]
 Designer = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.INTEGRATOR))]
 Viewer = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATOR))]
 
