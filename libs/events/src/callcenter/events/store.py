@@ -36,6 +36,7 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from callcenter.events.catalogue import Event
 from callcenter.events.codec import decode
+from callcenter.events.db import driver_sql, json_text
 from callcenter.events.envelope import Envelope, format_time, new_envelope
 
 metadata = MetaData()
@@ -131,21 +132,29 @@ class StoredEvent:
         return decode(self.attributes, self.data)
 
 
-def _row_values(envelope: Envelope) -> dict[str, Any]:
-    return {
-        "event_id": envelope.id,
-        "stream_id": envelope.stream_id,
-        "stream_version": envelope.stream_version,
-        "type": envelope.type,
-        "schema_version": envelope.schema_version,
-        "source": envelope.source,
-        "subject": envelope.subject,
-        "tenant": envelope.tenant,
-        "correlation_id": envelope.correlation_id,
-        "causation_id": envelope.causation_id,
-        "time": format_time(envelope.time),
-        "data": envelope.data_json(),
-    }
+_INSERT_EVENT = (
+    "INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, source,"
+    " subject, tenant, correlation_id, causation_id, time, data)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _row(envelope: Envelope) -> tuple[Any, ...]:
+    """The values of ``_INSERT_EVENT``."""
+    return (
+        envelope.id,
+        envelope.stream_id,
+        envelope.stream_version,
+        envelope.type,
+        envelope.schema_version,
+        envelope.source,
+        envelope.subject,
+        envelope.tenant,
+        envelope.correlation_id,
+        envelope.causation_id,
+        format_time(envelope.time),
+        json_text(envelope.data_json()),
+    )
 
 
 def stored_event(row: Any) -> StoredEvent:
@@ -242,7 +251,7 @@ def append_sync(conn: Connection, envelopes: Sequence[Envelope]) -> None:
             raise ConcurrencyError(envelope.stream_id, envelope.stream_version - 1, expected - 1)
         next_version[envelope.stream_id] = expected + 1
     try:
-        conn.execute(events.insert(), [_row_values(envelope) for envelope in envelopes])
+        conn.exec_driver_sql(driver_sql(conn, _INSERT_EVENT), [_row(item) for item in envelopes])
     except IntegrityError as error:
         first = envelopes[0]
         raise ConcurrencyError(first.stream_id, first.stream_version - 1) from error
@@ -263,7 +272,8 @@ async def keep(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
         return
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
-    await conn.execute(events.insert(), [_row_values(envelope) for envelope in envelopes])
+    rows = [_row(envelope) for envelope in envelopes]
+    await conn.exec_driver_sql(driver_sql(conn, _INSERT_EVENT), rows)
 
 
 async def append_to_stream(

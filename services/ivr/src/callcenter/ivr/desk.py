@@ -23,20 +23,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
 from callcenter.events.catalogue import Event
-from callcenter.events.db import Database
+from callcenter.events.db import Database, driver_sql, json_text
 from callcenter.events.envelope import Envelope, format_time, new_envelope
 from callcenter.ivr.domain.engine import CallState, Command, StartCall, decide_and_evolve
 from callcenter.ivr.domain.flow import Flow
 from callcenter.ivr.domain.instructions import Answer, Instruction, answer, instructions
 from callcenter.ivr.recordings import RecordingSettings, load_settings_sync
 from callcenter.ivr.store import queries
-from callcenter.ivr.store.tables import calls, deadlines, idempotency, surveys
+from callcenter.ivr.store.tables import idempotency, surveys
 
 log = logging.getLogger(__name__)
 
@@ -400,43 +400,20 @@ class CallDesk:
 
     def _save(self, conn: Connection, known: dict[tuple[str, str], _Call], now: datetime) -> None:
         at = format_time(now)
-        rows = [
-            {
-                "k_tenant": tenant,
-                "k_call_id": call_id,
-                "stream_version": call.version,
-                "status": call.state.status,
-                "snapshot": call.state.snapshot(),
-                "updated_at": at,
-            }
-            for (tenant, call_id), call in known.items()
-            if call.version > 0
-        ]
-        new = [row for row, call in zip(rows, _started(known), strict=True) if not call.stored]
-        old = [row for row, call in zip(rows, _started(known), strict=True) if call.stored]
+        new, old = [], []
+        for (tenant, call_id), call in known.items():
+            if call.version == 0:
+                continue  # its start was refused
+            state = call.state
+            values = (call.version, state.status, json_text(state.snapshot()), at)
+            if call.stored:
+                old.append((*values, tenant, call_id))
+            else:
+                new.append((tenant, call_id, *values))
         if new:
-            conn.execute(
-                calls.insert(),
-                [
-                    {"tenant": row["k_tenant"], "call_id": row["k_call_id"], **_values(row)}
-                    for row in new
-                ],
-            )
+            conn.exec_driver_sql(driver_sql(conn, _INSERT_CALL), new)
         if old:
-            statement = (
-                update(calls)
-                .where(
-                    calls.c.tenant == bindparam("k_tenant"),
-                    calls.c.call_id == bindparam("k_call_id"),
-                )
-                .values(
-                    stream_version=bindparam("stream_version"),
-                    status=bindparam("status"),
-                    snapshot=bindparam("snapshot"),
-                    updated_at=bindparam("updated_at"),
-                )
-            )
-            conn.execute(statement, old)
+            conn.exec_driver_sql(driver_sql(conn, _UPDATE_CALL), old)
         self._save_deadlines(conn, known, now)
 
     def _save_deadlines(
@@ -445,61 +422,54 @@ class CallDesk:
         """A started call gets its deadline; an ended call loses it (the reaper's too)."""
         due_at = now.timestamp() + self.max_age
         started = [
-            {"tenant": tenant, "call_id": call_id, "due_at": due_at}
+            (tenant, call_id, due_at)
             for (tenant, call_id), call in known.items()
             if call.version > 0 and not call.stored and call.state.status != "ended"
         ]
         ended = [
-            {"k_tenant": tenant, "k_call_id": call_id}
+            (tenant, call_id)
             for (tenant, call_id), call in known.items()
             if call.stored and call.state.status == "ended"
         ]
         if started:
-            conn.execute(deadlines.insert(), started)
+            conn.exec_driver_sql(driver_sql(conn, _INSERT_DEADLINE), started)
         if ended:
-            gone = delete(deadlines).where(
-                deadlines.c.tenant == bindparam("k_tenant"),
-                deadlines.c.call_id == bindparam("k_call_id"),
-            )
-            conn.execute(gone, ended)
+            conn.exec_driver_sql(driver_sql(conn, _DELETE_DEADLINE), ended)
 
     def _save_keys(
         self, conn: Connection, keys: dict[tuple[str, str], _Key], now: datetime
     ) -> None:
+        created = now.timestamp()
         new = [
-            {
-                "tenant": tenant,
-                "key": name,
-                "call_id": key.call_id,
-                "fingerprint": key.fingerprint,
-                "answer": key.answer,
-                "created_at": now.timestamp(),
-            }
+            (tenant, name, key.call_id, key.fingerprint, json_text(key.answer), created)
             for (tenant, name), key in keys.items()
             if key.new
         ]
         finished = [
-            {"k_tenant": tenant, "k_key": name, "answer": key.answer}
+            (json_text(key.answer), tenant, name)
             for (tenant, name), key in keys.items()
             if key.finished and not key.new
         ]
         if new:
-            conn.execute(idempotency.insert(), new)
+            conn.exec_driver_sql(driver_sql(conn, _INSERT_KEY), new)
         if finished:
-            statement = (
-                update(idempotency)
-                .where(
-                    idempotency.c.tenant == bindparam("k_tenant"),
-                    idempotency.c.key == bindparam("k_key"),
-                )
-                .values(answer=bindparam("answer"))
-            )
-            conn.execute(statement, finished)
+            conn.exec_driver_sql(driver_sql(conn, _ANSWER_KEY), finished)
 
 
-def _started(known: dict[tuple[str, str], _Call]) -> list[_Call]:
-    return [call for call in known.values() if call.version > 0]
-
-
-def _values(row: dict[str, object]) -> dict[str, object]:
-    return {key: value for key, value in row.items() if not key.startswith("k_")}
+# A batch's rows, written as the driver takes them (db.driver_sql): JSON as its text,
+# a key's answer JSON null while its request goes on (a data dip), as SQLAlchemy wrote it.
+_INSERT_CALL = (
+    "INSERT INTO ivr_calls (tenant, call_id, stream_version, status, snapshot, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_CALL = (
+    "UPDATE ivr_calls SET stream_version = ?, status = ?, snapshot = ?, updated_at = ?"
+    " WHERE tenant = ? AND call_id = ?"
+)
+_INSERT_DEADLINE = "INSERT INTO ivr_call_deadlines (tenant, call_id, due_at) VALUES (?, ?, ?)"
+_DELETE_DEADLINE = "DELETE FROM ivr_call_deadlines WHERE tenant = ? AND call_id = ?"
+_INSERT_KEY = (
+    "INSERT INTO ivr_idempotency (tenant, key, call_id, fingerprint, answer, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_ANSWER_KEY = "UPDATE ivr_idempotency SET answer = ? WHERE tenant = ? AND key = ?"
