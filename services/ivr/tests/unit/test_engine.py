@@ -15,6 +15,7 @@ from callcenter.ivr.domain.engine import (
     RecordingCompleted,
     StartCall,
     decide,
+    decide_and_evolve,
     evolve,
 )
 from callcenter.ivr.domain.flow import Flow
@@ -34,12 +35,15 @@ class Call:
         self.send(StartCall("c1", "+33612345678", "+15550100", "f", 1))
 
     def send(self, command) -> list:
-        events = decide(command, self.state, self.now)
-        self.heard = instructions(self.state, events)
-        for event in events:
-            self.state = evolve(self.state, event)
-        self.events += events
-        return events
+        decision = decide_and_evolve(command, self.state, self.now)
+        self.heard = instructions(decision)
+        state = self.state
+        for event in decision.events:
+            state = evolve(state, event)
+        assert state == decision.after  # evolve over the events gets where decide went
+        self.state = decision.after
+        self.events += decision.events
+        return decision.events
 
     def press(self, digits: str = "", timeout: bool = False) -> list:
         return self.send(Input(digits, timeout))

@@ -366,9 +366,10 @@ class CallDesk:
         except (CallNotFound, FlowMissing) as error:
             return error
         try:
-            events, after = decide_and_evolve(job.command, call.state, now)
+            decision = decide_and_evolve(job.command, call.state, now)
         except Exception as error:  # noqa: BLE001 - a rejected command leaves the batch intact
             return error
+        events, after = decision.events, decision.after
         for offset, event in enumerate(events, start=1):
             envelopes.append(
                 new_envelope(
@@ -383,7 +384,7 @@ class CallDesk:
                 )
             )
         known[key] = _Call(call.version + len(events), after, call.stored)
-        return Decided(call.state, events, after, instructions(call.state, events))
+        return Decided(call.state, events, after, instructions(decision))
 
     def _load(self, conn: Connection, job: _Job, row: queries.CallRow | None) -> _Call:
         if row is not None:

@@ -74,13 +74,13 @@ def _command(item: Mapping[str, object]) -> Command:
 async def _step(
     run: Simulation, item: dict[str, object] | None, command: Command, now: datetime
 ) -> CallState:
-    before = run.state
-    events, run.state = decide_and_evolve(command, before, now)
+    decision = decide_and_evolve(command, run.state, now)
+    run.state = decision.after
     run.steps.append(
         Step(
             item,
-            [{"type": event.event_type, **event.model_dump(mode="json")} for event in events],
-            instructions(before, events),
+            [{"type": e.event_type, **e.model_dump(mode="json")} for e in decision.events],
+            instructions(decision),
         )
     )
     return run.state

@@ -239,17 +239,30 @@ def evolve(state: CallState, event: Event) -> CallState:
 # -- decide -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Decision:
+    """The events a command led to, the state each of them was decided in (``evolve``
+    had it before the event: what the caller is told depends on it), and the state
+    after them all."""
+
+    events: list[Event]
+    states: list[CallState]
+    after: CallState
+
+
 class _Run:
-    """Events decided so far, and the state they lead to."""
+    """Events decided so far, the states they were decided in, and where they lead."""
 
     def __init__(self, state: CallState, now: datetime) -> None:
         self.state = state
         self.now = now
         self.events: list[Event] = []
+        self.states: list[CallState] = []
 
     def emit(self, *events: Event) -> None:
         for event in events:
             self.events.append(event)
+            self.states.append(self.state)
             self.state = evolve(self.state, event)
 
     @property
@@ -258,13 +271,11 @@ class _Run:
 
 
 def decide(command: Command, state: CallState, now: datetime) -> list[Event]:
-    return decide_and_evolve(command, state, now)[0]
+    return decide_and_evolve(command, state, now).events
 
 
-def decide_and_evolve(
-    command: Command, state: CallState, now: datetime
-) -> tuple[list[Event], CallState]:
-    """The events ``command`` leads to, and the state after them (``evolve`` over them)."""
+def decide_and_evolve(command: Command, state: CallState, now: datetime) -> Decision:
+    """The events ``command`` leads to, and the states ``evolve`` goes through."""
     run = _Run(state, now)
     match command:
         case StartCall():
@@ -310,7 +321,7 @@ def decide_and_evolve(
             )
             _complete(run, "voicemail")
             run.emit(CallHungUp(call_id=state.call_id, by="system", at=now))
-    return run.events, run.state
+    return Decision(run.events, run.states, run.state)
 
 
 def _expect(state: CallState, *awaiting: Awaiting) -> None:

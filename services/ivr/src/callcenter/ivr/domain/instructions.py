@@ -21,7 +21,7 @@ from callcenter.events.catalogue.ivr import (
     IvrNodeEntered,
     VoicemailRecorded,
 )
-from callcenter.ivr.domain.engine import CallState, evolve
+from callcenter.ivr.domain.engine import CallState, Decision
 from callcenter.ivr.domain.flow import (
     CallbackNode,
     CollectNode,
@@ -118,13 +118,12 @@ def answer(state: CallState, said: list[Instruction]) -> Answer:
     )
 
 
-def instructions(before: CallState, events: Sequence[Event]) -> list[Instruction]:
-    """The instructions for ``events``, decided from state ``before``."""
-    state, out = before, []
-    for event in events:
+def instructions(decision: Decision) -> list[Instruction]:
+    """The instructions for a decision's events, each from the state it was decided in."""
+    out: list[Instruction] = []
+    for state, event in zip(decision.states, decision.events, strict=True):
         out.extend(_for_event(state, event))
-        state = evolve(state, event)
-    if state.awaiting not in ("input", "confirm"):
+    if decision.after.awaiting not in ("input", "confirm"):
         # the call went on after a prompt for keys (it ran out of steps): do not wait
         out = [item for item in out if not isinstance(item, Gather)]
     return out
