@@ -1,18 +1,15 @@
-"""The whole-platform tests (broker and services as processes, browsers; elsewhere
-marked ``platform``) share one
-test worker when the suite runs in parallel (`make test`: pytest-xdist, loadgroup), so
-at most one platform runs at a time and the other worker keeps to the lighter tests."""
+"""The tests that start the whole platform (broker and five services as processes, the
+modules marked ``platform``) share one test worker when the suite runs in parallel
+(`make test`: pytest-xdist, loadgroup), so at most one platform runs at a time while the
+other worker takes the lighter tests (those that start one service and a broker too)."""
 
 from __future__ import annotations
 
 from collections.abc import Generator
-from pathlib import Path
 
 import pytest
 
-PLATFORM_FOLDERS = {"e2e", "chaos", "browser"}
 PLATFORM_GROUP = "platform"
-HERE = Path(__file__).parent
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,6 +40,4 @@ def pytest_collection_modifyitems(
 
 
 def _starts_the_platform(item: pytest.Item) -> bool:
-    path = Path(item.fspath)
-    in_folder = path.is_relative_to(HERE) and path.relative_to(HERE).parts[0] in PLATFORM_FOLDERS
-    return in_folder or item.get_closest_marker("platform") is not None
+    return item.get_closest_marker("platform") is not None

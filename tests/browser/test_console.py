@@ -18,6 +18,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 from callcenter.events.kit.auth import Role, issue_token
 from tests.platform import make_run
 
+pytestmark = pytest.mark.platform  # starts the platform (one at a time)
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("CALLCENTER_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "console"

@@ -21,6 +21,8 @@ from playwright.sync_api import expect, sync_playwright
 from callcenter.events.kit.auth import Role, issue_token, signing_key
 from tests.platform import SERVICES, make_run
 
+pytestmark = pytest.mark.platform  # starts the platform (one at a time)
+
 
 def get(url: str) -> tuple[int, dict]:
     with urllib.request.urlopen(url, timeout=2) as response:
