@@ -15,6 +15,8 @@ from callcenter.events.kit.auth import Role
 from callcenter.events.kit.problems import install_problem_handlers
 from callcenter.ivr.api import calls
 from callcenter.ivr.api.call_route import CallRoute
+from callcenter.ivr.app import create_app
+from callcenter.ivr.settings import Settings
 
 from .test_calls_api import bind, publish
 
@@ -78,6 +80,8 @@ def cases(bearer) -> list[tuple[str, str, str | bytes, dict[str, str]]]:
         ("POST", "/v1/calls/zz/hangup", "{", admin),
         ("POST", "/v1/calls/c1/recording", '{"recording_url": "ftp://x", "duration": -1}', admin),
         ("POST", "/v1/calls/c1/recording", '{"recording_url": "https://x", "duration": 1}', admin),
+        ("GET", "/v1/calls", "", bearer()),
+        ("PUT", "/v1/calls/c1/input", '{"digits": "1"}', admin),
     ]
 
 
@@ -140,3 +144,34 @@ def test_answers_are_fastapis(apps, bearer):
                 (code, kind, text.replace("theirs", "mine")) for code, kind, text in answers
             ] == mine
     assert [status for status, _, _ in mine] == [201, 201, 200, 200, 200, 200, 200]
+
+
+def test_what_the_kit_does_for_any_route_it_does_for_the_call_routes(apps, bearer):
+    ours, _ = apps
+    answered = ours("POST", "/v1/calls/c1/input", json={"digits": "1"}, headers=bearer())
+    assert answered.status_code == 200
+    assert answered.headers["x-correlation-id"]
+    told = ours("POST", "/v1/calls/c1/hangup", headers={**bearer(), "X-Correlation-Id": "corr-1"})
+    assert told.headers["x-correlation-id"] == "corr-1"
+    metrics = ours("GET", "/metrics").text
+    for route, status in (("/v1/calls/{call_id}/input", 200), ("/v1/calls", 201)):
+        label = f'method="POST",route="{route}",service="ivr",status="{status}"'
+        assert f"callcenter_http_requests_total{{{label}}}" in metrics
+
+
+def test_a_call_route_that_fails_is_a_logged_server_error(ivr_settings: Settings, bearer):
+    app = create_app(ivr_settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+
+        async def broken(*args, **kwargs):
+            raise RuntimeError("the desk is gone")
+
+        app.state.ivr.control.hang_up = broken
+        failed = client.post("/v1/calls/c1/hangup", headers=bearer())
+        assert failed.status_code == 500
+        assert failed.headers["content-type"] == "application/problem+json"
+        assert failed.headers["x-correlation-id"]
+        assert failed.json()["title"] == "Internal Server Error"
+        metrics = client.get("/metrics").text
+        label = 'method="POST",route="/v1/calls/{call_id}/hangup",service="ivr",status="500"'
+        assert f"callcenter_http_requests_total{{{label}}}" in metrics

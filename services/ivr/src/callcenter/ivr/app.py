@@ -1,6 +1,7 @@
 import time
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from callcenter.events.kit.app import create_service_app
 from callcenter.events.kit.runtime import Runtime
@@ -15,6 +16,7 @@ from callcenter.ivr.api import (
     telephony,
     twilio,
 )
+from callcenter.ivr.api.call_route import CallShortcut
 from callcenter.ivr.api.deps import Ivr
 from callcenter.ivr.bindings import Bindings
 from callcenter.ivr.calls import CallControl
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             twilio.router,
         ],
     )
+    # Innermost (add_middleware would put it outermost): inside the kit's middleware.
+    app.user_middleware.append(Middleware(CallShortcut))
     app.state.ivr = Ivr(
         settings=settings,
         db=runtime.db,

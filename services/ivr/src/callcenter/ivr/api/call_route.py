@@ -5,9 +5,9 @@ A telephony provider's webhooks (a call's start, each input, the hang-up) are th
 IVR's hot path, and FastAPI's per-request work for them (solving the dependency
 tree level by level, validating again the answer it was handed) cost more CPU than
 the rest of the request's handling in the process (docs/benchmarks.md). FastAPI
-still routes these requests, runs the middleware and documents the routes from
-their endpoints' signatures; ``CallRoute`` decodes the requests the way FastAPI
-does, with the same errors in the same order:
+documents the routes from their endpoints' signatures and keeps them in its router;
+``CallRoute`` decodes the requests the way FastAPI does, with the same errors in
+the same order:
 
 - the body is read first: not JSON (by its content type) it is kept as bytes,
   which no model accepts; JSON that does not parse is a 422 naming ``body``, a
@@ -16,6 +16,11 @@ does, with the same errors in the same order:
 - then every field error at once, the path's before the body's (422).
 
 An endpoint's answer is a model of its ``response_model``: it is sent as it is.
+
+``CallShortcut`` then takes the call routes' POSTs to them directly: FastAPI's way
+to a route (matching the path against every route of every router, its exception
+and exit-stack middleware, the wrappers around each request) cost about 50 us a
+request, as much again as the route's own decoding.
 """
 
 from __future__ import annotations
@@ -25,11 +30,14 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any, get_type_hints
 
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from callcenter.events.kit.auth import bearer_scheme
 from callcenter.ivr.api.deps import CallController, call_controller
@@ -76,6 +84,53 @@ class CallRoute(APIRoute):
             return Response(answer.model_dump_json(), status, media_type="application/json")
 
         return handle
+
+
+class CallShortcut:
+    """ASGI middleware, the app's innermost (the kit's middleware applies as to any
+    route: correlation id, metrics, body limit, load shedding, rate limit): a POST to
+    a call route goes straight to the route's handler, with what FastAPI's router
+    would have put in the scope (the path's parameters, the route for the metrics'
+    label) and the app's exception handlers around it, as FastAPI's exception
+    middleware does. Anything else goes on to FastAPI."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._routes: list[tuple[RouteContext, ASGIApp]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            for context, handle in self._routes or self._find(scope["app"]):
+                match, found = context.matches(scope)
+                if match is Match.FULL:
+                    scope.update(found, route=context.original_route)
+                    await handle(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+    def _find(self, app: FastAPI) -> list[tuple[RouteContext, ASGIApp]]:
+        """The app's call routes (with their prefixes), each with its handler."""
+        handlers = {
+            key: handler
+            for key, handler in app.exception_handlers.items()
+            if key not in (500, Exception)  # the server error middleware's, outermost
+        }
+        self._routes = [
+            (context, ExceptionMiddleware(_served(context.original_route), handlers=handlers))
+            for context in iter_route_contexts(app.routes)
+            if isinstance(context.original_route, CallRoute)
+        ]
+        return self._routes
+
+
+def _served(route: CallRoute) -> ASGIApp:
+    handler = route.get_route_handler()
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await handler(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return serve
 
 
 async def _body(request: Request) -> Any:
