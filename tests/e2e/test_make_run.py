@@ -121,14 +121,14 @@ CALLS = 210
 def the_books_balance(ports: dict[str, int], key_file: Path, folder: Path) -> None:
     """The simulator's own counts of a seeded run equal what the platform recorded.
 
-    Ten times faster than life: 3.5 calls a second arrive for a minute (a quarter of
-    the platform's knee), agents work shifts of 30 s with 15 s between, and a fifth
-    of the callers who wait take the callback the IVR offers."""
+    Twenty times faster than life: 7 calls a second arrive for half a minute (below the
+    platform's knee, 20-50 calls/s), agents work shifts of 15 s with 7.5 s between, and
+    a fifth of the callers who wait take the callback the IVR offers."""
     environment = {**os.environ, "CALLCENTER_SIGNING_KEY_FILE": str(key_file),
                    **{f"CALLCENTER_{name.upper()}_PORT": str(port)
                       for name, port in ports.items()}}  # fmt: skip
     command = [str(Path(sys.executable).parent / "callcenter-simulator"), "--quiet",
-               "--tenants", "acme", "--calls", str(CALLS), "--rate", "105", "--speed", "10",
+               "--tenants", "acme", "--calls", str(CALLS), "--rate", "105", "--speed", "20",
                "--aht", "20", "--patience", "120", "--agents-per-skill", "6",
                "--shift", "300", "--callback-share", "0.2", "--callback-min-wait", "0",
                "--seed", "2", "--campaign-contacts", "12", "--answer-rate", "0.6",
