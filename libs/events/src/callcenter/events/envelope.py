@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import random
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,8 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+_ids = random.Random()  # seeded from os.urandom
+os.register_at_fork(after_in_child=_ids.seed)
 _UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))  # the version and variant bits
 _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
 
@@ -33,12 +36,14 @@ def new_event_id() -> str:
     """A random (version 4) UUID in its canonical form, as ``str(uuid.uuid4())`` gives,
     built without the ``UUID`` object (a fifth of the time: every event needs one).
 
-    The bits come from the ``random`` module's generator (seeded from the system's,
-    again in a forked child), not ``os.urandom``: an id must be unique, not secret,
+    The bits come from a generator of this module's own, seeded from the system's
+    (again in a forked child), not ``os.urandom``: an id must be unique, not secret,
     and ``os.urandom`` releases the GIL. On the SQLite writer's thread, building a
     batch's events, every release handed the GIL to the busy event loop for up to
-    the switch interval (5 ms) before the writer got it back."""
-    value = random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET
+    the switch interval (5 ms) before the writer got it back. Not the ``random``
+    module's shared generator: whoever seeds it (hypothesis does, for each example)
+    would make the ids repeat."""
+    value = _ids.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET
     hex_ = f"{value:032x}"
     return f"{hex_[:8]}-{hex_[8:12]}-{hex_[12:16]}-{hex_[16:20]}-{hex_[20:]}"
 
