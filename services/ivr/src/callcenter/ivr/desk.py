@@ -19,11 +19,13 @@ import asyncio
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, select
+import orjson
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,7 +38,6 @@ from callcenter.ivr.domain.flow import Flow
 from callcenter.ivr.domain.instructions import Answer, Instruction, answer, instructions
 from callcenter.ivr.recordings import RecordingSettings, load_settings_sync
 from callcenter.ivr.store import queries
-from callcenter.ivr.store.tables import idempotency, surveys
 
 log = logging.getLogger(__name__)
 
@@ -266,8 +267,8 @@ class CallDesk:
                 missing.setdefault(job.tenant, set()).add(job.call_id)
         stored: dict[tuple[str, str], queries.CallRow] = {}
         for tenant, call_ids in missing.items():
-            rows = queries.load_calls(conn, tenant, call_ids)
-            stored.update(((tenant, call_id), row) for call_id, row in rows.items())
+            for call_id, version, snapshot in _rows_in(conn, _SELECT_CALLS, tenant, call_ids):
+                stored[(tenant, call_id)] = queries.CallRow(version, orjson.loads(snapshot))
         return stored
 
     def _read_keys(self, conn: Connection, batch: list[_Job]) -> dict[tuple[str, str], _Key]:
@@ -277,11 +278,8 @@ class CallDesk:
                 wanted.setdefault(job.tenant, set()).add(job.idempotency.key)
         found: dict[tuple[str, str], _Key] = {}
         for tenant, names in wanted.items():
-            query = idempotency.select().where(
-                idempotency.c.tenant == tenant, idempotency.c.key.in_(names)
-            )
-            for row in conn.execute(query):
-                found[(tenant, row.key)] = _Key(row.call_id, row.fingerprint, row.answer)
+            for name, call_id, fingerprint, said in _rows_in(conn, _SELECT_KEYS, tenant, names):
+                found[(tenant, name)] = _Key(call_id, fingerprint, _json(said))
         return found
 
     def _read_surveys(self, conn: Connection, batch: list[_Job]) -> set[tuple[str, str]]:
@@ -292,12 +290,8 @@ class CallDesk:
                 wanted.setdefault(job.tenant, set()).add(job.call_id)
         asking: set[tuple[str, str]] = set()
         for tenant, call_ids in wanted.items():
-            query = select(surveys.c.answer_id).where(
-                surveys.c.tenant == tenant,
-                surveys.c.answer_id.in_(call_ids),
-                surveys.c.status == "asking",
-            )
-            asking.update((tenant, answer_id) for answer_id in conn.scalars(query))
+            rows = _rows_in(conn, _SELECT_ASKING, tenant, call_ids)
+            asking.update((tenant, answer_id) for (answer_id,) in rows)
         return asking
 
     def _read_settings(self, conn: Connection, batch: list[_Job]) -> dict[str, RecordingSettings]:
@@ -457,8 +451,21 @@ class CallDesk:
             conn.exec_driver_sql(driver_sql(conn, _ANSWER_KEY), finished)
 
 
-# A batch's rows, written as the driver takes them (db.driver_sql): JSON as its text,
-# a key's answer JSON null while its request goes on (a data dip), as SQLAlchemy wrote it.
+# A batch's statements, run as the driver takes them (db.driver_sql: SQLAlchemy Core's
+# statements cost the batch three times as much): JSON as its text, a key's answer JSON
+# null while its request goes on (a data dip), as SQLAlchemy wrote it. The reads end
+# with the list of the batch's calls or keys, ``IN ({})`` (_rows_in).
+_SELECT_CALLS = (
+    "SELECT call_id, stream_version, CAST(snapshot AS TEXT) FROM ivr_calls"
+    " WHERE tenant = ? AND call_id IN ({})"
+)
+_SELECT_KEYS = (
+    'SELECT "key", call_id, fingerprint, CAST(answer AS TEXT) FROM ivr_idempotency'
+    ' WHERE tenant = ? AND "key" IN ({})'
+)
+_SELECT_ASKING = (
+    "SELECT answer_id FROM ivr_surveys WHERE tenant = ? AND status = 'asking' AND answer_id IN ({})"
+)
 _INSERT_CALL = (
     "INSERT INTO ivr_calls (tenant, call_id, stream_version, status, snapshot, updated_at)"
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -470,7 +477,18 @@ _UPDATE_CALL = (
 _INSERT_DEADLINE = "INSERT INTO ivr_call_deadlines (tenant, call_id, due_at) VALUES (?, ?, ?)"
 _DELETE_DEADLINE = "DELETE FROM ivr_call_deadlines WHERE tenant = ? AND call_id = ?"
 _INSERT_KEY = (
-    "INSERT INTO ivr_idempotency (tenant, key, call_id, fingerprint, answer, created_at)"
+    'INSERT INTO ivr_idempotency (tenant, "key", call_id, fingerprint, answer, created_at)'
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
-_ANSWER_KEY = "UPDATE ivr_idempotency SET answer = ? WHERE tenant = ? AND key = ?"
+_ANSWER_KEY = 'UPDATE ivr_idempotency SET answer = ? WHERE tenant = ? AND "key" = ?'
+
+
+def _rows_in(conn: Connection, statement: str, tenant: str, values: Collection[str]) -> Any:
+    """The rows ``statement`` reads for ``tenant`` and each of ``values``."""
+    listed = statement.format(", ".join("?" * len(values)))
+    return conn.exec_driver_sql(driver_sql(conn, listed), (tenant, *values))
+
+
+def _json(text: str | None) -> Any:
+    """A JSON column's value (SQL NULL: None, as SQLAlchemy reads it)."""
+    return None if text is None else orjson.loads(text)

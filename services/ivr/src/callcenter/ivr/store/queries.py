@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,13 +141,6 @@ async def load_call(conn: AsyncConnection, tenant: str, call_id: str) -> CallRow
     )
     row = (await conn.execute(query)).first()
     return CallRow(row.stream_version, row.snapshot) if row else None
-
-
-def load_calls(conn: SyncConnection, tenant: str, call_ids: Collection[str]) -> dict[str, CallRow]:
-    query = select(calls.c.call_id, calls.c.stream_version, calls.c.snapshot).where(
-        calls.c.tenant == tenant, calls.c.call_id.in_(call_ids)
-    )
-    return {row.call_id: CallRow(row.stream_version, row.snapshot) for row in conn.execute(query)}
 
 
 async def known_queues(conn: AsyncConnection, tenant: str) -> set[str]:
