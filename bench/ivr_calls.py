@@ -141,12 +141,18 @@ async def load(
             await asyncio.gather(*(caller(numbers, lane, lanes) for lane in range(lanes)))
             return time.perf_counter() - began
 
+        def taken() -> dict[str, list[float]]:
+            """The latencies recorded since the last call."""
+            found = {name: list(values) for name, values in latencies.items()}
+            for values in latencies.values():
+                values.clear()
+            return found
+
         await run(range(500), concurrency)  # warm up
+        taken()
         # Latency at a load the core sustains: a few callers at a time.
         await run(range(500, 500 + LIGHT_CALLS), LIGHT_CONCURRENCY)
-        light = {name: list(values) for name, values in latencies.items()}
-        for values in latencies.values():
-            values.clear()
+        light = taken()
         first = 500 + LIGHT_CALLS
         cpu = cpu_seconds(server)
         elapsed = await run(range(first, first + calls), concurrency)
@@ -223,61 +229,83 @@ def main() -> None:
 
 
 READING = """
-Below the 500 calls/s target (2 ms of CPU per call), by about two times. The
-row that least depends on the machine's other work is the IVR's CPU time per
-call, and even it moves a lot on this virtual machine: the same code measured
-2.9 ms on a quiet morning and 3.7 to 4.1 ms an hour later at the same load, so
-only runs interleaved with each other are compared (`git worktree` of the older
-commit on `PYTHONPATH`, alternate runs of 4,000 calls).
+The 500 calls/s target (2 ms of CPU per call) is met on this machine with
+almost two times to spare, and p99 per input at 4 calls in flight is about 10
+ms. (Until 2026-12-06 the 4-in-flight latencies also held the warm-up's, whose
+64 callers arrive at once: a start's p99 read 160-170 ms.)
 
-Earlier steps (commits 055b47f to 7022c4b: 10.56 -> 4.14 ms per call, each
-measured in its commit message): reads folded into the desk's batch
-transaction; uvloop and httptools; `serve` freezing what start-up built and
-collecting young objects every 10,000 allocations; the engine's cheaper evolve.
+A caveat on the machine: its speed moves between sessions.
+The floor row measured 0.77 ms on 2026-11-23 and 0.33-0.36 ms on 2026-12-06,
+and the IVR of 2026-11-23 (commit fe18492) took 3.56 ms per call then and
+1.57-1.70 ms on 2026-12-06. What does not move is the ratio to the floor: the
+IVR of fe18492 costs 4.6-4.9 floors per call, this one 2.7-3.0. On the slower
+machine of 2026-11-23 that would be about 2.2 ms per call, 450 calls/s: short of
+the target there. Only runs interleaved with each other are compared (a `git
+worktree` of the older commit on `PYTHONPATH`, alternate runs of 4,000 calls):
+fe18492 566 and 612 calls/s (1.70 and 1.57 ms of CPU per call), this code 932
+and 1,019 calls/s (0.99 and 0.89 ms), the floor 0.33-0.35 ms in all four. A
+20,000-call run: 901 calls/s, 0.99 ms per call.
 
-This section's steps, and what interleaved runs showed:
+Earlier steps (commits 055b47f to fe18492: 10.56 -> 3.56 ms per call on the
+slower machine, each measured in its commit message): reads folded into the
+desk's batch transaction; uvloop and httptools; `serve` freezing what start-up
+built and collecting young objects every 10,000 allocations; the engine's
+cheaper evolve; a batch's transaction as one plain function on a writer thread
+of its own with the standard `sqlite3` driver (decision 0002); one FastAPI
+dependency level less; JSON columns through orjson.
 
-- a batch's transaction is one plain function run on a writer thread of its own
-  with the standard `sqlite3` driver (`Database.run_transaction`, decision 0002):
-  one crossing between threads per batch instead of several per statement
-  through aiosqlite. A lone call's requests, one at a time: 5 ms -> 3 ms each
-  (p50, quiet machine); input latency at 4 calls in flight, p50 over three
-  pairs of runs: 12.0-18.3 ms before, 9.4-15.3 ms after. CPU per call at
-  saturation did not move beyond the noise (3.30-3.98 ms before, 3.66-4.13 ms
-  after, six pairs): the crossings were cheap in CPU, costly in waiting;
-- one FastAPI dependency level less on every authenticated route (a level costs
-  FastAPI 20-25 us per request, measured on a bare app), JSON columns through
-  orjson, event and correlation ids without the `UUID` object (6.4 -> 1 us):
-  each a few percent of a call, within the noise of a whole run.
+This section's steps, each measured in interleaved pairs in its commit message:
+
+- the call-control routes decode their requests themselves (`CallRoute`):
+  FastAPI still routes and documents them, the request is read, authenticated
+  and validated as FastAPI does, its errors in its order (a test compares them
+  with FastAPI's own), the answer sent without validating it again. CPU per
+  call, app in process: 2.00-2.66 -> 1.47-1.76 ms (5f106b3);
+- their POSTs go straight to their handlers (`CallShortcut`, the innermost
+  middleware, inside the kit's, with the router's path parameters, the route's
+  metrics label and the app's exception handlers) instead of through FastAPI's
+  router walk and per-request wrappers: an input, desk stubbed, 130 -> 88 us;
+  CPU per call in process 1.52-1.69 -> 1.21-1.43 ms (5012571);
+- a batch's rows written and read as driver statements (`db.driver_sql`:
+  `exec_driver_sql`, `?` for sqlite3, `$n` for asyncpg) instead of SQLAlchemy
+  Core, whose per-row parameter processing cost about as much as SQLite's
+  insert: 15.8 -> 8.8 us per event row (1d7ed1f, 14f6da9);
+- event and correlation ids from a generator instead of `os.urandom`, which
+  releases the GIL and so handed it to the busy event loop from the writer
+  thread once per id: a batch's wall time 22-26 -> 17-20 ms for the same CPU
+  (8aeead3, 2782638);
+- the engine's decision keeps the state each event was decided in
+  (`Decision`), so the instructions are read from it instead of evolving the
+  events again: 0.82-1.01 -> 0.78-0.93 ms per call, desk alone (5ca2b7d);
+- an event row's data is pydantic's JSON at once and a batch's events share
+  one formatted time: about 2 us of each event's 10 us (41572b2).
 
 Where the IVR's CPU goes now, sampled with py-spy (250 Hz, all threads, the
-writer thread's idle waits left out) over the 64-in-flight phase:
+64-in-flight phase. The main thread (HTTP and the engine) used about half a
+core, the SQLite writer thread about 40% (from `/proc`, over 10 s):
 
 | part | share of samples |
 |---|---|
-| FastAPI: routing, dependencies (auth, body, path, headers), endpoint call, response | 36% |
-| Starlette, the kit middleware, uvicorn (httptools), the event loop (uvloop) | 20% |
-| the desk: envelopes, rows, batching | 16% |
-| SQLite (statements, commits) on the writer thread | 11% |
-| SQLAlchemy (statements, parameters, JSON columns) | 9% |
-| the flow engine and instructions | 5% |
-| the call routes (idempotency fingerprint, answers) | 2% |
+| uvicorn (httptools) and the event loop (uvloop, including its waits for the GIL) | 32% |
+| SQLite (statements, commits) on the writer thread | 24% |
+| the desk: envelopes, rows, batching | 12% |
+| other, mostly the writer thread waiting for its next batch | 8% |
+| the flow engine | 7% |
+| SQLAlchemy (the writer's connection and transaction) | 5% |
+| the call routes (decoding, idempotency fingerprint, answers) | 4% |
+| FastAPI and Starlette (middleware stack, the rest of the app) | 4% |
+| the kit middleware (correlation id, metrics, logs) | 3% |
 
-A call is three requests, so the target leaves 0.67 ms per request, and the
-stack's floor (`/healthz` through uvicorn and the kit middleware) already takes
-0.25 ms. More than half of a request is the web framework's per-request work
-(on a bare FastAPI app: 85 us for a plain GET, 225 us for a route with the call
-routes' body, path, header and dependencies); the desk's share is mostly per
-event (an envelope 17 us, its row 8 us, then SQLAlchemy's parameter processing
-and JSON). Tuning inside this stack moves a call by a few percent each; the
-target needs the call-control routes off FastAPI's per-request machinery (the
-same OpenAPI contract served by a leaner handler) and the desk writing its rows
-through prepared statements on the writer's connection. Those are the next
-steps. Latency at 4 calls in flight is two desk batches: the one running when a
+A call is three requests; the stack's floor for three plain GETs is about a
+third of a call's CPU, and SQLite's own work a quarter. What remains is spread
+thin: no part left is a step as large as the ones above.
+
+Latency at 4 calls in flight is two desk batches: the one running when a
 request arrives and its own; at 64 in flight it is queueing on the saturated
-core. The relay is off here (no broker): in a deployed IVR it publishes each
-call's events from the same process, a cost the platform benchmark below
-includes and this one does not.
+core, and a start's p99 there may hold the phase's first starts, whose 64
+callers arrive at once. The relay is off here (no broker): in a deployed IVR it publishes each call's events from the
+same process, a cost the platform benchmark below includes and this one does
+not.
 """
 
 
