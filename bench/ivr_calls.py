@@ -303,9 +303,9 @@ thin: no part left is a step as large as the ones above.
 Latency at 4 calls in flight is two desk batches: the one running when a
 request arrives and its own; at 64 in flight it is queueing on the saturated
 core, and a start's p99 there may hold the phase's first starts, whose 64
-callers arrive at once. The relay is off here (no broker): in a deployed IVR it publishes each call's events from the
-same process, a cost the platform benchmark below includes and this one does
-not.
+callers arrive at once. The relay is off here (no broker): in a deployed IVR it
+publishes each call's events from the same process, a cost the platform
+benchmark below includes and this one does not.
 """
 
 
