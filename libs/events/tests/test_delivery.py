@@ -158,6 +158,49 @@ async def test_the_relay_publishes_on_being_told_without_polling(producer_db, co
     assert set(counts) == expected_keys(range(20))
 
 
+async def test_a_handlers_events_go_out_at_once_and_other_batches_wake_no_relay(
+    producer_db, consumer_db, kafka
+):
+    """The relay of the consuming service is told after the batches whose handlers
+    appended events, and only then: each telling is a read of its store."""
+
+    async def follow_up_from_call_100(conn: AsyncConnection, envelope: Envelope) -> None:
+        await record_effect(conn, envelope)
+        if envelope.data.call_id == "100":
+            await store.append_to_stream(
+                conn, "follow-up-100", 0, [envelope.data], source="crm", tenant="acme",
+                correlation_id=envelope.correlation_id,
+            )  # fmt: skip
+
+    crm_relay = Relay(consumer_db, kafka, kafka.topic("callcenter.crm"), poll_interval=3600)
+    told = []
+
+    def tell_the_relay() -> None:
+        told.append(1)
+        crm_relay.notify()
+
+    consumer = Consumer(
+        "crm", consumer_db, kafka, [kafka.topic("callcenter.ivr")], follow_up_from_call_100,
+        on_events_added=tell_the_relay,
+    )  # fmt: skip
+    async with running(relay_for(producer_db, kafka), consumer, crm_relay):
+        await append_calls(producer_db, 0, 5)
+        await settled_effects(consumer_db, 5)
+        assert told == []
+
+        await append_calls(producer_db, 100, 1)
+        await wait_for_effects(consumer_db, 6)
+        published = 0
+        deadline = asyncio.get_running_loop().time() + 10
+        while published < 1 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+            async with consumer_db.read() as conn:
+                published = await crm_relay._checkpoint(conn)
+
+    assert told == [1]
+    assert published == 1  # the follow-up, though the relay polls once an hour
+
+
 class CrashAfterPublishing(Relay):
     """A relay that dies after the broker acknowledged, before saving its checkpoint."""
 

@@ -68,6 +68,7 @@ class _Batch:
     outcomes: dict[str, int] = field(default_factory=dict)
     # stream id -> the version handled, read before the batch and advanced by it
     reached: dict[str, int] = field(default_factory=dict)
+    events_added: bool = False
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -93,6 +94,7 @@ class Consumer:
         max_batch: int = 500,
         group_id: str | None = None,
         on_commit: Callable[[], None] | None = None,
+        on_events_added: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self.db = db
@@ -101,6 +103,8 @@ class Consumer:
         self.handler = handler
         # Told after each committed batch (e.g. a writer waiting on what the handler stored).
         self.on_commit = on_commit
+        # Told after a committed batch whose handlers added events (e.g. the relay).
+        self.on_events_added = on_events_added
         self.max_batch = max_batch
         self.group_id = group_id or kafka.topic(f"callcenter.{name}")
         self.dlq_topic = kafka.topic(DLQ_TOPIC)
@@ -183,6 +187,7 @@ class Consumer:
     async def _apply_batch(self, fetched: dict[TopicPartition, list[Any]], careful: bool) -> _Batch:
         batch = _Batch()
         async with self.db.transaction() as conn:
+            store.took_added_events(conn)  # a mark left by an earlier transaction
             await self._lock_partitions(conn, fetched)
             batch.reached = await self._reached_versions(conn, fetched)
             recorded = dict(batch.reached)
@@ -191,6 +196,7 @@ class Consumer:
             await self._save_stream_versions(conn, recorded, batch.reached)
             await self._save_positions(conn, batch.positions)
             await self._send_dead_letters(batch.dead_letters)
+            batch.events_added = store.took_added_events(conn)
         return batch
 
     def _after_commit(self, batch: _Batch) -> None:
@@ -204,6 +210,8 @@ class Consumer:
             self._consumer.seek(partition, FIRST_OFFSET)
         if self.on_commit is not None:
             self.on_commit()
+        if batch.events_added and self.on_events_added is not None:
+            self.on_events_added()
 
     async def _lock_partitions(
         self, conn: AsyncConnection, fetched: dict[TopicPartition, list[Any]]

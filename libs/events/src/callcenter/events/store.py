@@ -139,6 +139,17 @@ _INSERT_EVENT = (
 )
 
 
+# Set in a connection's ``info`` by what adds events, so that a consumer knows
+# whether its batch gave the relay something to publish (``took_added_events``).
+_ADDED_EVENTS = "callcenter.added_events"
+
+
+def took_added_events(conn: Connection | AsyncConnection) -> bool:
+    """Did this connection add events since the last call? (Clears the mark: the
+    ``info`` dictionary outlives the transaction, it is the pooled connection's.)"""
+    return conn.info.pop(_ADDED_EVENTS, False)
+
+
 def _row(envelope: Envelope) -> tuple[Any, ...]:
     """The values of ``_INSERT_EVENT``."""
     return (
@@ -255,6 +266,7 @@ def append_sync(conn: Connection, envelopes: Sequence[Envelope]) -> None:
     except IntegrityError as error:
         first = envelopes[0]
         raise ConcurrencyError(first.stream_id, first.stream_version - 1) from error
+    conn.info[_ADDED_EVENTS] = True
 
 
 async def append(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
@@ -274,6 +286,7 @@ async def keep(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
     rows = [_row(envelope) for envelope in envelopes]
     await conn.exec_driver_sql(driver_sql(conn, _INSERT_EVENT), rows)
+    conn.info[_ADDED_EVENTS] = True
 
 
 async def append_to_stream(

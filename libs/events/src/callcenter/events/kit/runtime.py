@@ -51,22 +51,17 @@ class Runtime:
         on_commit: Callable[[], None] | None = None,
     ) -> Consumer:
         """Register a consumer; ``topics`` are plain names (``callcenter.ivr``);
-        ``on_commit`` is told after each batch it committed. So is the relay: what
-        the handlers appended is published at once."""
+        ``on_commit`` is told after each batch it committed. The relay is told
+        after each batch whose handlers appended events: they are published at once."""
         kafka = self.settings.kafka
-
-        def after_commit() -> None:
-            self.committed()
-            if on_commit is not None:
-                on_commit()
-
         consumer = Consumer(
             f"{self.settings.service}.{name}",
             self.db,
             kafka,
             [kafka.topic(topic) for topic in topics],
             handler,
-            on_commit=after_commit,
+            on_commit=on_commit,
+            on_events_added=self.committed,
         )
         self.consumers.append(consumer)
         return consumer
