@@ -76,8 +76,8 @@ class Feed:
         self.database_url = database_url
         self.versions: dict[str, int] = {}
         self.handlers = {
-            "ivr": ivr_handler(Settings(), lambda: None),
-            "routing": routing_handler(Settings(), lambda: None),
+            "ivr": ivr_handler(Settings()),
+            "routing": routing_handler(Settings()),
             "workorders": history.on_workorders,
         }
 

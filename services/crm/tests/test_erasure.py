@@ -52,8 +52,7 @@ def routing_event(data, version: int) -> Envelope:
 
 async def deliver(database_url: str, envelopes: list[Envelope]) -> None:
     """What the IVR's and routing's consumers do with each delivery, in its own transaction."""
-    handlers = {"ivr": ivr_handler(Settings(), lambda: None),
-                "routing": routing_handler(Settings(), lambda: None)}  # fmt: skip
+    handlers = {"ivr": ivr_handler(Settings()), "routing": routing_handler(Settings())}
     db = Database(database_url)
     try:
         for envelope in envelopes:

@@ -38,7 +38,7 @@ def call_arrives(database_url: str, settings, call_id: str, ani: str) -> None:
         )  # fmt: skip
         try:
             async with db.transaction() as conn:
-                await ivr_handler(settings, lambda: None)(conn, envelope)
+                await ivr_handler(settings)(conn, envelope)
         finally:
             await db.dispose()
 

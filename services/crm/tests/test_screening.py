@@ -130,8 +130,7 @@ def test_a_batch_is_screened_once_and_erased_customers_never_match(
     batch = new_envelope(contacts_added(ids), source="routing", tenant="acme",
                          stream_id="acme", stream_version=7, correlation_id="spring")  # fmt: skip
     other_tenant = batch.model_copy(update={"tenant": "globex", "id": "other"})
-    screened: list[int] = []
-    handle = routing_handler(Settings(), lambda: screened.append(1))
+    handle = routing_handler(Settings())
 
     async def deliver(*envelopes) -> None:
         db = Database(database_url)
@@ -143,8 +142,7 @@ def test_a_batch_is_screened_once_and_erased_customers_never_match(
             await db.dispose()
 
     asyncio.run(deliver(batch, batch, other_tenant))  # the same batch delivered twice
-    assert len(screened) == 2
-    [answer, elsewhere] = screenings(database_url)
+    [answer, elsewhere] = screenings(database_url)  # screened once, and the other tenant's
     assert (answer.stream_id, answer.tenant, answer.causation_id) == (
         "campaign:acme:spring",
         "acme",

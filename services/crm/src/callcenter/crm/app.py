@@ -18,8 +18,8 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = Runtime(settings, publishes=True)
-    runtime.consume("ivr", ["callcenter.ivr"], ivr_handler(settings, runtime.committed))
-    runtime.consume("routing", ["callcenter.routing"], routing_handler(settings, runtime.committed))
+    runtime.consume("ivr", ["callcenter.ivr"], ivr_handler(settings))
+    runtime.consume("routing", ["callcenter.routing"], routing_handler(settings))
     runtime.consume("workorders", ["callcenter.workorders"], history.on_workorders)
     if settings.demo_tenant:
         runtime.background("demo-articles", demo_loader(runtime.db, settings.demo_tenant))

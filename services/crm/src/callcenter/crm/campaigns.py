@@ -123,8 +123,9 @@ async def _by_id(conn: AsyncConnection, tenant: str, ids: set[str]) -> dict[str,
 
 async def screen(
     conn: AsyncConnection, envelope: Envelope, added: routing.CampaignContactsAdded, region: str
-) -> bool:
-    """Answer the batch with CampaignContactsScreened (False: it was screened before)."""
+) -> None:
+    """Answer the batch with CampaignContactsScreened, once (a batch screened before is
+    left alone)."""
     tenant = envelope.tenant
     seen = await conn.scalar(
         select(screened_batches.c.event_id).where(
@@ -132,7 +133,7 @@ async def screen(
         )
     )
     if seen is not None:
-        return False
+        return
 
     read: dict[str, str | None] = {}
 
@@ -172,4 +173,3 @@ async def screen(
             screened_at=format_time(envelope.time),
         )
     )
-    return True

@@ -143,14 +143,11 @@ async def record_csat(
     await segments.recompute_customer(conn, envelope.tenant, customer_id, envelope.time)
 
 
-def ivr_handler(
-    settings: Settings, on_identified: Callable[[], None]
-) -> Callable[[AsyncConnection, Envelope], Awaitable[None]]:
+def ivr_handler(settings: Settings) -> Callable[[AsyncConnection, Envelope], Awaitable[None]]:
     async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
         data = envelope.data
         if isinstance(data, ivr.CallArrived):
             await identify_caller(conn, envelope, data, settings.region_for(envelope.tenant))
-            on_identified()
         elif isinstance(data, ivr.IvrNodeEntered | ivr.IvrInputReceived):
             await record_ivr_step(conn, envelope, data)
         elif isinstance(data, ivr.SurveyAnswered):
@@ -159,15 +156,12 @@ def ivr_handler(
     return handle
 
 
-def routing_handler(
-    settings: Settings, on_screened: Callable[[], None]
-) -> Callable[[AsyncConnection, Envelope], Awaitable[None]]:
+def routing_handler(settings: Settings) -> Callable[[AsyncConnection, Envelope], Awaitable[None]]:
     async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
         data = envelope.data
         if isinstance(data, routing.CampaignContactsAdded):
             region = settings.region_for(envelope.tenant)
-            if await campaigns.screen(conn, envelope, data, region):
-                on_screened()
+            await campaigns.screen(conn, envelope, data, region)
         else:
             await history.on_routing(conn, envelope)
 

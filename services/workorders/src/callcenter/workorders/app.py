@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings, publishes=True)
     service = Tickets(runtime.db, on_commit=runtime.committed, tick_seconds=settings.tick_seconds)
     runtime.background("timers", service.tick_loop)
-    opener = ticket_opener(settings, on_open=runtime.committed)
+    opener = ticket_opener(settings)
     runtime.consume("ivr", ["callcenter.ivr"], opener)
     runtime.consume("routing", ["callcenter.routing"], opener)
     app = create_service_app(runtime, title="Work orders", description=DESCRIPTION, routers=ROUTERS)

@@ -113,7 +113,7 @@ async def _wanted(conn: AsyncConnection, envelope: Envelope) -> Wanted | None:
     return None
 
 
-def ticket_opener(settings: Settings, on_open: Callable[[], None] = lambda: None) -> Handler:
+def ticket_opener(settings: Settings) -> Handler:
     async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
         wanted = await _wanted(conn, envelope)
         if wanted is None:
@@ -139,6 +139,5 @@ def ticket_opener(settings: Settings, on_open: Callable[[], None] = lambda: None
             )  # fmt: skip
         except TicketError:
             return  # already opened (a redelivery before the consumer's checkpoint)
-        on_open()
 
     return handle
