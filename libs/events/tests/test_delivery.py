@@ -9,6 +9,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
+from aiokafka import TopicPartition
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -201,6 +202,27 @@ async def test_a_handlers_events_go_out_at_once_and_other_batches_wake_no_relay(
     assert published == 1  # the follow-up, though the relay polls once an hour
 
 
+async def test_positions_are_mirrored_to_the_group_for_lag_tools(producer_db, consumer_db, kafka):
+    """Lag tools read the group's committed offsets: an idle consumer has mirrored
+    every position it committed to its own database."""
+    consumer = consumer_for(consumer_db, kafka)
+    async with running(relay_for(producer_db, kafka), consumer):
+        await append_calls(producer_db, 0, 30)
+        await settled_effects(consumer_db, 30)
+        async with consumer_db.read() as conn:
+            rows = await conn.execute(select(store.consumer_offsets))
+            ours = {TopicPartition(row.topic, row.partition): row.next_offset for row in rows}
+        lag_tool = kafka.consumer(consumer.group_id)  # reads the group's offsets, joins nothing
+        await lag_tool.start()
+        try:
+            mirrored = {partition: await lag_tool.committed(partition) for partition in ours}
+        finally:
+            await lag_tool.stop()
+
+    assert sum(ours.values()) == 30
+    assert mirrored == ours
+
+
 class CrashAfterPublishing(Relay):
     """A relay that dies after the broker acknowledged, before saving its checkpoint."""
 
@@ -231,8 +253,10 @@ async def test_consumer_killed_between_applying_and_committing_offsets(
     await relay.publish_pending()
 
     class DiesBeforeCommittingOffsets(Consumer):
-        async def _commit_to_kafka(self, positions):
-            raise SystemExit("killed before committing the Kafka offset")
+        async def _mirror_positions(self, at_once=False):
+            if self._unmirrored:  # a batch was applied and committed to our database
+                self._unmirrored.clear()  # lost with the process
+                raise SystemExit("killed before committing the Kafka offset")
 
     dying = DiesBeforeCommittingOffsets(
         "crm", consumer_db, kafka, [kafka.topic("callcenter.ivr")], record_effect

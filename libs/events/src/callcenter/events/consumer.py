@@ -55,6 +55,9 @@ TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError, IntegrityError)
 # can land after a fetch already started and deliver the first records twice.
 # Below a real cluster's log start, the fetch resets to the earliest offset.
 FIRST_OFFSET = 0
+# Seconds between mirrors of our positions to the group while batches keep coming
+# (each mirror is a round trip to the broker's group coordinator).
+MIRROR_INTERVAL = 1.0
 
 
 @dataclass
@@ -115,6 +118,8 @@ class Consumer:
         self._batch_lock = asyncio.Lock()
         self._assignments = 0
         self._assigned_at: dict[TopicPartition, int] = {}
+        self._unmirrored: dict[TopicPartition, int] = {}
+        self._mirrored_at = 0.0
         self.assigned = asyncio.Event()
 
     # lifecycle -----------------------------------------------------------------
@@ -128,6 +133,8 @@ class Consumer:
         await self._consumer.start()
 
     async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._mirror_positions(at_once=True)
         consumer, self._consumer = self._consumer, None
         dlq, self._dlq = self._dlq, None
         if consumer is not None:
@@ -158,6 +165,7 @@ class Consumer:
         fetched = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_batch)
         fetched = {tp: records for tp, records in fetched.items() if records}
         if not fetched:
+            await self._mirror_positions(at_once=True)
             return 0
         async with self._batch_lock:
             if assignment != self._assignments:
@@ -181,7 +189,8 @@ class Consumer:
             self._after_commit(batch)
         for outcome, count in batch.outcomes.items():
             CONSUMED.labels(self.name, outcome).inc(count)
-        await self._commit_to_kafka(batch.positions)
+        self._unmirrored.update({tp: offset for tp, (offset, _) in batch.positions.items()})
+        await self._mirror_positions()
         return sum(len(records) for records in fetched.values())
 
     async def _apply_batch(self, fetched: dict[TopicPartition, list[Any]], careful: bool) -> _Batch:
@@ -389,12 +398,18 @@ class Consumer:
             sent.append(await self._dlq.send(self.dlq_topic, body, key=record.key, headers=headers))
         await asyncio.gather(*sent)
 
-    async def _commit_to_kafka(self, positions: dict[TopicPartition, tuple[int, str]]) -> None:
-        """Mirror our positions to the group (for lag tools only; ours are the truth)."""
-        if not positions or self._consumer is None:
+    async def _mirror_positions(self, at_once: bool = False) -> None:
+        """Mirror our positions to the group, for lag tools only (ours are the truth):
+        while batches keep coming, once every ``MIRROR_INTERVAL``; at once when idle."""
+        if not self._unmirrored or self._consumer is None:
             return
+        now = asyncio.get_running_loop().time()
+        if not at_once and now - self._mirrored_at < MIRROR_INTERVAL:
+            return
+        offsets, self._unmirrored = self._unmirrored, {}
+        self._mirrored_at = now
         try:
-            await self._consumer.commit({tp: offset for tp, (offset, _) in positions.items()})
+            await self._consumer.commit(offsets)
         except KafkaError as error:
             log.debug("consumer %s: offset mirror not committed: %s", self.name, error)
 
