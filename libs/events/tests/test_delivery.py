@@ -204,20 +204,43 @@ async def test_a_handlers_events_go_out_at_once_and_other_batches_wake_no_relay(
 
 async def test_positions_are_mirrored_to_the_group_for_lag_tools(producer_db, consumer_db, kafka):
     """Lag tools read the group's committed offsets: an idle consumer has mirrored
-    every position it committed to its own database."""
-    consumer = consumer_for(consumer_db, kafka)
-    async with running(relay_for(producer_db, kafka), consumer):
-        await append_calls(producer_db, 0, 30)
-        await settled_effects(consumer_db, 30)
+    every position it committed to its own database, also those a predecessor
+    committed but stopped before mirroring."""
+
+    class NeverMirrors(Consumer):
+        async def _mirror_positions(self, at_once=False):
+            pass
+
+    async def ours_and_the_groups(group_id: str) -> tuple[dict, dict]:
         async with consumer_db.read() as conn:
             rows = await conn.execute(select(store.consumer_offsets))
             ours = {TopicPartition(row.topic, row.partition): row.next_offset for row in rows}
-        lag_tool = kafka.consumer(consumer.group_id)  # reads the group's offsets, joins nothing
+        lag_tool = kafka.consumer(group_id)  # reads the group's offsets, joins nothing
         await lag_tool.start()
         try:
-            mirrored = {partition: await lag_tool.committed(partition) for partition in ours}
+            return ours, {partition: await lag_tool.committed(partition) for partition in ours}
         finally:
             await lag_tool.stop()
+
+    relay = relay_for(producer_db, kafka)
+    predecessor = NeverMirrors("crm", consumer_db, kafka, [kafka.topic("callcenter.ivr")],
+                               record_effect)  # fmt: skip
+    async with running(relay, predecessor):
+        await append_calls(producer_db, 0, 20)
+        await settled_effects(consumer_db, 20)
+    ours, mirrored = await ours_and_the_groups(predecessor.group_id)
+    assert sum(ours.values()) == 20
+    assert set(mirrored.values()) == {None}
+
+    consumer = consumer_for(consumer_db, kafka)
+    async with running(relay, consumer):
+        await consumer.assigned.wait()
+        await asyncio.sleep(1)  # idle polls
+        assert await ours_and_the_groups(consumer.group_id) == (ours, ours)
+
+        await append_calls(producer_db, 20, 10)
+        await settled_effects(consumer_db, 30)
+        ours, mirrored = await ours_and_the_groups(consumer.group_id)
 
     assert sum(ours.values()) == 30
     assert mirrored == ours
@@ -391,6 +414,27 @@ async def test_a_failing_handler_dead_letters_its_event_only(producer_db, consum
     assert set(counts.values()) == {1}
     [reason] = await read_dlq(kafka, 1)
     assert reason.startswith("handler failed: ValueError: no agent group")
+
+
+async def test_a_restarted_consumer_rereads_no_intact_log(producer_db, consumer_db, kafka, caplog):
+    """The embedded broker's end offsets can fall short of the log's end by a batch
+    (it answers the last batch's first offset + 1): a log that merely looks shorter
+    than the consumer's anchor is checked at the anchor before it is reread."""
+    relay = relay_for(producer_db, kafka)
+    await append_calls(producer_db, 0, 40)
+    await relay.publish_pending()  # several events per partition in one batch
+    async with running(consumer_for(consumer_db, kafka)):
+        await wait_for_effects(consumer_db, 40)
+
+    restarted = consumer_for(consumer_db, kafka)
+    async with running(relay, restarted):
+        await restarted.assigned.wait()
+        await append_calls(producer_db, 40, 4)
+        counts = await settled_effects(consumer_db, 44)
+
+    assert set(counts) == expected_keys(range(44))
+    assert set(counts.values()) == {1}
+    assert "rereading" not in caplog.text
 
 
 @pytest.mark.embedded_broker

@@ -55,6 +55,8 @@ TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError, IntegrityError)
 # can land after a fetch already started and deliver the first records twice.
 # Below a real cluster's log start, the fetch resets to the earliest offset.
 FIRST_OFFSET = 0
+# How long a partition that looks shorter than the consumer's anchor is probed for it.
+ANCHOR_PROBE_SECONDS = 1.0
 # Seconds between mirrors of our positions to the group while batches keep coming
 # (each mirror is a round trip to the broker's group coordinator).
 MIRROR_INTERVAL = 1.0
@@ -133,8 +135,6 @@ class Consumer:
         await self._consumer.start()
 
     async def stop(self) -> None:
-        if self._consumer is not None:
-            await self._mirror_positions(at_once=True)
         consumer, self._consumer = self._consumer, None
         dlq, self._dlq = self._dlq, None
         if consumer is not None:
@@ -400,7 +400,8 @@ class Consumer:
 
     async def _mirror_positions(self, at_once: bool = False) -> None:
         """Mirror our positions to the group, for lag tools only (ours are the truth):
-        while batches keep coming, once every ``MIRROR_INTERVAL``; at once when idle."""
+        while batches keep coming, once every ``MIRROR_INTERVAL``; at once when idle.
+        (Not when stopping: aiokafka retries a commit until the broker answers.)"""
         if not self._unmirrored or self._consumer is None:
             return
         now = asyncio.get_running_loop().time()
@@ -426,7 +427,11 @@ class Consumer:
         ends = await self._end_offsets([partition for partition in assigned if partition in saved])
         for partition in assigned:
             anchored_at = saved[partition][0] - 1 if partition in saved else None
-            if anchored_at is not None and ends.get(partition, anchored_at + 1) <= anchored_at:
+            if (
+                anchored_at is not None
+                and ends.get(partition, anchored_at + 1) <= anchored_at
+                and not await self._holds_anchor(partition, anchored_at, saved[partition][1])
+            ):
                 # The log ends before our anchor: it was lost and rebuilt shorter (a log
                 # inflated by republished copies). Seeking past its end would wait there
                 # for new messages, the anchor check never made: reread it now.
@@ -444,8 +449,32 @@ class Consumer:
                 self._assigned_at[partition] = FIRST_OFFSET
                 self._expected_anchor.pop(partition, None)
             self._consumer.seek(partition, self._assigned_at[partition])
+        # What a predecessor committed but did not mirror (it stopped first) is
+        # mirrored at the first idle poll; revoked partitions are no longer ours to mirror.
+        self._unmirrored = {p: saved[p][0] for p in assigned if p in saved}
         self._assignments += 1
         self.assigned.set()
+
+    async def _holds_anchor(self, partition: TopicPartition, offset: int, event_id: str) -> bool:
+        """Is the anchor event at its offset? Asked when the log looks shorter than it:
+        the embedded broker's end offset falls short of the log's end when its last
+        batch holds several messages (it answers that batch's first offset + 1)."""
+        probe = self.kafka.consumer(None)
+        try:
+            await probe.start()
+            probe.assign([partition])
+            probe.seek(partition, offset)
+            deadline = asyncio.get_running_loop().time() + ANCHOR_PROBE_SECONDS
+            while (left := deadline - asyncio.get_running_loop().time()) > 0:
+                fetched = await probe.getmany(partition, timeout_ms=int(left * 1000), max_records=1)
+                for record in fetched.get(partition, ()):
+                    return record.offset == offset and _event_id(record) == event_id
+            return False  # nothing at the offset: the log ends before it
+        except (TimeoutError, KafkaError, OSError) as error:
+            log.warning("consumer %s: %s not probed: %s", self.name, partition, error)
+            return False
+        finally:
+            await probe.stop()
 
     async def _end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         """Where the partitions' logs end now (none known if the broker does not say)."""
