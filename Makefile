@@ -35,10 +35,10 @@ KUBECTL := /usr/bin/kubectl
 $(KUBECTL):
 	$(SUDO) apt-get install -y -q kubernetes-client || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q kubernetes-client)
 
-test: $(INSTALLED) $(CHROMIUM) $(KUBECTL) ## the whole test suite (CI=true: PostgreSQL is required)
+test: $(INSTALLED) $(CHROMIUM) $(KUBECTL) lint ## the linters, then the whole test suite (CI=true: PostgreSQL is required)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
-lint: $(INSTALLED)
+lint: $(INSTALLED) ## ruff: lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
