@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Mapping
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from pydantic import BaseModel, Field
@@ -113,6 +115,37 @@ async def ensure_topics(settings: KafkaSettings, topics: list[str]) -> None:
                 raise RuntimeError(f"cannot create topic {topic}: {message} (error {code})")
     finally:
         await admin.close()
+
+
+async def anchors_held(
+    settings: KafkaSettings, anchors: Mapping[TopicPartition, tuple[int, str]], wait_seconds: float
+) -> set[TopicPartition]:
+    """The partitions whose anchor, ``(offset, event id)``, is still in the log: the
+    message at that offset carries that event id. A partition whose log ends before its
+    anchor answers nothing: it is waited for ``wait_seconds`` at most."""
+    probe = settings.consumer(None)
+    await probe.start()
+    try:
+        probe.assign(list(anchors))
+        for partition, (offset, _) in anchors.items():
+            probe.seek(partition, offset)
+        unchecked = dict(anchors)
+        held: set[TopicPartition] = set()
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while unchecked and (left := deadline - asyncio.get_running_loop().time()) > 0:
+            fetched = await probe.getmany(*unchecked, timeout_ms=int(left * 1000), max_records=1)
+            for partition, records in fetched.items():
+                if records:
+                    offset, event_id = unchecked.pop(partition)
+                    first = records[0]
+                    if (
+                        first.offset == offset
+                        and dict(first.headers).get("ce_id") == event_id.encode()
+                    ):
+                        held.add(partition)
+        return held
+    finally:
+        await probe.stop()
 
 
 def _topic_errors(response: object) -> list[tuple[str, int, str | None]]:

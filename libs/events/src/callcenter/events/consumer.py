@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
 from callcenter.events.aio import sleep_or_stop
-from callcenter.events.bus import DLQ_TOPIC, KafkaSettings, ensure_topics
+from callcenter.events.bus import DLQ_TOPIC, KafkaSettings, anchors_held, ensure_topics
 from callcenter.events.catalogue import UnknownEventType
 from callcenter.events.codec import PoisonMessage, from_kafka
 from callcenter.events.correlation import correlation_id
@@ -424,27 +424,24 @@ class Consumer:
             }
         if self._consumer is None:
             return  # stopping: a rebalance finished as the consumer was being closed
-        ends = await self._end_offsets([partition for partition in assigned if partition in saved])
+        # Each partition's anchor: the offset and event id of the last message applied.
+        anchors = {p: (saved[p][0] - 1, saved[p][1]) for p in assigned if p in saved}
+        ends = await self._end_offsets(list(anchors))
+        lost = await self._lost_anchors(anchors, ends)
         for partition in assigned:
-            anchored_at = saved[partition][0] - 1 if partition in saved else None
-            if (
-                anchored_at is not None
-                and ends.get(partition, anchored_at + 1) <= anchored_at
-                and not await self._holds_anchor(partition, anchored_at, saved[partition][1])
-            ):
+            if partition in lost:
                 # The log ends before our anchor: it was lost and rebuilt shorter (a log
                 # inflated by republished copies). Seeking past its end would wait there
                 # for new messages, the anchor check never made: reread it now.
                 log.warning(
                     "consumer %s: %s ends at %d, before its anchor at %d; rereading it",
-                    self.name, partition, ends[partition], anchored_at,
+                    self.name, partition, ends[partition], anchors[partition][0],
                 )  # fmt: skip
                 self._assigned_at[partition] = FIRST_OFFSET
                 self._expected_anchor.pop(partition, None)
-            elif partition in saved:
-                next_offset, event_id = saved[partition]
-                self._assigned_at[partition] = next_offset - 1
-                self._expected_anchor[partition] = (next_offset - 1, event_id)
+            elif partition in anchors:
+                self._assigned_at[partition] = anchors[partition][0]
+                self._expected_anchor[partition] = anchors[partition]
             else:
                 self._assigned_at[partition] = FIRST_OFFSET
                 self._expected_anchor.pop(partition, None)
@@ -455,26 +452,23 @@ class Consumer:
         self._assignments += 1
         self.assigned.set()
 
-    async def _holds_anchor(self, partition: TopicPartition, offset: int, event_id: str) -> bool:
-        """Is the anchor event at its offset? Asked when the log looks shorter than it:
-        the embedded broker's end offset falls short of the log's end when its last
-        batch holds several messages (it answers that batch's first offset + 1)."""
-        probe = self.kafka.consumer(None)
+    async def _lost_anchors(
+        self, anchors: dict[TopicPartition, tuple[int, str]], ends: dict[TopicPartition, int]
+    ) -> set[TopicPartition]:
+        """The partitions whose log ends before their anchor, ``(offset, event id)``. The
+        end offset only says where to look: the embedded broker's falls short of the log's
+        end when its last batch holds several messages (it answers that batch's first
+        offset + 1), so those partitions are probed at their anchor."""
+        shorter = {
+            p: anchor for p, anchor in anchors.items() if ends.get(p, anchor[0] + 1) <= anchor[0]
+        }
+        if not shorter:
+            return set()
         try:
-            await probe.start()
-            probe.assign([partition])
-            probe.seek(partition, offset)
-            deadline = asyncio.get_running_loop().time() + ANCHOR_PROBE_SECONDS
-            while (left := deadline - asyncio.get_running_loop().time()) > 0:
-                fetched = await probe.getmany(partition, timeout_ms=int(left * 1000), max_records=1)
-                for record in fetched.get(partition, ()):
-                    return record.offset == offset and _event_id(record) == event_id
-            return False  # nothing at the offset: the log ends before it
+            return set(shorter) - await anchors_held(self.kafka, shorter, ANCHOR_PROBE_SECONDS)
         except (TimeoutError, KafkaError, OSError) as error:
-            log.warning("consumer %s: %s not probed: %s", self.name, partition, error)
-            return False
-        finally:
-            await probe.stop()
+            log.warning("consumer %s: anchors not probed: %s", self.name, error)
+            return set(shorter)
 
     async def _end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         """Where the partitions' logs end now (none known if the broker does not say)."""

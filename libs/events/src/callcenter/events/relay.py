@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.events import store
 from callcenter.events.aio import sleep_or_stop, wait_either
-from callcenter.events.bus import KafkaSettings, ensure_topics
-from callcenter.events.codec import encode, header_attributes
+from callcenter.events.bus import KafkaSettings, anchors_held, ensure_topics
+from callcenter.events.codec import encode
 from callcenter.events.db import Database
 from callcenter.events.metrics import RELAY_ERRORS, RELAY_LOG_LOSSES, RELAY_PUBLISHED
 
@@ -150,34 +150,11 @@ class Relay:
             anchors = await self._anchors(conn)
         if not anchors:
             return True
-        probe = self.kafka.consumer(None)
-        await probe.start()
-        try:
-            partitions = {TopicPartition(self.topic, p): anchor for p, anchor in anchors.items()}
-            probe.assign(list(partitions))
-            for partition, anchor in partitions.items():
-                probe.seek(partition, anchor.offset)
-            unchecked = dict(partitions)
-            deadline = asyncio.get_running_loop().time() + wait_seconds
-            while unchecked:
-                left = deadline - asyncio.get_running_loop().time()
-                if left <= 0:
-                    return False
-                fetched = await probe.getmany(
-                    *unchecked, timeout_ms=int(left * 1000), max_records=1
-                )
-                for partition, records in fetched.items():
-                    if not records:
-                        continue
-                    anchor = unchecked.pop(partition)
-                    first = records[0]
-                    if first.offset != anchor.offset:
-                        return False
-                    if header_attributes(first.headers).get("id") != anchor.event_id:
-                        return False
-            return True
-        finally:
-            await probe.stop()
+        partitions = {
+            TopicPartition(self.topic, p): (anchor.offset, anchor.event_id)
+            for p, anchor in anchors.items()
+        }
+        return await anchors_held(self.kafka, partitions, wait_seconds) == set(partitions)
 
     async def _log_lost(self, why: str) -> None:
         RELAY_LOG_LOSSES.labels(self.topic).inc()
